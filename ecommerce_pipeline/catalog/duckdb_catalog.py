@@ -1,0 +1,50 @@
+"""The local catalog: a DuckDB file holding one view per lake table, over its Hive-partitioned Parquet.
+
+Schemas follow the layers (bronze, silver, gold, quarantine), so ``SELECT * FROM gold.daily_sales_summary``
+works from ``ecommerce-pipeline sql`` and from the plain ``duckdb`` CLI alike.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from ecommerce_pipeline.storage.lake import PART_FILE, LocalLake
+from ecommerce_pipeline.transforms.sql import literal, quote
+
+
+class DuckDBCatalog:
+    def __init__(self, path: str | Path, lake: LocalLake):
+        self.path = Path(path)
+        self.lake = lake
+
+    def register(self, tables: list[str]) -> dict[str, str]:
+        """Create or replace a view per table that has data; returns view name -> location."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        registered = {}
+        with duckdb.connect(str(self.path)) as con:
+            for table in tables:
+                if not self.lake.has_data(table):
+                    continue
+                schema, name = table.split("/", 1)
+                files = f"{self.lake.table_location(table)}/year=*/month=*/day=*/{PART_FILE}"
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+                con.execute(
+                    f"CREATE OR REPLACE VIEW {quote(schema)}.{quote(name)} AS SELECT * FROM read_parquet("
+                    f"{literal(files)}, hive_partitioning = true, union_by_name = true)"
+                )
+                registered[f"{schema}.{name}"] = files
+        return registered
+
+    def query(self, sql: str) -> pa.Table:
+        if not self.path.exists():
+            raise FileNotFoundError(f"no catalog at {self.path}: run the pipeline first (ecommerce-pipeline run ...)")
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            con.execute("SET TimeZone = 'UTC'")
+            return con.sql(sql).to_arrow_table()
+
+    def row_counts(self, views: list[str], where: str = "") -> dict[str, int]:
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            return {v: con.execute(f"SELECT count(*) FROM {v} {where}").fetchone()[0] for v in views}

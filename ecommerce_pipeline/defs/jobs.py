@@ -1,0 +1,9 @@
+"""Jobs: every layer of one business day (or a range of days), in dependency order."""
+
+import dagster as dg
+
+medallion_job = dg.define_asset_job(
+    "medallion_daily",
+    selection=dg.AssetSelection.all(),
+    description="Landing files to bronze, silver, gold and the catalog for the selected business day(s).",
+)

@@ -1,0 +1,11 @@
+"""Policies every lake asset shares."""
+
+import dagster as dg
+
+OWNERS = ["team:data-engineering"]
+
+# The lake IO managers read and write partition ranges, so a backfill of many days is one run.
+BACKFILL = dg.BackfillPolicy.single_run()
+
+# Storage hiccups (a throttled bucket, a locked file) are retried with growing pauses.
+STORAGE_RETRY = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)

@@ -1,0 +1,186 @@
+"""pandera schemas for every silver and gold table, and a runner that reports failing rows.
+
+Column types and rules of silver tables come from the contract; the extra columns they derive and the
+gold tables are declared here, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pa_arrow
+
+from ecommerce_pipeline.contract import ENTITIES, EVENT_TYPES, FUNNEL_STAGES, Column
+from ecommerce_pipeline.transforms.customer_lifetime_value import RFM_SEGMENTS
+from ecommerce_pipeline.transforms.customers import E164_PATTERN, EMAIL_PATTERN
+
+PANDAS_DTYPES = {"integer": "int64", "number": "float64", "boolean": "bool"}
+SAMPLE_ROWS = 5
+
+
+def _from_contract(col: Column, *, nullable: bool | None = None) -> pa.Column:
+    checks = []
+    for rule in col.rules:
+        if rule == "positive":
+            checks.append(pa.Check.gt(0))
+        elif rule == "non_negative":
+            checks.append(pa.Check.ge(0))
+        elif rule == "one_of":
+            checks.append(pa.Check.isin(list(col.allowed)))
+    return pa.Column(
+        PANDAS_DTYPES.get(col.type) if col.required else None,
+        checks=checks,
+        nullable=(not col.required) if nullable is None else nullable,
+    )
+
+
+def _contract_columns(entity: str, *names: str, **overrides: pa.Column) -> dict[str, pa.Column]:
+    e = ENTITIES[entity]
+    cols = {n: _from_contract(e.column(n)) for n in (names or e.column_names)}
+    cols.update(overrides)
+    return cols
+
+
+def _required(dtype: str | None = None, *checks: pa.Check) -> pa.Column:
+    return pa.Column(dtype, checks=list(checks), nullable=False)
+
+
+def _rate() -> pa.Column:
+    return pa.Column("float64", checks=[pa.Check.in_range(0, 1)], nullable=True)
+
+
+def _funnel_never_widens(df: pd.DataFrame) -> pd.Series:
+    ok = pd.Series(True, index=df.index)
+    for wider, narrower in zip(FUNNEL_STAGES, FUNNEL_STAGES[1:]):
+        ok &= df[f"{narrower}_sessions"] <= df[f"{wider}_sessions"]
+    return ok
+
+
+SCHEMAS: dict[str, pa.DataFrameSchema] = {
+    "customers_clean": pa.DataFrameSchema(
+        {
+            **_contract_columns("customers"),
+            "email": pa.Column(checks=pa.Check.str_matches(EMAIL_PATTERN), nullable=True),
+            "phone": pa.Column(checks=pa.Check.str_matches(E164_PATTERN), nullable=True),
+            "signup_date": _required(),
+            "is_active": _required("bool"),
+            "region": _required(),
+        },
+        unique=["business_date", "customer_id"],
+    ),
+    "products_clean": pa.DataFrameSchema(
+        {**_contract_columns("products"), "category": _required(), "is_active": _required("bool")},
+        unique=["business_date", "product_id"],
+    ),
+    "orders_validated": pa.DataFrameSchema(
+        {
+            **_contract_columns("order_items"),
+            **_contract_columns("orders", "customer_id", "order_ts", "status"),
+            "discount": _required("float64", pa.Check.ge(0)),
+            "line_amount": _required("float64", pa.Check.ge(0)),
+            "line_revenue": _required("float64", pa.Check.ge(0)),
+            "is_revenue": _required("bool"),
+            "order_date": _required(),
+            "order_month": _required("int32", pa.Check.in_range(1, 12)),
+            "shipping_cost": _required("float64", pa.Check.ge(0)),
+            "tax": _required("float64", pa.Check.ge(0)),
+            "product_category": _required(),
+            "customer_region": _required(),
+        },
+        unique=["business_date", "order_id", "line_number"],
+    ),
+    "events_clean": pa.DataFrameSchema(
+        {
+            **_contract_columns("events", "event_id", "session_id", "event_ts"),
+            "event_type": _required(None, pa.Check.isin(list(EVENT_TYPES))),
+            "event_seq": _required("int32", pa.Check.ge(1)),
+            "device_type": _required(),
+        },
+        unique=["business_date", "event_id"],
+    ),
+    "daily_sales_summary": pa.DataFrameSchema(
+        {
+            "order_date": _required(),
+            "product_category": _required(),
+            "region": _required(),
+            "total_orders": _required("int64", pa.Check.gt(0)),
+            "total_revenue": _required("float64", pa.Check.ge(0)),
+            "avg_order_value": _required("float64", pa.Check.ge(0)),
+            "unique_customers": _required("int64", pa.Check.gt(0)),
+            "units_sold": _required(None, pa.Check.gt(0)),
+        },
+        checks=pa.Check(lambda df: df["unique_customers"] <= df["total_orders"], error="more customers than orders"),
+        unique=["business_date", "order_date", "product_category", "region"],
+    ),
+    "customer_lifetime_value": pa.DataFrameSchema(
+        {
+            "customer_id": _required(),
+            "total_orders": _required("int64", pa.Check.ge(1)),
+            "total_spent": _required("float64", pa.Check.ge(0)),
+            "avg_order_value": _required("float64", pa.Check.ge(0)),
+            "days_since_first_order": _required("int32", pa.Check.ge(0)),
+            "days_since_last_order": _required("int32", pa.Check.ge(0)),
+            "r_score": _required("int32", pa.Check.in_range(1, 5)),
+            "f_score": _required("int32", pa.Check.in_range(1, 5)),
+            "m_score": _required("int32", pa.Check.in_range(1, 5)),
+            "rfm_segment": _required(None, pa.Check.isin(list(RFM_SEGMENTS))),
+        },
+        checks=pa.Check(lambda df: df["first_order_date"] <= df["last_order_date"], error="first order after last"),
+        unique=["business_date", "customer_id"],
+    ),
+    "product_performance": pa.DataFrameSchema(
+        {
+            "product_id": _required(),
+            "category": _required(),
+            "orders": _required("int64", pa.Check.ge(0)),
+            "units": _required("int64", pa.Check.ge(0)),
+            "revenue": _required("float64", pa.Check.ge(0)),
+            "revenue_rank_in_category": _required("int32", pa.Check.ge(1)),
+            "product_views": _required("int64", pa.Check.ge(0)),
+            "add_to_carts": _required("int64", pa.Check.ge(0)),
+            "view_to_purchase_rate": pa.Column("float64", pa.Check.ge(0), nullable=True),
+        },
+        unique=["business_date", "product_id"],
+    ),
+    "conversion_funnel": pa.DataFrameSchema(
+        {
+            "device_type": _required(),
+            "sessions": _required("int64", pa.Check.ge(0)),
+            **{f"{s}_sessions": _required("int64", pa.Check.ge(0)) for s in FUNNEL_STAGES},
+            **{f"{a}_to_{b}_rate": _rate() for a, b in zip(FUNNEL_STAGES, FUNNEL_STAGES[1:])},
+            "overall_conversion_rate": _rate(),
+        },
+        checks=pa.Check(_funnel_never_widens, error="a later funnel stage has more sessions than an earlier one"),
+        unique=["business_date", "device_type"],
+    ),
+}
+
+
+@dataclass
+class SchemaOutcome:
+    passed: bool
+    rows_checked: int
+    failing_rows: int
+    failures: list[str] = field(default_factory=list)
+    sample: pd.DataFrame | None = None
+
+
+def check_schema(table_name: str, table: pa_arrow.Table) -> SchemaOutcome:
+    """Validate ``table`` against its pandera schema, counting failing rows and keeping a sample of them."""
+    schema = SCHEMAS[table_name]
+    df = table.to_pandas()
+    try:
+        schema.validate(df, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases
+        rows = cases["index"].dropna().astype("int64").unique()
+        messages = (
+            cases.assign(what=cases["column"].fillna("table").astype(str) + ": " + cases["check"].astype(str))
+            ["what"].drop_duplicates().head(20).tolist()
+        )
+        # A column- or table-level failure (wrong type, missing column) fails every row.
+        failing = len(rows) if len(rows) else len(df)
+        return SchemaOutcome(False, len(df), failing, messages, df.loc[rows[:SAMPLE_ROWS]] if len(rows) else None)
+    return SchemaOutcome(True, len(df), 0)

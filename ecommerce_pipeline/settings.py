@@ -1,0 +1,44 @@
+"""Configuration read from the environment, with the documented defaults.
+
+Every variable is listed in the README's configuration table; this is the only module that reads them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_START_DATE = "2025-01-01"
+DEFAULT_NON_REVENUE_STATUSES = ("cancelled", "canceled", "refunded", "unavailable", "failed")
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    landing_dir: Path
+    lake_dir: Path
+    catalog_path: Path
+    start_date: str
+    non_revenue_statuses: tuple[str, ...]
+    default_phone_country: str
+    default_currency: str
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(s.strip().lower() for s in value.split(",") if s.strip())
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    lake = Path(env.get("ECOM_LAKE_DIR", "./data/lake"))
+    return Settings(
+        env=env.get("ECOM_ENV", "local"),
+        landing_dir=Path(env.get("ECOM_LANDING_DIR", "./data/landing")),
+        lake_dir=lake,
+        catalog_path=Path(env.get("ECOM_CATALOG_PATH", str(lake / "catalog.duckdb"))),
+        start_date=env.get("ECOM_START_DATE", DEFAULT_START_DATE),
+        non_revenue_statuses=_split(env.get("ECOM_NON_REVENUE_STATUSES", ",".join(DEFAULT_NON_REVENUE_STATUSES))),
+        default_phone_country=env.get("ECOM_DEFAULT_PHONE_COUNTRY", "US").upper(),
+        default_currency=env.get("ECOM_DEFAULT_CURRENCY", "USD").upper(),
+    )

@@ -1,0 +1,74 @@
+"""customers_clean: the latest valid version of every customer as of each day.
+
+E-mails are trimmed, lower-cased and must be valid where present; phones are normalised to E.164
+using a default country for national numbers. Missing optional values get the contract's defaults.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pyarrow as pa
+
+from ecommerce_pipeline.transforms.snapshot import SilverResult, dimension_snapshots
+
+EMAIL_PATTERN = r"^[a-z0-9._%+'-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$"
+E164_PATTERN = r"^\+[1-9][0-9]{7,14}$"
+
+# Calling codes for the default-country setting; national numbers elsewhere need a leading "+".
+CALLING_CODES = {
+    "US": "1", "CA": "1", "GB": "44", "IE": "353", "DE": "49", "FR": "33", "ES": "34", "IT": "39",
+    "NL": "31", "BE": "32", "PT": "351", "BR": "55", "MX": "52", "AU": "61", "NZ": "64", "IN": "91",
+    "JP": "81", "SE": "46", "NO": "47", "DK": "45", "PL": "48", "CH": "41", "AT": "43", "ZA": "27",
+}
+
+
+def phone_e164_sql(column: str, calling_code: str) -> str:
+    """SQL normalising a phone number to E.164, or NULL when that is impossible."""
+    raw = f"trim({column})"
+    digits = f"regexp_replace({raw}, '[^0-9]', '', 'g')"
+    national = (
+        f"CASE WHEN length({digits}) = 11 AND starts_with({digits}, '1') THEN '+' || {digits} "
+        f"ELSE '+1' || {digits} END"
+        if calling_code == "1"
+        else f"'+{calling_code}' || regexp_replace({digits}, '^0', '')"
+    )
+    candidate = (
+        f"CASE WHEN starts_with({raw}, '+') THEN '+' || {digits} "
+        f"WHEN starts_with({raw}, '00') THEN '+' || substr({digits}, 3) "
+        f"ELSE {national} END"
+    )
+    return f"CASE WHEN regexp_full_match({candidate}, '{E164_PATTERN}') THEN {candidate} END"
+
+
+def customers_clean(history: pa.Table, days: list[date], default_country: str = "US") -> SilverResult:
+    """Snapshots as of ``days`` from bronze customer rows of those days and every earlier day."""
+    calling_code = CALLING_CODES.get(default_country.upper())
+    if calling_code is None:
+        raise ValueError(f"unknown default phone country {default_country!r}; known: {', '.join(sorted(CALLING_CODES))}")
+    email = "lower(trim(email))"
+    phone = phone_e164_sql("phone", calling_code)
+    columns = {
+        "customer_id": "customer_id",
+        "email": email,
+        "first_name": "trim(first_name)",
+        "last_name": "trim(last_name)",
+        "phone": phone,
+        "date_of_birth": "date_of_birth",
+        "gender": "coalesce(lower(trim(gender)), 'unknown')",
+        "city": "coalesce(trim(city), 'unknown')",
+        "state": "trim(state)",
+        "country": "coalesce(trim(country), 'unknown')",
+        "postal_code": "trim(postal_code)",
+        "signup_date": "coalesce(signup_date, first_seen)",
+        "customer_segment": "coalesce(lower(trim(customer_segment)), 'standard')",
+        "is_active": "coalesce(is_active, true)",
+        "updated_at": "coalesce(updated_at, _ingested_at)",
+        "region": "coalesce(NULLIF(trim(state), ''), NULLIF(trim(country), ''), 'unknown')",
+    }
+    checks = [
+        f"CASE WHEN email IS NOT NULL AND NOT regexp_full_match({email}, $email_pattern) "
+        "THEN 'invalid_email: email is not a valid address' END",
+        f"CASE WHEN phone IS NOT NULL AND {phone} IS NULL THEN 'invalid_phone: phone cannot be normalised to E.164' END",
+    ]
+    return dimension_snapshots(history, days, "customer_id", columns, checks, {"email_pattern": EMAIL_PATTERN})

@@ -1,0 +1,237 @@
+"""Turn the bytes of one landing file into raw string records, keeping every row accounted for.
+
+A row the parser cannot read becomes a reject carrying its row number and the parser's words; a file
+that cannot be read at all becomes a single reject for row 0. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+BOM = b"\xef\xbb\xbf"
+DELIMITERS = (",", ";", "\t", "|")
+SUPPORTED_SUFFIXES = (".csv", ".txt", ".jsonl", ".ndjson", ".json", ".parquet", ".pq")
+
+REJECT_SCHEMA = pa.schema(
+    [("_source_row", pa.int64()), ("rule", pa.string()), ("detail", pa.string()), ("raw_record", pa.string())]
+)
+
+
+@dataclass
+class ParsedFile:
+    """Raw records of one file (all values strings, ``_source_row`` numbered from the file) and its rejects."""
+
+    name: str
+    records: pa.Table
+    rejects: pa.Table
+
+    @property
+    def landing_rows(self) -> int:
+        return self.records.num_rows + self.rejects.num_rows
+
+
+def _rejects(rows: list[tuple[int, str, str, str | None]]) -> pa.Table:
+    cols = list(zip(*rows)) if rows else [[], [], [], []]
+    return pa.Table.from_arrays([pa.array(c, t.type) for c, t in zip(cols, REJECT_SCHEMA)], schema=REJECT_SCHEMA)
+
+
+def _empty_records() -> pa.Table:
+    return pa.table({"_source_row": pa.array([], pa.int64())})
+
+
+def parse_landing_file(name: str, data: bytes) -> ParsedFile:
+    """Parse CSV, JSON Lines or Parquet (chosen by the file's suffix)."""
+    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    try:
+        if suffix in (".parquet", ".pq"):
+            return _parse_parquet(name, data)
+        if suffix in (".jsonl", ".ndjson", ".json"):
+            return _parse_jsonl(name, data)
+        if suffix in (".csv", ".txt"):
+            return _parse_csv(name, data)
+        raise ValueError(f"unsupported file type {suffix or '(none)'}; expected one of {', '.join(SUPPORTED_SUFFIXES)}")
+    except Exception as exc:  # any parser failure quarantines the whole file, never the day
+        return ParsedFile(name, _empty_records(), _rejects([(0, "unparseable_file", f"{type(exc).__name__}: {exc}", None)]))
+
+
+def _sniff_delimiter(header: str) -> str:
+    counts = {d: header.count(d) for d in DELIMITERS}
+    best = max(counts, key=counts.get)
+    return best if counts[best] > 0 else ","
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for raw in names:
+        base = raw.strip() or "unnamed"
+        seen[base] = seen.get(base, 0) + 1
+        out.append(base if seen[base] == 1 else f"{base}_{seen[base]}")
+    return out
+
+
+def _parse_csv(name: str, data: bytes) -> ParsedFile:
+    if data.startswith(BOM):
+        data = data[len(BOM) :]
+    if not data.strip():
+        return ParsedFile(name, _empty_records(), _rejects([]))
+    header_bytes = data.split(b"\n", 1)[0].rstrip(b"\r")
+    header_text = header_bytes.decode("utf-8", errors="replace")
+    delimiter = _sniff_delimiter(header_text)
+    names = _unique_names(next(csv.reader([header_text], delimiter=delimiter)))
+
+    invalid: list[tuple[int, str, str, str | None]] = []
+    blank_lines: list[int] = []
+
+    def on_invalid_row(row: pacsv.InvalidRow) -> str:
+        if not row.text.strip():
+            blank_lines.append(row.number)
+        else:
+            invalid.append(
+                (
+                    row.number,
+                    "malformed_row",
+                    f"expected {row.expected_columns} fields, found {row.actual_columns}",
+                    json.dumps({"_raw_line": row.text}),
+                )
+            )
+        return "skip"
+
+    table = pacsv.read_csv(
+        io.BytesIO(data),
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=False, block_size=64 << 20),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid_row),
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.binary() for n in names}, strings_can_be_null=False, quoted_strings_can_be_null=False
+        ),
+    )
+    skipped = [n for n, *_ in invalid] + blank_lines
+    # Line 1 is the header; valid records fill the line numbers the parser did not reject.
+    lines = np.arange(2, table.num_rows + len(skipped) + 2, dtype=np.int64)
+    if skipped:
+        lines = np.setdiff1d(lines, np.asarray(skipped, dtype=np.int64), assume_unique=True)
+    table, utf8_rejects = _decode_utf8(table, lines)
+    return ParsedFile(name, table, _rejects(sorted(invalid + utf8_rejects)))
+
+
+def _decode_utf8(table: pa.Table, rows: np.ndarray) -> tuple[pa.Table, list]:
+    """Cast binary columns to UTF-8 strings; rows holding invalid bytes become rejects."""
+    bad = np.zeros(table.num_rows, dtype=bool)
+    for col in table.columns:
+        try:
+            pc.cast(col, pa.string())
+        except pa.ArrowInvalid:
+            for i, value in enumerate(col.to_pylist()):
+                try:
+                    value.decode("utf-8")
+                except UnicodeDecodeError:
+                    bad[i] = True
+    rejects = []
+    if bad.any():
+        for i in np.flatnonzero(bad):
+            raw = {n: table.column(n)[int(i)].as_py().decode("utf-8", errors="replace") for n in table.column_names}
+            rejects.append((int(rows[i]), "invalid_utf8", "the row holds bytes that are not valid UTF-8", json.dumps(raw)))
+        table = table.filter(pa.array(~bad))
+        rows = rows[~bad]
+    decoded = pa.table({n: pc.cast(table.column(n), pa.string()) for n in table.column_names})
+    return decoded.append_column("_source_row", pa.array(rows, pa.int64())), rejects
+
+
+def _stringify(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return column.cast(pa.string())
+    if pa.types.is_dictionary(column.type):
+        return _stringify(column.cast(column.type.value_type))
+    if pa.types.is_boolean(column.type):
+        return pc.if_else(column, "true", "false")
+    if pa.types.is_timestamp(column.type):
+        if column.type.tz is None:
+            return pc.strftime(column, format="%Y-%m-%dT%H:%M:%S")
+        return pc.strftime(column.cast(pa.timestamp("us", tz="UTC")), format="%Y-%m-%dT%H:%M:%S%z")
+    try:
+        return column.cast(pa.string())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        return pa.chunked_array([pa.array([None if v is None else json.dumps(v, default=str) for v in column.to_pylist()], pa.string())])
+
+
+def _parse_parquet(name: str, data: bytes) -> ParsedFile:
+    table = pq.read_table(io.BytesIO(data))
+    records = pa.table({n: _stringify(table.column(n)) for n in table.column_names})
+    records = records.append_column("_source_row", pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64)))
+    return ParsedFile(name, records, _rejects([]))
+
+
+def _json_value(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(value)
+
+
+def _parse_jsonl(name: str, data: bytes) -> ParsedFile:
+    if data.startswith(BOM):
+        data = data[len(BOM) :]
+    fast = _parse_jsonl_fast(name, data)
+    if fast is not None:
+        return fast
+    columns: dict[str, list] = {}
+    row_numbers: list[int] = []
+    rejects = []
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            rejects.append((number, "invalid_utf8", "the line holds bytes that are not valid UTF-8", json.dumps({"_raw_line": line.decode("utf-8", "replace")})))
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            rejects.append((number, "malformed_row", f"invalid JSON: {exc}", json.dumps({"_raw_line": text})))
+            continue
+        if not isinstance(obj, dict):
+            rejects.append((number, "malformed_row", "the line is not a JSON object", json.dumps({"_raw_line": text})))
+            continue
+        for key in obj:
+            columns.setdefault(key, [None] * len(row_numbers))
+        for key, values in columns.items():
+            values.append(_json_value(obj.get(key)))
+        row_numbers.append(number)
+    records = pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()})
+    records = records.append_column("_source_row", pa.array(row_numbers, pa.int64()))
+    return ParsedFile(name, records, _rejects(rejects))
+
+
+def _parse_jsonl_fast(name: str, data: bytes) -> ParsedFile | None:
+    """Arrow's reader handles the clean, flat case; anything unusual takes the line-by-line path."""
+    if b"\n\n" in data or b"\r" in data or not data.strip():
+        return None
+    try:
+        table = pajson.read_json(io.BytesIO(data))
+        inferred_times = [f for f in table.schema if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)]
+        if inferred_times:
+            # Keep timestamps exactly as written: re-read those fields as the strings they are.
+            as_text = pa.schema([pa.field(f.name, pa.string()) for f in inferred_times])
+            options = pajson.ParseOptions(explicit_schema=as_text, unexpected_field_behavior="infer")
+            table = pajson.read_json(io.BytesIO(data), parse_options=options)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if any(pa.types.is_nested(t) for t in table.schema.types):
+        return None
+    records = pa.table({n: _stringify(table.column(n)) for n in table.column_names})
+    records = records.append_column("_source_row", pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64)))
+    return ParsedFile(name, records, _rejects([]))

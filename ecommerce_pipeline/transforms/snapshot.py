@@ -1,0 +1,89 @@
+"""Dimension snapshots shared by customers_clean and products_clean.
+
+A dimension file carries new or changed records. Within one day, the latest record of a key wins and
+the others count as duplicates removed. That record is cleaned and checked; if it passes it becomes
+the key's version from that day, otherwise it is quarantined. The snapshot as of a day holds, for
+every key, its newest passing version from that day or earlier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pyarrow as pa
+
+from ecommerce_pipeline.transforms.bronze import QUARANTINE_SCHEMA
+from ecommerce_pipeline.transforms.sql import arrow, connect, quote
+
+LINEAGE = ("_source_file", "_source_row", "_batch_id")
+
+
+@dataclass
+class SilverResult:
+    table: pa.Table
+    quarantine: pa.Table
+    duplicates: int = 0
+
+
+def dimension_snapshots(
+    history: pa.Table,
+    days: list[date],
+    key: str,
+    cleaned_columns: dict[str, str],
+    failure_checks: list[str],
+    params: dict | None = None,
+) -> SilverResult:
+    """Snapshots as of each of ``days`` from ``history`` (bronze rows of those days and earlier).
+
+    ``cleaned_columns`` maps each output column to a SQL expression over the bronze row (and
+    ``first_seen``, the first day the key appeared); ``failure_checks`` are SQL expressions yielding
+    'rule: explanation' or NULL.
+    """
+    con = connect()
+    con.register("history", history)
+    failures = f"concat_ws('; ', {', '.join(failure_checks)})" if failure_checks else "''"
+    cleaned = ", ".join(f"{expr} AS {quote(name)}" for name, expr in cleaned_columns.items())
+    con.execute(
+        f"""
+        CREATE TEMP TABLE versions AS
+        WITH first_seen AS (SELECT {quote(key)} AS k, min(business_date) AS first_seen FROM history GROUP BY 1),
+        latest_of_day AS (
+            SELECT h.*, f.first_seen,
+                   count(*) OVER (PARTITION BY h.business_date, h.{quote(key)}) - 1 AS superseded
+            FROM history h JOIN first_seen f ON f.k = h.{quote(key)}
+            QUALIFY row_number() OVER (
+                PARTITION BY h.business_date, h.{quote(key)}
+                ORDER BY h.updated_at DESC NULLS LAST, h._source_file DESC, h._source_row DESC) = 1
+        )
+        SELECT business_date AS version_date, {cleaned}, {', '.join(LINEAGE)}, _ingested_at, superseded,
+               {failures} AS _failures, to_json(latest_of_day)::VARCHAR AS _raw_record
+        FROM latest_of_day
+        """,
+        params or None,
+    )
+    out_cols = ", ".join(quote(c) for c in cleaned_columns)
+    table = arrow(
+        con,
+        f"""
+        SELECT d.as_of AS business_date, {out_cols}, v.version_date, {', '.join('v.' + c for c in LINEAGE)}
+        FROM (SELECT unnest($days::DATE[]) AS as_of) d
+        JOIN versions v ON v.version_date <= d.as_of AND v._failures = ''
+        QUALIFY row_number() OVER (PARTITION BY d.as_of, v.{quote(key)} ORDER BY v.version_date DESC) = 1
+        ORDER BY business_date, {quote(key)}
+        """,
+        {"days": days},
+    )
+    quarantine = arrow(
+        con,
+        """
+        SELECT version_date AS business_date, _source_file, _source_row, _batch_id, _ingested_at,
+               split_part(_failures, ':', 1) AS rule, _failures AS detail, _raw_record AS raw_record
+        FROM versions WHERE _failures <> '' AND version_date >= $first_day
+        ORDER BY _source_file, _source_row
+        """,
+        {"first_day": days[0]},
+    ).cast(QUARANTINE_SCHEMA)
+    duplicates = con.execute("SELECT coalesce(sum(superseded), 0) FROM versions WHERE version_date >= $first_day", {"first_day": days[0]}).fetchone()[0]
+    con.close()
+    return SilverResult(table, quarantine, int(duplicates))
