@@ -33,7 +33,8 @@ class DuckDBCatalog:
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
                 con.execute(
                     f"CREATE OR REPLACE VIEW {quote(schema)}.{quote(name)} AS SELECT * FROM read_parquet("
-                    f"{literal(files)}, hive_partitioning = true, union_by_name = true)"
+                    f"{literal(files)}, hive_partitioning = true, union_by_name = true, "
+                    "hive_types = {'year': INTEGER, 'month': INTEGER, 'day': INTEGER})"
                 )
                 registered[f"{schema}.{name}"] = files
         return registered

@@ -12,7 +12,7 @@ SELECT business_date, order_date, product_category, customer_region AS region,
        sum(line_revenue) AS total_revenue,
        sum(line_revenue) / count(DISTINCT order_id) AS avg_order_value,
        count(DISTINCT customer_id) AS unique_customers,
-       sum(quantity) AS units_sold
+       sum(quantity)::BIGINT AS units_sold
 FROM orders_validated
 WHERE is_revenue
 GROUP BY ALL

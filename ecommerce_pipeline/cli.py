@@ -1,0 +1,225 @@
+"""``ecommerce-pipeline``: a thin command line over the same definitions the Dagster UI loads."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date in YYYY-MM-DD form") from None
+
+
+def _ensure_dagster_home() -> Path:
+    """DAGSTER_HOME when set; else the project folder (holding dagster.yaml), so runs show in ``dagster dev``."""
+    if "DAGSTER_HOME" not in os.environ:
+        cwd = Path.cwd()
+        os.environ["DAGSTER_HOME"] = str(cwd if (cwd / "dagster.yaml").exists() else cwd / ".dagster")
+    home = Path(os.environ["DAGSTER_HOME"]).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from ecommerce_pipeline.generator import generate_store
+    from ecommerce_pipeline.settings import load_settings
+
+    landing = Path(args.landing or load_settings().landing_dir)
+    started = time.perf_counter()
+    summary = generate_store(
+        landing,
+        args.start,
+        args.end,
+        lines_per_day=args.lines_per_day,
+        seed=args.seed,
+        defect_rate=args.defect_rate,
+        file_format=args.format,
+    )
+    elapsed = time.perf_counter() - started
+    print(f"Generated {summary.days} day(s) into {landing} in {elapsed:.1f}s")
+    for entity, rows in summary.rows.items():
+        print(f"  {entity:<12} {rows:>12,} rows")
+    injected = ", ".join(f"{k}={v:,}" for k, v in summary.defects.items() if v)
+    print(f"  defects injected: {injected or 'none'}")
+    return 0
+
+
+class _Progress(logging.Handler):
+    """Prints one line per finished step and per failed check, instead of Dagster's debug stream."""
+
+    def __init__(self, total_steps: int):
+        super().__init__()
+        self.total = total_steps
+        self.done = 0
+        self.started: dict[str, float] = {}
+        self.failed_checks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        meta = getattr(record, "dagster_meta", None) or {}
+        event = meta.get("dagster_event") if isinstance(meta, dict) else None
+        if event is None:
+            return
+        kind, step = event.event_type_value, event.step_key
+        if kind == "STEP_START":
+            self.started[step] = time.perf_counter()
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"):
+            self.done += 1
+            took = time.perf_counter() - self.started.get(step, time.perf_counter())
+            mark = {"STEP_SUCCESS": "ok  ", "STEP_FAILURE": "FAIL", "STEP_SKIPPED": "skip"}[kind]
+            print(f"  [{self.done:>2}/{self.total}] {mark} {step.replace('__', '/')} ({took:.1f}s)", flush=True)
+            if kind == "STEP_FAILURE":
+                error = event.step_failure_data.error
+                print(f"         {error.message.strip().splitlines()[0] if error else 'failed'}", flush=True)
+        elif kind == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+                self.failed_checks.append(name)
+                print(f"         check failed: {name}", flush=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    home = _ensure_dagster_home()
+    import dagster as dg
+
+    from ecommerce_pipeline.definitions import defs
+
+    if args.end < args.start:
+        print("--end is before --start", file=sys.stderr)
+        return 2
+    job = defs.get_job_def("medallion_daily")
+    partitions = job.partitions_def
+    keys = set(partitions.get_partition_keys())
+    for day in (args.start, args.end):
+        if day.isoformat() not in keys:
+            first = partitions.get_first_partition_key()
+            print(f"{day} is not a partition (partitions start at {first}; set ECOM_START_DATE)", file=sys.stderr)
+            return 2
+    steps = len(job.graph.node_defs)
+    handler = _Progress(steps)
+
+    @dg.logger
+    def progress(_init_context):
+        logger = logging.Logger("ecommerce_pipeline.progress", level=logging.DEBUG)
+        logger.addHandler(handler)
+        return logger
+
+    job = job.with_logger_defs({"progress": progress})
+    days = (args.end - args.start).days + 1
+    print(f"Materializing {days} day(s) {args.start}..{args.end} ({steps} steps, one run) into the instance at {home}")
+    tags = {RANGE_START_TAG: args.start.isoformat(), RANGE_END_TAG: args.end.isoformat()}
+    started = time.perf_counter()
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance, tags=tags, raise_on_error=False, run_config={"loggers": {"progress": {}}}
+        )
+    elapsed = time.perf_counter() - started
+    ok = result.success and not handler.failed_checks
+    print(f"Run {result.run_id} {'succeeded' if ok else 'FAILED'} in {elapsed:.1f}s")
+    if handler.failed_checks:
+        print(f"Failed checks: {', '.join(handler.failed_checks)}")
+    if result.success:
+        _print_summary(args.start, args.end)
+    print(f"See the run, assets and checks in the UI:  DAGSTER_HOME={home} dagster dev")
+    return 0 if ok else 1
+
+
+def _catalog():
+    from ecommerce_pipeline.catalog.duckdb_catalog import DuckDBCatalog
+    from ecommerce_pipeline.settings import load_settings
+    from ecommerce_pipeline.storage.lake import LocalLake
+
+    settings = load_settings()
+    return DuckDBCatalog(settings.catalog_path, LocalLake(settings.lake_dir))
+
+
+def _print_summary(start: date, end: date) -> None:
+    catalog = _catalog()
+    between = f"business_date BETWEEN DATE '{start}' AND DATE '{end}'"
+    print("\nGold tables for the range:")
+    sql = f"""
+        SELECT 'daily_sales_summary' AS table_name, count(*) AS rows, round(sum(total_revenue), 2) AS revenue
+        FROM gold.daily_sales_summary WHERE {between}
+        UNION ALL SELECT 'customer_lifetime_value', count(*), NULL FROM gold.customer_lifetime_value WHERE {between}
+        UNION ALL SELECT 'product_performance', count(*), round(sum(revenue), 2) FROM gold.product_performance WHERE {between}
+        UNION ALL SELECT 'conversion_funnel', count(*), NULL FROM gold.conversion_funnel WHERE {between}
+    """
+    print(_format(catalog.query(sql)))
+    quarantine = catalog.query(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'quarantine' ORDER BY 1"
+    ).column("table_name").to_pylist()
+    if quarantine:
+        union = " UNION ALL ".join(
+            f"SELECT '{t}' AS quarantine_table, rule, count(*) AS rows FROM quarantine.{t} WHERE {between} GROUP BY rule"
+            for t in quarantine
+        )
+        print("\nQuarantined rows by rule:")
+        print(_format(catalog.query(f"SELECT * FROM ({union}) ORDER BY 1, 3 DESC")))
+
+
+def _format(table, max_rows: int = 50) -> str:
+    df = table.to_pandas()
+    if df.empty:
+        return "(no rows)"
+    return df.to_string(index=False, max_rows=max_rows)
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    catalog = _catalog()
+    try:
+        table = catalog.query(args.query)
+    except Exception as exc:  # show the engine's message, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(_format(table, args.max_rows))
+    print(f"({table.num_rows} row{'s' if table.num_rows != 1 else ''})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ecommerce-pipeline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write synthetic landing files for a date range")
+    gen.add_argument("--start", type=_date, required=True)
+    gen.add_argument("--end", type=_date, required=True)
+    gen.add_argument("--lines-per-day", type=int, default=2000, help="order lines per day (events are about 5x)")
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--defect-rate", type=float, default=0.01, help="share of defective rows injected (0 for clean data)")
+    gen.add_argument("--format", choices=["csv", "jsonl", "parquet"], default="csv")
+    gen.add_argument("--landing", help="landing folder (default: ECOM_LANDING_DIR or ./data/landing)")
+    gen.set_defaults(func=cmd_generate)
+
+    run = sub.add_parser("run", help="materialize every layer for a day or a range of days through Dagster")
+    run.add_argument("--start", type=_date, required=True)
+    run.add_argument("--end", type=_date, help="last day (default: --start)")
+    run.set_defaults(func=cmd_run)
+
+    sql = sub.add_parser("sql", help="run a SQL query against the local catalog and print the result")
+    sql.add_argument("query")
+    sql.add_argument("--max-rows", type=int, default=100)
+    sql.set_defaults(func=cmd_sql)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "end", "absent") is None:
+        args.end = args.start
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
