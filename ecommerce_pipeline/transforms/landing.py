@@ -91,31 +91,29 @@ def _parse_csv(name: str, data: bytes) -> ParsedFile:
     names = _unique_names(next(csv.reader([header_text], delimiter=delimiter)))
 
     invalid: list[tuple[int, str, str, str | None]] = []
-    blank_lines: list[int] = []
 
     def on_invalid_row(row: pacsv.InvalidRow) -> str:
-        if not row.text.strip():
-            blank_lines.append(row.number)
-        else:
-            invalid.append(
-                (
-                    row.number,
-                    "malformed_row",
-                    f"expected {row.expected_columns} fields, found {row.actual_columns}",
-                    json.dumps({"_raw_line": row.text}),
-                )
+        invalid.append(
+            (
+                row.number,
+                "malformed_row",
+                f"expected {row.expected_columns} fields, found {row.actual_columns}",
+                json.dumps({"_raw_line": row.text}),
             )
+        )
         return "skip"
 
     table = pacsv.read_csv(
         io.BytesIO(data),
         read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=False, block_size=64 << 20),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid_row),
+        parse_options=pacsv.ParseOptions(
+            delimiter=delimiter, invalid_row_handler=on_invalid_row, ignore_empty_lines=False
+        ),
         convert_options=pacsv.ConvertOptions(
             column_types={n: pa.binary() for n in names}, strings_can_be_null=False, quoted_strings_can_be_null=False
         ),
     )
-    skipped = [n for n, *_ in invalid] + blank_lines
+    skipped = [n for n, *_ in invalid]
     # Line 1 is the header; valid records fill the line numbers the parser did not reject.
     lines = np.arange(2, table.num_rows + len(skipped) + 2, dtype=np.int64)
     if skipped:
@@ -144,7 +142,15 @@ def _decode_utf8(table: pa.Table, rows: np.ndarray) -> tuple[pa.Table, list]:
         table = table.filter(pa.array(~bad))
         rows = rows[~bad]
     decoded = pa.table({n: pc.cast(table.column(n), pa.string()) for n in table.column_names})
-    return decoded.append_column("_source_row", pa.array(rows, pa.int64())), rejects
+    decoded = decoded.append_column("_source_row", pa.array(rows, pa.int64()))
+    # Blank lines (and lines of bare delimiters) carry no values: they are not rows.
+    blank = None
+    for name in table.column_names:
+        empty = pc.equal(decoded.column(name), "")
+        blank = empty if blank is None else pc.and_(blank, empty)
+    if blank is not None and pc.any(blank).as_py():
+        decoded = decoded.filter(pc.invert(blank))
+    return decoded, rejects
 
 
 def _stringify(column: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -1,0 +1,109 @@
+"""Fixtures that build tiny stores in code: landing files, settings pointing at temp folders."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from ecommerce_pipeline.contract import ENTITIES
+from ecommerce_pipeline.transforms.bronze import validate_batch
+from ecommerce_pipeline.transforms.landing import parse_landing_file
+
+DAY = date(2025, 1, 1)
+NOW = datetime(2025, 1, 2, 3, 0, tzinfo=timezone.utc)
+
+
+def csv_bytes(rows: list[dict]) -> bytes:
+    header = list(dict.fromkeys(k for r in rows for k in r))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def bronze(entity: str, rows: list[dict], day: date = DAY, name: str | None = None) -> pa.Table:
+    """Valid bronze rows of ``rows`` (as if they had landed in one CSV file on ``day``)."""
+    parsed = parse_landing_file(name or f"{entity}/{day}/{entity}.csv", csv_bytes(rows))
+    result = validate_batch(ENTITIES[entity], [parsed], day, "test-batch", NOW)
+    assert result.quarantine.num_rows == 0, result.quarantine.column("detail").to_pylist()
+    return result.valid
+
+
+# A small, hand-checkable store for one day: figures in tests are worked out from these rows.
+STORE = {
+    "customers": [
+        {"customer_id": "C1", "email": " Ann@Example.com ", "phone": "(555) 123-4567", "state": "CA", "country": "US"},
+        {"customer_id": "C2", "email": "bob@example.com", "phone": "", "state": "", "country": "BR"},
+        {"customer_id": "C3", "email": "not-an-email", "phone": "", "state": "NY", "country": "US"},
+    ],
+    "products": [
+        {"product_id": "P1", "product_name": "Phone", "category": "Electronics", "base_price": "100"},
+        {"product_id": "P2", "product_name": "Shirt", "category": "", "base_price": "20"},
+    ],
+    "orders": [
+        {"order_id": "O1", "customer_id": "C1", "order_ts": "2025-01-01T10:00:00Z", "status": "delivered", "shipping_cost": "5", "tax": "2"},
+        {"order_id": "O2", "customer_id": "C2", "order_ts": "2025-01-01 11:00:00", "status": "Cancelled", "shipping_cost": "0", "tax": "0"},
+        {"order_id": "O3", "customer_id": "C2", "order_ts": "2025-01-01T12:00:00+01:00", "status": "shipped", "shipping_cost": "1", "tax": "0"},
+        {"order_id": "O3", "customer_id": "C2", "order_ts": "2025-01-01T12:00:00+01:00", "status": "shipped", "shipping_cost": "1", "tax": "0"},
+        {"order_id": "O4", "customer_id": "C3", "order_ts": "2025-01-01T13:00:00Z", "status": "delivered", "shipping_cost": "0", "tax": "0"},
+        {"order_id": "O5", "customer_id": "C1", "order_ts": "2025-01-01T14:00:00Z", "status": "delivered", "shipping_cost": "0", "tax": "0"},
+    ],
+    "order_items": [
+        {"order_id": "O1", "line_number": "1", "product_id": "P1", "quantity": "1", "unit_price": "100", "discount": "10"},
+        {"order_id": "O1", "line_number": "2", "product_id": "P2", "quantity": "2", "unit_price": "20", "discount": ""},
+        {"order_id": "O2", "line_number": "1", "product_id": "P1", "quantity": "1", "unit_price": "100", "discount": ""},
+        {"order_id": "O3", "line_number": "1", "product_id": "P2", "quantity": "3", "unit_price": "20", "discount": "0"},
+        {"order_id": "O4", "line_number": "1", "product_id": "P2", "quantity": "1", "unit_price": "20", "discount": ""},
+        {"order_id": "O5", "line_number": "1", "product_id": "P9", "quantity": "1", "unit_price": "5", "discount": ""},
+        {"order_id": "O5", "line_number": "2", "product_id": "P1", "quantity": "1", "unit_price": "100", "discount": ""},
+    ],
+    "events": [
+        {"event_id": "E1", "session_id": "S1", "event_type": "page_view", "event_ts": "2025-01-01T09:00:00Z", "device_type": "Mobile"},
+        {"event_id": "E2", "session_id": "S1", "event_type": "product_view", "event_ts": "2025-01-01T09:01:00Z", "product_id": "P1"},
+        {"event_id": "E3", "session_id": "S1", "event_type": "add_to_cart", "event_ts": "2025-01-01T09:02:00Z", "product_id": "P1"},
+        {"event_id": "E4", "session_id": "S1", "event_type": "purchase", "event_ts": "2025-01-01T09:05:00Z", "customer_id": "C1"},
+        {"event_id": "E4", "session_id": "S1", "event_type": "purchase", "event_ts": "2025-01-01T09:05:00Z", "customer_id": "C1"},
+        {"event_id": "E5", "session_id": "S2", "event_type": "page_view", "event_ts": "2025-01-01T10:00:00Z", "device_type": "desktop"},
+        {"event_id": "E6", "session_id": "S2", "event_type": "product_view", "event_ts": "2025-01-01T10:01:00Z", "product_id": "P2", "device_type": "desktop"},
+    ],
+}
+
+
+@pytest.fixture
+def write_landing(tmp_path: Path) -> Callable[..., Path]:
+    """Write ``rows`` (or raw bytes) as a landing file and return the landing root."""
+    root = tmp_path / "landing"
+
+    def write(entity: str, rows: list[dict] | bytes, day: date = DAY, name: str | None = None) -> Path:
+        data = rows if isinstance(rows, bytes) else csv_bytes(rows)
+        path = root / entity / day.isoformat() / (name or f"{entity}.csv")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return root
+
+    return write
+
+
+@pytest.fixture
+def store_landing(write_landing) -> Path:
+    for entity, rows in STORE.items():
+        root = write_landing(entity, rows)
+    return root
+
+
+@pytest.fixture
+def project_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point every ECOM_* setting and DAGSTER_HOME at folders under ``tmp_path``."""
+    monkeypatch.setenv("ECOM_LANDING_DIR", str(tmp_path / "landing"))
+    monkeypatch.setenv("ECOM_LAKE_DIR", str(tmp_path / "lake"))
+    monkeypatch.setenv("ECOM_CATALOG_PATH", str(tmp_path / "lake" / "catalog.duckdb"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "dagster_home").mkdir()
+    return tmp_path

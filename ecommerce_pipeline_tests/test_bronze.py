@@ -1,0 +1,106 @@
+import json
+from datetime import date, datetime, timezone
+
+from ecommerce_pipeline.contract import ENTITIES
+from ecommerce_pipeline.transforms.bronze import validate_batch
+from ecommerce_pipeline.transforms.landing import parse_landing_file
+
+from .conftest import DAY, NOW, csv_bytes
+
+
+def run(entity, rows, name="f.csv", day=DAY):
+    return validate_batch(ENTITIES[entity], [parse_landing_file(name, csv_bytes(rows))], day, "b", NOW)
+
+
+def order(**overrides):
+    row = {"order_id": "O1", "customer_id": "C1", "order_ts": "2025-01-01T10:00:00Z", "status": "delivered"}
+    return {**row, **overrides}
+
+
+def test_valid_rows_are_typed_and_carry_lineage():
+    result = run("orders", [order(shipping_cost="4.5")])
+    (row,) = result.valid.to_pylist()
+    assert row["order_ts"] == datetime(2025, 1, 1, 10, tzinfo=timezone.utc)
+    assert row["shipping_cost"] == 4.5
+    assert (row["_source_file"], row["_source_row"], row["_batch_id"]) == ("f.csv", 2, "b")
+    assert row["business_date"] == DAY
+    assert result.quarantine.num_rows == 0
+
+
+def test_timestamps_without_offset_are_utc_and_offsets_are_honoured():
+    result = run("orders", [order(order_ts="2025-01-01 10:00:00"), order(order_id="O2", order_ts="2025-01-01T12:00:00+02:00")])
+    assert [r["order_ts"].hour for r in result.valid.to_pylist()] == [10, 10]
+
+
+def test_each_broken_rule_is_named_with_file_and_row():
+    result = run(
+        "order_items",
+        [
+            {"order_id": "O1", "line_number": "1", "product_id": "P1", "quantity": "0", "unit_price": "5"},
+            {"order_id": "O1", "line_number": "2", "product_id": "", "quantity": "1", "unit_price": "$5"},
+            {"order_id": "O1", "line_number": "2.5", "product_id": "P1", "quantity": "1", "unit_price": "1,200.00"},
+            {"order_id": "O1", "line_number": "3", "product_id": "P1", "quantity": "1", "unit_price": "5", "discount": "-1"},
+        ],
+    )
+    assert result.valid.num_rows == 0
+    q = {r["_source_row"]: r for r in result.quarantine.to_pylist()}
+    assert q[2]["rule"] == "positive" and "quantity=0" in q[2]["detail"]
+    assert q[3]["rule"] == "required" and "type: unit_price=$5 is not a number" in q[3]["detail"]
+    assert q[4]["rule"] == "type" and "line_number=2.5" in q[4]["detail"] and "unit_price=1,200.00" in q[4]["detail"]
+    assert q[5]["rule"] == "non_negative"
+    assert all(r["_source_file"] == "f.csv" for r in q.values())
+    assert json.loads(q[3]["raw_record"])["unit_price"] == "$5"
+
+
+def test_unknown_event_types_and_implausible_timestamps_are_quarantined():
+    base = {"event_id": "E1", "session_id": "S1", "event_type": "page_view", "event_ts": "2025-01-01T10:00:00Z"}
+    result = run(
+        "events",
+        [
+            base,
+            {**base, "event_id": "E2", "event_type": "teleport"},
+            {**base, "event_id": "E3", "event_ts": "2025-01-05T00:00:00Z"},
+            {**base, "event_id": "E4", "event_ts": "1999-12-31T00:00:00Z"},
+            {**base, "event_id": "E5", "event_ts": "2024-13-45T99:00:00"},
+            {**base, "event_id": "E6", "event_type": "PAGE_VIEW"},
+        ],
+    )
+    assert result.valid.column("event_id").to_pylist() == ["E1", "E6"]
+    assert result.valid.column("event_type").to_pylist() == ["page_view", "page_view"]
+    assert result.quarantine.column("rule").to_pylist() == ["one_of", "plausible_timestamp", "plausible_timestamp", "type"]
+
+
+def test_pii_values_are_not_echoed_in_the_detail():
+    result = run("customers", [{"customer_id": "C1", "date_of_birth": "1980-02-30"}])
+    (row,) = result.quarantine.to_pylist()
+    assert row["rule"] == "type" and "1980-02-30" not in row["detail"]
+
+
+def test_extra_columns_are_kept_as_json_and_reported():
+    result = run("orders", [order(coupon="WINTER", Channel="web")])
+    assert json.loads(result.valid.column("_extra_columns")[0].as_py()) == {"coupon": "WINTER", "Channel": "web"}
+    assert result.extra_columns == {"f.csv": ["coupon", "Channel"]}
+
+
+def test_missing_required_column_quarantines_every_row_of_that_file_only():
+    good = parse_landing_file("good.csv", csv_bytes([order()]))
+    bad = parse_landing_file("bad.csv", csv_bytes([{"order_id": "O9", "status": "delivered"}] * 2))
+    result = validate_batch(ENTITIES["orders"], [good, bad], DAY, "b", NOW)
+    assert result.valid.column("order_id").to_pylist() == ["O1"]
+    assert result.quarantine.column("rule").to_pylist() == ["missing_required_column"] * 2
+    assert "customer_id, order_ts" in result.quarantine.column("detail")[0].as_py()
+    assert result.landing_rows == 3
+
+
+def test_parser_rejects_and_unparseable_files_join_the_quarantine():
+    broken = parse_landing_file("broken.parquet", b"garbage")
+    ragged = parse_landing_file("ragged.csv", b"order_id,customer_id,order_ts,status\nO1,C1\n")
+    result = validate_batch(ENTITIES["orders"], [broken, ragged], DAY, "b", NOW)
+    assert sorted(result.quarantine.column("rule").to_pylist()) == ["malformed_row", "unparseable_file"]
+    assert result.landing_rows == 2
+
+
+def test_no_files_gives_empty_tables_with_the_full_schema():
+    result = validate_batch(ENTITIES["events"], [], date(2025, 1, 1), "b", NOW)
+    assert result.valid.num_rows == 0
+    assert "event_ts" in result.valid.column_names and "_source_row" in result.valid.column_names
