@@ -9,8 +9,10 @@ from ecommerce_pipeline.defs.jobs import medallion_job
 from ecommerce_pipeline.defs.resources import resources_for
 from ecommerce_pipeline.defs.silver.assets import silver_assets
 
+lake_assets = [*bronze_assets, *silver_assets, *gold_assets]
+
 defs = dg.Definitions(
-    assets=[*bronze_assets, *silver_assets, *gold_assets, duckdb_catalog],
+    assets=[*lake_assets, duckdb_catalog],
     jobs=[medallion_job],
     resources=resources_for(),
 )

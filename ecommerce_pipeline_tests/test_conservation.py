@@ -1,0 +1,41 @@
+import pyarrow as pa
+
+from ecommerce_pipeline.quality.conservation import bronze_conservation, silver_conservation
+
+from .conftest import DAY
+
+
+def lineage(pairs):
+    return pa.table({"_source_file": [f for f, _ in pairs], "_source_row": [r for _, r in pairs]})
+
+
+def test_bronze_conservation_passes_when_every_row_is_somewhere_once():
+    outcome = bronze_conservation({"a.csv": 3}, lineage([("a.csv", 2), ("a.csv", 4)]), lineage([("a.csv", 3)]))
+    assert outcome.passed and outcome.expected == outcome.accounted == 3
+
+
+def test_bronze_conservation_fails_on_a_lost_row():
+    outcome = bronze_conservation({"a.csv": 3}, lineage([("a.csv", 2)]), lineage([("a.csv", 3)]))
+    assert not outcome.passed
+    assert "a.csv: 3 landing rows, 2 in bronze + quarantine" in outcome.problems
+
+
+def test_bronze_conservation_fails_on_a_row_in_two_places():
+    outcome = bronze_conservation({"a.csv": 2}, lineage([("a.csv", 2), ("a.csv", 3)]), lineage([("a.csv", 3)]))
+    assert not outcome.passed
+    assert any("more than once" in p for p in outcome.problems)
+
+
+def bronze_orders(ids):
+    return pa.table({"business_date": [DAY] * len(ids), "order_id": ids})
+
+
+def test_silver_conservation_counts_duplicates():
+    outcome = silver_conservation(bronze_orders(["O1", "O1", "O2", "O3"]), ["order_id"], kept=2, quarantined=1)
+    assert outcome.passed
+    assert outcome.counts == {"bronze_rows": 4, "kept_rows": 2, "quarantined_rows": 1, "duplicates_removed": 1}
+
+
+def test_silver_conservation_fails_when_rows_vanish_or_double():
+    assert not silver_conservation(bronze_orders(["O1", "O2", "O3"]), ["order_id"], kept=1, quarantined=1).passed
+    assert not silver_conservation(bronze_orders(["O1", "O2"]), ["order_id"], kept=2, quarantined=1).passed

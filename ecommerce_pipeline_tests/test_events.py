@@ -1,0 +1,19 @@
+from ecommerce_pipeline.transforms.events import events_clean
+
+from .conftest import STORE, bronze
+
+
+def test_events_are_deduplicated_and_numbered_within_sessions():
+    result = events_clean(bronze("events", STORE["events"]))
+    assert result.duplicates == 1
+    rows = result.table.to_pylist()
+    assert [(r["session_id"], r["event_seq"], r["event_id"]) for r in rows] == [
+        ("S1", 1, "E1"), ("S1", 2, "E2"), ("S1", 3, "E3"), ("S1", 4, "E4"), ("S2", 1, "E5"), ("S2", 2, "E6"),
+    ]
+    assert rows[0]["device_type"] == "mobile" and rows[1]["device_type"] == "unknown"
+
+
+def test_out_of_order_arrival_is_reordered_by_time():
+    shuffled = [STORE["events"][2], STORE["events"][0], STORE["events"][1]]
+    rows = events_clean(bronze("events", shuffled)).table.to_pylist()
+    assert [r["event_id"] for r in rows] == ["E1", "E2", "E3"]

@@ -1,0 +1,52 @@
+from datetime import date
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from ecommerce_pipeline.storage.io_manager import split_by_day
+from ecommerce_pipeline.storage.lake import LocalLake, MemoryLake
+
+D1, D2, D3 = date(2025, 1, 1), date(2025, 1, 2), date(2025, 1, 3)
+
+
+@pytest.fixture(params=["local", "memory"])
+def lake(request, tmp_path):
+    return LocalLake(tmp_path) if request.param == "local" else MemoryLake()
+
+
+def test_write_and_read_a_partition(lake):
+    lake.write_partition("gold/t", D1, pa.table({"business_date": [D1], "x": [1]}))
+    assert lake.read_partition("gold/t", D1).column("x").to_pylist() == [1]
+    assert lake.read_partition("gold/t", D2) is None
+
+
+def test_read_a_range_with_column_pruning_and_schema_growth(lake):
+    lake.write_partition("gold/t", D1, pa.table({"business_date": [D1], "x": [1]}))
+    lake.write_partition("gold/t", D3, pa.table({"business_date": [D3], "x": [3], "y": ["new"]}))
+    table = lake.read_partitions("gold/t", [D1, D2, D3])
+    assert table.column("x").to_pylist() == [1, 3] and table.column("y").to_pylist() == [None, "new"]
+    assert lake.read_partitions("gold/t", [D1, D3], columns=["x", "missing"]).column_names == ["x"]
+
+
+def test_rewriting_a_partition_replaces_it(lake):
+    lake.write_partition("gold/t", D1, pa.table({"x": [1, 2]}))
+    lake.write_partition("gold/t", D1, pa.table({"x": [9]}))
+    assert lake.read_partition("gold/t", D1).column("x").to_pylist() == [9]
+
+
+def test_local_layout_is_hive_style_snappy_and_leaves_no_temp_files(tmp_path):
+    lake = LocalLake(tmp_path)
+    stats = lake.write_partition("silver/orders_validated", D1, pa.table({"x": [1]}))
+    path = tmp_path / "silver/orders_validated/year=2025/month=01/day=01/part-0.parquet"
+    assert stats.location == str(path) and stats.bytes == path.stat().st_size
+    assert pq.ParquetFile(path).metadata.row_group(0).column(0).compression == "SNAPPY"
+    assert [p.name for p in path.parent.iterdir()] == ["part-0.parquet"]
+
+
+def test_split_by_day_refuses_rows_outside_the_run():
+    table = pa.table({"business_date": pa.array([D1, D2], pa.date32()), "x": [1, 2]})
+    parts = split_by_day(table, [D1, D2, D3])
+    assert [parts[d].num_rows for d in (D1, D2, D3)] == [1, 1, 0]
+    with pytest.raises(ValueError, match="outside the partitions"):
+        split_by_day(table, [D1])

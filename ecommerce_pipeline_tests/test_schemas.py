@@ -1,0 +1,91 @@
+from datetime import date
+
+import pyarrow as pa
+import pytest
+
+from ecommerce_pipeline.quality.schemas import SCHEMAS, check_schema
+from ecommerce_pipeline.settings import DEFAULT_NON_REVENUE_STATUSES
+from ecommerce_pipeline.transforms.conversion_funnel import conversion_funnel
+from ecommerce_pipeline.transforms.customer_lifetime_value import customer_lifetime_value
+from ecommerce_pipeline.transforms.customers import customers_clean
+from ecommerce_pipeline.transforms.daily_sales_summary import daily_sales_summary
+from ecommerce_pipeline.transforms.events import events_clean
+from ecommerce_pipeline.transforms.orders import orders_validated
+from ecommerce_pipeline.transforms.product_performance import product_performance
+from ecommerce_pipeline.transforms.products import products_clean
+
+from .conftest import DAY, STORE, bronze
+
+
+@pytest.fixture(scope="module")
+def tables():
+    customers = customers_clean(bronze("customers", STORE["customers"]), [DAY]).table
+    products = products_clean(bronze("products", STORE["products"]), [DAY]).table
+    orders = orders_validated(
+        bronze("orders", STORE["orders"]), bronze("order_items", STORE["order_items"]), customers, products,
+        DEFAULT_NON_REVENUE_STATUSES,
+    ).table
+    events = events_clean(bronze("events", STORE["events"])).table
+    return {
+        "customers_clean": customers,
+        "products_clean": products,
+        "orders_validated": orders,
+        "events_clean": events,
+        "daily_sales_summary": daily_sales_summary(orders),
+        "customer_lifetime_value": customer_lifetime_value(orders, [DAY]),
+        "product_performance": product_performance(orders, events, products),
+        "conversion_funnel": conversion_funnel(events),
+    }
+
+
+def test_every_silver_and_gold_table_has_a_schema(tables):
+    assert set(SCHEMAS) == set(tables)
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+def test_schemas_pass_on_clean_tables(tables, name):
+    outcome = check_schema(name, tables[name])
+    assert outcome.passed, outcome.failures
+    assert outcome.rows_checked == tables[name].num_rows > 0
+
+
+def replace(table: pa.Table, column: str, values: list) -> pa.Table:
+    i = table.column_names.index(column)
+    return table.set_column(i, column, pa.array(values, table.schema.field(column).type))
+
+
+def test_invalid_email_fails_with_count_and_sample(tables):
+    customers = tables["customers_clean"]
+    bad = replace(customers, "email", ["broken"] + customers.column("email").to_pylist()[1:])
+    outcome = check_schema("customers_clean", bad)
+    assert not outcome.passed and outcome.failing_rows == 1
+    assert outcome.sample is not None and len(outcome.sample) == 1
+    assert any("email" in f for f in outcome.failures)
+
+
+def test_duplicate_keys_fail(tables):
+    orders = tables["orders_validated"]
+    outcome = check_schema("orders_validated", pa.concat_tables([orders, orders.slice(0, 1)]))
+    assert not outcome.passed and outcome.failing_rows == 2
+
+
+def test_negative_revenue_and_out_of_range_scores_fail(tables):
+    sales = tables["daily_sales_summary"]
+    assert not check_schema("daily_sales_summary", replace(sales, "total_revenue", [-1.0] * sales.num_rows)).passed
+    clv = tables["customer_lifetime_value"]
+    outcome = check_schema("customer_lifetime_value", replace(clv, "r_score", [7] * clv.num_rows))
+    assert not outcome.passed and outcome.failing_rows == clv.num_rows
+
+
+def test_a_widening_funnel_fails(tables):
+    funnel = tables["conversion_funnel"]
+    widened = replace(funnel, "purchase_sessions", [100] * funnel.num_rows)
+    outcome = check_schema("conversion_funnel", widened)
+    assert not outcome.passed
+    assert outcome.failing_rows == funnel.num_rows
+
+
+def test_missing_column_fails_every_row(tables):
+    products = tables["products_clean"].drop(["category"])
+    outcome = check_schema("products_clean", products)
+    assert not outcome.passed and outcome.failing_rows == products.num_rows
