@@ -188,6 +188,21 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Generate a week of demo data (unless it is already there) and materialize it."""
+    from ecommerce_pipeline.settings import load_settings
+
+    landing = Path(load_settings().landing_dir)
+    if not any((landing / "orders").glob(f"{args.start}*")):
+        gen = argparse.Namespace(
+            start=args.start, end=args.end, lines_per_day=args.lines_per_day, seed=args.seed,
+            defect_rate=0.01, format="csv", landing=None,
+        )
+        if cmd_generate(gen):
+            return 1
+    return cmd_run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ecommerce-pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -211,6 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("query")
     sql.add_argument("--max-rows", type=int, default=100)
     sql.set_defaults(func=cmd_sql)
+    demo = sub.add_parser("demo", help="generate a week of demo data and run every layer over it")
+    demo.add_argument("--start", type=_date, default=date(2025, 1, 1))
+    demo.add_argument("--end", type=_date, default=date(2025, 1, 7))
+    demo.add_argument("--lines-per-day", type=int, default=2000)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(func=cmd_demo)
     return parser
 
 

@@ -1,0 +1,57 @@
+"""The command line: run, sql and demo, against temp folders and a temp Dagster instance."""
+
+import dagster as dg
+import pytest
+
+from ecommerce_pipeline.cli import main
+
+
+def test_run_materializes_records_the_run_and_prints_progress(project_env, store_landing, capsys):
+    assert main(["run", "--start", "2025-01-01"]) == 0
+    out = capsys.readouterr().out
+    assert "[14/14] ok   catalog/duckdb" in out
+    assert "daily_sales_summary" in out and "190.0" in out
+    assert "unknown_customer" in out  # the quarantine summary
+    with dg.DagsterInstance.get() as instance:
+        runs = instance.get_runs()
+        assert len(runs) == 1 and runs[0].is_success
+        assert runs[0].tags["dagster/asset_partition_range_start"] == "2025-01-01"
+
+
+def test_sql_prints_a_table(project_env, store_landing, capsys):
+    main(["run", "--start", "2025-01-01"])
+    capsys.readouterr()
+    assert main(["sql", "SELECT product_category, total_revenue FROM gold.daily_sales_summary ORDER BY 2 DESC"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split() == ["product_category", "total_revenue"]
+    assert "electronics" in out and "(3 rows)" in out
+
+
+def test_sql_reports_errors_without_a_traceback(project_env, store_landing, capsys):
+    main(["run", "--start", "2025-01-01"])
+    assert main(["sql", "SELECT * FROM gold.no_such_table"]) == 1
+    assert "no_such_table" in capsys.readouterr().err
+
+
+def test_run_outside_the_partitions_is_refused(project_env, capsys):
+    assert main(["run", "--start", "2019-01-01"]) == 2
+    assert "not a partition" in capsys.readouterr().err
+
+
+def test_a_failing_run_exits_non_zero(project_env, store_landing, monkeypatch, capsys):
+    import ecommerce_pipeline.defs.gold.assets as gold
+
+    def broken(_):
+        raise dg.Failure("boom", allow_retries=False)  # not retriable, so the test does not wait for backoff
+
+    monkeypatch.setattr(gold.sales, "daily_sales_summary", broken)
+    assert main(["run", "--start", "2025-01-01"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL gold/daily_sales_summary" in out and "FAILED" in out
+
+
+@pytest.mark.parametrize("bad", ["2025-13-01", "yesterday"])
+def test_dates_are_validated(bad, capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--start", bad])
+    assert "YYYY-MM-DD" in capsys.readouterr().err
