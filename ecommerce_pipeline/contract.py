@@ -206,7 +206,10 @@ RULE_DESCRIPTIONS = {
 
 def landing_contract_markdown() -> str:
     """The README's contract table, generated so it cannot drift from the code."""
-    lines = ["| entity | column | type | required | rules | silver default | personal data |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| entity | column | type | required | rules | silver default | personal data | notes |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for entity in ENTITIES.values():
         for col in entity.columns:
             rules = ", ".join(
@@ -214,6 +217,6 @@ def landing_contract_markdown() -> str:
             )
             lines.append(
                 f"| {entity.name} | {col.name} | {col.type} | {'yes' if col.required else ''} | {rules} "
-                f"| {col.silver_default or ''} | {'yes' if col.pii else ''} |"
+                f"| {col.silver_default or ''} | {'yes' if col.pii else ''} | {col.description} |"
             )
     return "\n".join(lines)
