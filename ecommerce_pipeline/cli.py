@@ -157,9 +157,11 @@ def _print_summary(start: date, end: date) -> None:
         UNION ALL SELECT 'conversion_funnel', count(*), NULL FROM gold.conversion_funnel WHERE {between}
     """
     print(_format(catalog.query(sql)))
-    quarantine = catalog.query(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'quarantine' ORDER BY 1"
-    ).column("table_name").to_pylist()
+    quarantine = (
+        catalog.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'quarantine' ORDER BY 1")
+        .column("table_name")
+        .to_pylist()
+    )
     if quarantine:
         union = " UNION ALL ".join(
             f"SELECT '{t}' AS quarantine_table, rule, count(*) AS rows FROM quarantine.{t} WHERE {between} GROUP BY rule"
@@ -195,8 +197,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     landing = Path(load_settings().landing_dir)
     if not any((landing / "orders").glob(f"{args.start}*")):
         gen = argparse.Namespace(
-            start=args.start, end=args.end, lines_per_day=args.lines_per_day, seed=args.seed,
-            defect_rate=0.01, format="csv", landing=None,
+            start=args.start,
+            end=args.end,
+            lines_per_day=args.lines_per_day,
+            seed=args.seed,
+            defect_rate=0.01,
+            format="csv",
+            landing=None,
         )
         if cmd_generate(gen):
             return 1
@@ -212,7 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--end", type=_date, required=True)
     gen.add_argument("--lines-per-day", type=int, default=2000, help="order lines per day (events are about 5x)")
     gen.add_argument("--seed", type=int, default=42)
-    gen.add_argument("--defect-rate", type=float, default=0.01, help="share of defective rows injected (0 for clean data)")
+    gen.add_argument(
+        "--defect-rate", type=float, default=0.01, help="share of defective rows injected (0 for clean data)"
+    )
     gen.add_argument("--format", choices=["csv", "jsonl", "parquet"], default="csv")
     gen.add_argument("--landing", help="landing folder (default: ECOM_LANDING_DIR or ./data/landing)")
     gen.set_defaults(func=cmd_generate)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -16,7 +16,7 @@ from ecommerce_pipeline.transforms.bronze import validate_batch
 from ecommerce_pipeline.transforms.landing import parse_landing_file
 
 DAY = date(2025, 1, 1)
-NOW = datetime(2025, 1, 2, 3, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 1, 2, 3, 0, tzinfo=UTC)
 
 
 def csv_bytes(rows: list[dict]) -> bytes:
@@ -48,32 +48,172 @@ STORE = {
         {"product_id": "P2", "product_name": "Shirt", "category": "", "base_price": "20"},
     ],
     "orders": [
-        {"order_id": "O1", "customer_id": "C1", "order_ts": "2025-01-01T10:00:00Z", "status": "delivered", "shipping_cost": "5", "tax": "2"},
-        {"order_id": "O2", "customer_id": "C2", "order_ts": "2025-01-01 11:00:00", "status": "Cancelled", "shipping_cost": "0", "tax": "0"},
-        {"order_id": "O3", "customer_id": "C2", "order_ts": "2025-01-01T12:00:00+01:00", "status": "shipped", "shipping_cost": "1", "tax": "0"},
-        {"order_id": "O3", "customer_id": "C2", "order_ts": "2025-01-01T12:00:00+01:00", "status": "shipped", "shipping_cost": "1", "tax": "0"},
-        {"order_id": "O4", "customer_id": "C3", "order_ts": "2025-01-01T13:00:00Z", "status": "delivered", "shipping_cost": "0", "tax": "0"},
-        {"order_id": "O5", "customer_id": "C1", "order_ts": "2025-01-01T14:00:00Z", "status": "delivered", "shipping_cost": "0", "tax": "0"},
+        {
+            "order_id": "O1",
+            "customer_id": "C1",
+            "order_ts": "2025-01-01T10:00:00Z",
+            "status": "delivered",
+            "shipping_cost": "5",
+            "tax": "2",
+        },
+        {
+            "order_id": "O2",
+            "customer_id": "C2",
+            "order_ts": "2025-01-01 11:00:00",
+            "status": "Cancelled",
+            "shipping_cost": "0",
+            "tax": "0",
+        },
+        {
+            "order_id": "O3",
+            "customer_id": "C2",
+            "order_ts": "2025-01-01T12:00:00+01:00",
+            "status": "shipped",
+            "shipping_cost": "1",
+            "tax": "0",
+        },
+        {
+            "order_id": "O3",
+            "customer_id": "C2",
+            "order_ts": "2025-01-01T12:00:00+01:00",
+            "status": "shipped",
+            "shipping_cost": "1",
+            "tax": "0",
+        },
+        {
+            "order_id": "O4",
+            "customer_id": "C3",
+            "order_ts": "2025-01-01T13:00:00Z",
+            "status": "delivered",
+            "shipping_cost": "0",
+            "tax": "0",
+        },
+        {
+            "order_id": "O5",
+            "customer_id": "C1",
+            "order_ts": "2025-01-01T14:00:00Z",
+            "status": "delivered",
+            "shipping_cost": "0",
+            "tax": "0",
+        },
     ],
     "order_items": [
-        {"order_id": "O1", "line_number": "1", "product_id": "P1", "quantity": "1", "unit_price": "100", "discount": "10"},
+        {
+            "order_id": "O1",
+            "line_number": "1",
+            "product_id": "P1",
+            "quantity": "1",
+            "unit_price": "100",
+            "discount": "10",
+        },
         {"order_id": "O1", "line_number": "2", "product_id": "P2", "quantity": "2", "unit_price": "20", "discount": ""},
-        {"order_id": "O2", "line_number": "1", "product_id": "P1", "quantity": "1", "unit_price": "100", "discount": ""},
-        {"order_id": "O3", "line_number": "1", "product_id": "P2", "quantity": "3", "unit_price": "20", "discount": "0"},
+        {
+            "order_id": "O2",
+            "line_number": "1",
+            "product_id": "P1",
+            "quantity": "1",
+            "unit_price": "100",
+            "discount": "",
+        },
+        {
+            "order_id": "O3",
+            "line_number": "1",
+            "product_id": "P2",
+            "quantity": "3",
+            "unit_price": "20",
+            "discount": "0",
+        },
         {"order_id": "O4", "line_number": "1", "product_id": "P2", "quantity": "1", "unit_price": "20", "discount": ""},
         {"order_id": "O5", "line_number": "1", "product_id": "P9", "quantity": "1", "unit_price": "5", "discount": ""},
-        {"order_id": "O5", "line_number": "2", "product_id": "P1", "quantity": "1", "unit_price": "100", "discount": ""},
+        {
+            "order_id": "O5",
+            "line_number": "2",
+            "product_id": "P1",
+            "quantity": "1",
+            "unit_price": "100",
+            "discount": "",
+        },
     ],
     "events": [
-        {"event_id": "E1", "session_id": "S1", "event_type": "page_view", "event_ts": "2025-01-01T09:00:00Z", "device_type": "Mobile"},
-        {"event_id": "E2", "session_id": "S1", "event_type": "product_view", "event_ts": "2025-01-01T09:01:00Z", "product_id": "P1"},
-        {"event_id": "E3", "session_id": "S1", "event_type": "add_to_cart", "event_ts": "2025-01-01T09:02:00Z", "product_id": "P1"},
-        {"event_id": "E4", "session_id": "S1", "event_type": "purchase", "event_ts": "2025-01-01T09:05:00Z", "customer_id": "C1"},
-        {"event_id": "E4", "session_id": "S1", "event_type": "purchase", "event_ts": "2025-01-01T09:05:00Z", "customer_id": "C1"},
-        {"event_id": "E5", "session_id": "S2", "event_type": "page_view", "event_ts": "2025-01-01T10:00:00Z", "device_type": "desktop"},
-        {"event_id": "E6", "session_id": "S2", "event_type": "product_view", "event_ts": "2025-01-01T10:01:00Z", "product_id": "P2", "device_type": "desktop"},
+        {
+            "event_id": "E1",
+            "session_id": "S1",
+            "event_type": "page_view",
+            "event_ts": "2025-01-01T09:00:00Z",
+            "device_type": "Mobile",
+        },
+        {
+            "event_id": "E2",
+            "session_id": "S1",
+            "event_type": "product_view",
+            "event_ts": "2025-01-01T09:01:00Z",
+            "product_id": "P1",
+        },
+        {
+            "event_id": "E3",
+            "session_id": "S1",
+            "event_type": "add_to_cart",
+            "event_ts": "2025-01-01T09:02:00Z",
+            "product_id": "P1",
+        },
+        {
+            "event_id": "E4",
+            "session_id": "S1",
+            "event_type": "purchase",
+            "event_ts": "2025-01-01T09:05:00Z",
+            "customer_id": "C1",
+        },
+        {
+            "event_id": "E4",
+            "session_id": "S1",
+            "event_type": "purchase",
+            "event_ts": "2025-01-01T09:05:00Z",
+            "customer_id": "C1",
+        },
+        {
+            "event_id": "E5",
+            "session_id": "S2",
+            "event_type": "page_view",
+            "event_ts": "2025-01-01T10:00:00Z",
+            "device_type": "desktop",
+        },
+        {
+            "event_id": "E6",
+            "session_id": "S2",
+            "event_type": "product_view",
+            "event_ts": "2025-01-01T10:01:00Z",
+            "product_id": "P2",
+            "device_type": "desktop",
+        },
     ],
 }
+
+
+@pytest.fixture(scope="session")
+def silver_tables() -> dict[str, pa.Table]:
+    """The hand-made store taken through the silver transforms, as the gold tests' input."""
+    from ecommerce_pipeline.settings import DEFAULT_NON_REVENUE_STATUSES
+    from ecommerce_pipeline.transforms.customers import customers_clean
+    from ecommerce_pipeline.transforms.events import events_clean
+    from ecommerce_pipeline.transforms.orders import orders_validated
+    from ecommerce_pipeline.transforms.products import products_clean
+
+    customers = customers_clean(bronze("customers", STORE["customers"]), [DAY]).table
+    products = products_clean(bronze("products", STORE["products"]), [DAY]).table
+    orders = orders_validated(
+        bronze("orders", STORE["orders"]),
+        bronze("order_items", STORE["order_items"]),
+        customers,
+        products,
+        DEFAULT_NON_REVENUE_STATUSES,
+    ).table
+    events = events_clean(bronze("events", STORE["events"])).table
+    return {
+        "customers_clean": customers,
+        "products_clean": products,
+        "orders_validated": orders,
+        "events_clean": events,
+    }
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from ecommerce_pipeline.contract import ENTITIES
 from ecommerce_pipeline.transforms.bronze import validate_batch
@@ -20,7 +20,7 @@ def order(**overrides):
 def test_valid_rows_are_typed_and_carry_lineage():
     result = run("orders", [order(shipping_cost="4.5")])
     (row,) = result.valid.to_pylist()
-    assert row["order_ts"] == datetime(2025, 1, 1, 10, tzinfo=timezone.utc)
+    assert row["order_ts"] == datetime(2025, 1, 1, 10, tzinfo=UTC)
     assert row["shipping_cost"] == 4.5
     assert (row["_source_file"], row["_source_row"], row["_batch_id"]) == ("f.csv", 2, "b")
     assert row["business_date"] == DAY
@@ -28,7 +28,9 @@ def test_valid_rows_are_typed_and_carry_lineage():
 
 
 def test_timestamps_without_offset_are_utc_and_offsets_are_honoured():
-    result = run("orders", [order(order_ts="2025-01-01 10:00:00"), order(order_id="O2", order_ts="2025-01-01T12:00:00+02:00")])
+    result = run(
+        "orders", [order(order_ts="2025-01-01 10:00:00"), order(order_id="O2", order_ts="2025-01-01T12:00:00+02:00")]
+    )
     assert [r["order_ts"].hour for r in result.valid.to_pylist()] == [10, 10]
 
 
@@ -39,7 +41,14 @@ def test_each_broken_rule_is_named_with_file_and_row():
             {"order_id": "O1", "line_number": "1", "product_id": "P1", "quantity": "0", "unit_price": "5"},
             {"order_id": "O1", "line_number": "2", "product_id": "", "quantity": "1", "unit_price": "$5"},
             {"order_id": "O1", "line_number": "2.5", "product_id": "P1", "quantity": "1", "unit_price": "1,200.00"},
-            {"order_id": "O1", "line_number": "3", "product_id": "P1", "quantity": "1", "unit_price": "5", "discount": "-1"},
+            {
+                "order_id": "O1",
+                "line_number": "3",
+                "product_id": "P1",
+                "quantity": "1",
+                "unit_price": "5",
+                "discount": "-1",
+            },
         ],
     )
     assert result.valid.num_rows == 0
@@ -67,7 +76,12 @@ def test_unknown_event_types_and_implausible_timestamps_are_quarantined():
     )
     assert result.valid.column("event_id").to_pylist() == ["E1", "E6"]
     assert result.valid.column("event_type").to_pylist() == ["page_view", "page_view"]
-    assert result.quarantine.column("rule").to_pylist() == ["one_of", "plausible_timestamp", "plausible_timestamp", "type"]
+    assert result.quarantine.column("rule").to_pylist() == [
+        "one_of",
+        "plausible_timestamp",
+        "plausible_timestamp",
+        "type",
+    ]
 
 
 def test_pii_values_are_not_echoed_in_the_detail():

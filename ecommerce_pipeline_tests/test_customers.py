@@ -15,7 +15,9 @@ def by_id(table, day):
 
 
 def test_email_is_trimmed_lowercased_and_validated():
-    history = bronze("customers", [{"customer_id": "C1", "email": "  Ann@Example.COM "}, {"customer_id": "C2", "email": "nope"}])
+    history = bronze(
+        "customers", [{"customer_id": "C1", "email": "  Ann@Example.COM "}, {"customer_id": "C2", "email": "nope"}]
+    )
     result = customers_clean(history, [D1])
     assert by_id(result.table, D1)["C1"]["email"] == "ann@example.com"
     assert "C2" not in by_id(result.table, D1)
@@ -47,7 +49,12 @@ def test_unnormalisable_phone_is_quarantined():
 def test_defaults_fill_sparse_records():
     result = customers_clean(bronze("customers", [{"customer_id": "C1", "country": "BR"}]), [D1])
     row = by_id(result.table, D1)["C1"]
-    assert (row["gender"], row["city"], row["customer_segment"], row["is_active"]) == ("unknown", "unknown", "standard", True)
+    assert (row["gender"], row["city"], row["customer_segment"], row["is_active"]) == (
+        "unknown",
+        "unknown",
+        "standard",
+        True,
+    )
     assert row["signup_date"] == D1 and row["region"] == "BR"
 
 

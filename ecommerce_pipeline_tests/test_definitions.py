@@ -31,7 +31,9 @@ def check_results(result):
 
 def test_loading_definitions_emits_no_deprecation_warning():
     code = "import ecommerce_pipeline.definitions as d; assert d.defs.resolve_asset_graph().get_all_asset_keys()"
-    proc = subprocess.run([sys.executable, "-W", "error::DeprecationWarning", "-c", code], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-W", "error::DeprecationWarning", "-c", code], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Warning" not in proc.stderr, proc.stderr
 
@@ -78,11 +80,15 @@ def test_local_parquet_lake_and_duckdb_catalog(project_env, store_landing):
     assert (lake / "gold/daily_sales_summary/year=2025/month=01/day=01/part-0.parquet").exists()
     assert (lake / "quarantine/bronze_customers/year=2025/month=01/day=01/part-0.parquet").exists()
     with duckdb.connect(str(lake / "catalog.duckdb"), read_only=True) as con:
-        views = {tuple(r) for r in con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+        views = {
+            tuple(r) for r in con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
+        }
         assert ("gold", "customer_lifetime_value") in views and ("quarantine", "silver_orders") in views
         assert len(views) == 21
         assert con.execute("SELECT sum(total_revenue) FROM gold.daily_sales_summary").fetchone()[0] == 190.0
-        assert con.execute("SELECT count(*) FROM silver.orders_validated WHERE year = 2025 AND day = 1").fetchone()[0] == 4
+        assert (
+            con.execute("SELECT count(*) FROM silver.orders_validated WHERE year = 2025 AND day = 1").fetchone()[0] == 4
+        )
 
 
 def snapshot(project_env):
@@ -91,7 +97,12 @@ def snapshot(project_env):
             t: con.execute(f"SELECT * EXCLUDE (_ingested_at) FROM {t} ORDER BY ALL").fetchall()
             if t.startswith("bronze.")
             else con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
-            for t in ("bronze.orders", "silver.orders_validated", "gold.daily_sales_summary", "gold.customer_lifetime_value")
+            for t in (
+                "bronze.orders",
+                "silver.orders_validated",
+                "gold.daily_sales_summary",
+                "gold.customer_lifetime_value",
+            )
         }
 
 
@@ -111,7 +122,11 @@ def test_a_range_materializes_in_one_run_and_history_carries_over(project_env, w
     write_landing("order_items", [{**STORE["order_items"][0], "order_id": "O9"}], day3)
     result = materialize_local(tags=RANGE_TAGS)
     assert result.success
-    runs = {m.partition for m in result.get_asset_materialization_events() if m.asset_key == key("gold", "customer_lifetime_value")}
+    runs = {
+        m.partition
+        for m in result.get_asset_materialization_events()
+        if m.asset_key == key("gold", "customer_lifetime_value")
+    }
     assert runs == {"2025-01-01", "2025-01-02", "2025-01-03"}
     with duckdb.connect(str(project_env / "lake" / "catalog.duckdb"), read_only=True) as con:
         c1 = con.execute(
@@ -120,7 +135,12 @@ def test_a_range_materializes_in_one_run_and_history_carries_over(project_env, w
         ).fetchall()
         # Day 2 has no files: C1 keeps day 1's figures; O9 (90.0) lands on day 3 and the snapshot of C1 still exists.
         assert [(r[1], r[2]) for r in c1] == [(1, 130.0), (1, 130.0), (2, 220.0)]
-        assert con.execute("SELECT count(*) FROM silver.customers_clean WHERE business_date = DATE '2025-01-02'").fetchone()[0] == 2
+        assert (
+            con.execute(
+                "SELECT count(*) FROM silver.customers_clean WHERE business_date = DATE '2025-01-02'"
+            ).fetchone()[0]
+            == 2
+        )
 
 
 def test_a_failing_blocking_silver_check_keeps_gold_from_running(project_env, store_landing, monkeypatch):
@@ -145,7 +165,9 @@ def test_a_failing_blocking_silver_check_keeps_gold_from_running(project_env, st
     assert not any(k.path[0] == "gold" and k.path[1] != "conversion_funnel" for k in materialized)
 
 
-@pytest.mark.parametrize("command", [["dagster", "definitions", "validate", "-m", "ecommerce_pipeline.definitions"], ["dg", "check", "defs"]])
+@pytest.mark.parametrize(
+    "command", [["dagster", "definitions", "validate", "-m", "ecommerce_pipeline.definitions"], ["dg", "check", "defs"]]
+)
 def test_dagster_tooling_validates_the_definitions(command, project_env):
     bindir = __import__("pathlib").Path(sys.executable).parent
     proc = subprocess.run([str(bindir / command[0]), *command[1:]], capture_output=True, text=True, timeout=300)

@@ -8,7 +8,12 @@ def test_events_are_deduplicated_and_numbered_within_sessions():
     assert result.duplicates == 1
     rows = result.table.to_pylist()
     assert [(r["session_id"], r["event_seq"], r["event_id"]) for r in rows] == [
-        ("S1", 1, "E1"), ("S1", 2, "E2"), ("S1", 3, "E3"), ("S1", 4, "E4"), ("S2", 1, "E5"), ("S2", 2, "E6"),
+        ("S1", 1, "E1"),
+        ("S1", 2, "E2"),
+        ("S1", 3, "E3"),
+        ("S1", 4, "E4"),
+        ("S2", 1, "E5"),
+        ("S2", 2, "E6"),
     ]
     assert rows[0]["device_type"] == "mobile" and rows[1]["device_type"] == "unknown"
 

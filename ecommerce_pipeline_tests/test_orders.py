@@ -28,7 +28,12 @@ def test_lines_are_joined_deduplicated_and_enriched():
     assert set(rows) == {("O1", 1), ("O1", 2), ("O2", 1), ("O3", 1)}
     o1 = rows[("O1", 1)]
     assert (o1["line_amount"], o1["line_revenue"], o1["discount"]) == (90.0, 90.0, 10.0)
-    assert (o1["product_category"], o1["customer_region"], o1["order_year"], o1["order_month"]) == ("electronics", "CA", 2025, 1)
+    assert (o1["product_category"], o1["customer_region"], o1["order_year"], o1["order_month"]) == (
+        "electronics",
+        "CA",
+        2025,
+        1,
+    )
     assert rows[("O1", 2)]["product_category"] == "uncategorized"
     assert rows[("O3", 1)]["customer_region"] == "BR"
     assert result.duplicate_orders == 1
@@ -72,7 +77,10 @@ def test_lines_without_order_orders_without_lines_and_excess_discount():
 def test_each_day_is_checked_against_that_days_dimensions():
     day2 = date(2025, 1, 2)
     customers_history = pa.concat_tables(
-        [bronze("customers", STORE["customers"]), bronze("customers", [{"customer_id": "C9", "email": "c9@x.com"}], day2)]
+        [
+            bronze("customers", STORE["customers"]),
+            bronze("customers", [{"customer_id": "C9", "email": "c9@x.com"}], day2),
+        ]
     )
     customers = customers_clean(customers_history, [DAY, day2]).table
     products = products_clean(bronze("products", STORE["products"]), [DAY, day2]).table

@@ -1,39 +1,23 @@
-from datetime import date
-
 import pyarrow as pa
 import pytest
 
 from ecommerce_pipeline.quality.schemas import SCHEMAS, check_schema
-from ecommerce_pipeline.settings import DEFAULT_NON_REVENUE_STATUSES
 from ecommerce_pipeline.transforms.conversion_funnel import conversion_funnel
 from ecommerce_pipeline.transforms.customer_lifetime_value import customer_lifetime_value
-from ecommerce_pipeline.transforms.customers import customers_clean
 from ecommerce_pipeline.transforms.daily_sales_summary import daily_sales_summary
-from ecommerce_pipeline.transforms.events import events_clean
-from ecommerce_pipeline.transforms.orders import orders_validated
 from ecommerce_pipeline.transforms.product_performance import product_performance
-from ecommerce_pipeline.transforms.products import products_clean
 
-from .conftest import DAY, STORE, bronze
+from .conftest import DAY
 
 
 @pytest.fixture(scope="module")
-def tables():
-    customers = customers_clean(bronze("customers", STORE["customers"]), [DAY]).table
-    products = products_clean(bronze("products", STORE["products"]), [DAY]).table
-    orders = orders_validated(
-        bronze("orders", STORE["orders"]), bronze("order_items", STORE["order_items"]), customers, products,
-        DEFAULT_NON_REVENUE_STATUSES,
-    ).table
-    events = events_clean(bronze("events", STORE["events"])).table
+def tables(silver_tables):
+    orders, events = silver_tables["orders_validated"], silver_tables["events_clean"]
     return {
-        "customers_clean": customers,
-        "products_clean": products,
-        "orders_validated": orders,
-        "events_clean": events,
+        **silver_tables,
         "daily_sales_summary": daily_sales_summary(orders),
         "customer_lifetime_value": customer_lifetime_value(orders, [DAY]),
-        "product_performance": product_performance(orders, events, products),
+        "product_performance": product_performance(orders, events, silver_tables["products_clean"]),
         "conversion_funnel": conversion_funnel(events),
     }
 

@@ -27,7 +27,9 @@ def masked_preview(table: pa.Table, rows: int = PREVIEW_ROWS) -> str:
     names = table.column_names
     lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
     for row in head:
-        cells = [MASK if n in PII_COLUMNS and row[n] is not None else str(row[n]).replace("|", "\\|")[:60] for n in names]
+        cells = [
+            MASK if n in PII_COLUMNS and row[n] is not None else str(row[n]).replace("|", "\\|")[:60] for n in names
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -40,7 +42,9 @@ def table_metadata(table: pa.Table, **numbers: float | int | None) -> dict[str, 
     }
     for name, value in numbers.items():
         if value is not None:
-            metadata[name] = dg.MetadataValue.float(float(value)) if isinstance(value, float) else dg.MetadataValue.int(int(value))
+            metadata[name] = (
+                dg.MetadataValue.float(float(value)) if isinstance(value, float) else dg.MetadataValue.int(int(value))
+            )
     return metadata
 
 
@@ -60,16 +64,28 @@ def schema_check_result(asset_key: dg.AssetKey, outcome: SchemaOutcome) -> dg.As
     if outcome.failures:
         metadata["failures"] = dg.MetadataValue.md("\n".join(f"- {f}" for f in outcome.failures))
     if outcome.sample is not None:
-        metadata["failing_rows_sample"] = dg.MetadataValue.md(masked_preview(pa.Table.from_pandas(outcome.sample, preserve_index=False)))
+        metadata["failing_rows_sample"] = dg.MetadataValue.md(
+            masked_preview(pa.Table.from_pandas(outcome.sample, preserve_index=False))
+        )
     return dg.AssetCheckResult(
-        asset_key=asset_key, check_name="schema", passed=outcome.passed, metadata=metadata, severity=dg.AssetCheckSeverity.ERROR
+        asset_key=asset_key,
+        check_name="schema",
+        passed=outcome.passed,
+        metadata=metadata,
+        severity=dg.AssetCheckSeverity.ERROR,
     )
 
 
-def conservation_check_result(asset_key: dg.AssetKey, outcome: ConservationOutcome, name: str = "row_conservation") -> dg.AssetCheckResult:
+def conservation_check_result(
+    asset_key: dg.AssetKey, outcome: ConservationOutcome, name: str = "row_conservation"
+) -> dg.AssetCheckResult:
     metadata: dict[str, object] = {**outcome.counts, "unaccounted_rows": outcome.expected - outcome.accounted}
     if outcome.problems:
         metadata["problems"] = dg.MetadataValue.md("\n".join(f"- {p}" for p in outcome.problems[:20]))
     return dg.AssetCheckResult(
-        asset_key=asset_key, check_name=name, passed=outcome.passed, metadata=metadata, severity=dg.AssetCheckSeverity.ERROR
+        asset_key=asset_key,
+        check_name=name,
+        passed=outcome.passed,
+        metadata=metadata,
+        severity=dg.AssetCheckSeverity.ERROR,
     )

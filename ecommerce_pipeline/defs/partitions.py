@@ -1,6 +1,5 @@
 """The daily business-day partitions every asset shares, and the history window of as-of tables."""
 
-
 from datetime import date
 
 import dagster as dg

@@ -1,6 +1,5 @@
 """Resources, chosen per environment (ECOM_ENV) in this one place."""
 
-
 import os
 
 import dagster as dg
@@ -8,8 +7,8 @@ import dagster as dg
 from ecommerce_pipeline.catalog.duckdb_catalog import DuckDBCatalog
 from ecommerce_pipeline.settings import DEFAULT_NON_REVENUE_STATUSES, Settings, load_settings
 from ecommerce_pipeline.storage.io_manager import LocalParquetIOManager
-from ecommerce_pipeline.storage.landing import LandingStore, LocalLandingStore
 from ecommerce_pipeline.storage.lake import Lake, LocalLake
+from ecommerce_pipeline.storage.landing import LandingStore, LocalLandingStore
 
 
 def _env(name: str, default: str) -> str | dg.EnvVar:
@@ -55,7 +54,9 @@ def local_resources(settings: Settings) -> dict[str, object]:
     return {
         "io_manager": LocalParquetIOManager(lake_dir=lake_dir),
         "landing": LandingResource(landing_dir=_env("ECOM_LANDING_DIR", str(settings.landing_dir))),
-        "catalog": CatalogResource(catalog_path=_env("ECOM_CATALOG_PATH", str(settings.catalog_path)), lake_dir=lake_dir),
+        "catalog": CatalogResource(
+            catalog_path=_env("ECOM_CATALOG_PATH", str(settings.catalog_path)), lake_dir=lake_dir
+        ),
         "pipeline_settings": PipelineSettings(
             non_revenue_statuses=_env("ECOM_NON_REVENUE_STATUSES", ",".join(settings.non_revenue_statuses)),
             default_phone_country=_env("ECOM_DEFAULT_PHONE_COUNTRY", settings.default_phone_country),

@@ -31,7 +31,9 @@ def distinct_count(table: pa.Table, keys: list[str]) -> int:
 
 def bronze_conservation(landing_rows: dict[str, int], valid: pa.Table, quarantine: pa.Table) -> ConservationOutcome:
     """Each landing file's rows are all in bronze or quarantine, and no (file, row) appears twice."""
-    lineage = pa.concat_tables([valid.select(["_source_file", "_source_row"]), quarantine.select(["_source_file", "_source_row"])])
+    lineage = pa.concat_tables(
+        [valid.select(["_source_file", "_source_row"]), quarantine.select(["_source_file", "_source_row"])]
+    )
     problems = []
     repeated = lineage.num_rows - distinct_count(lineage, ["_source_file", "_source_row"])
     if repeated:
@@ -39,7 +41,9 @@ def bronze_conservation(landing_rows: dict[str, int], valid: pa.Table, quarantin
     found = _lineage_counts(lineage)
     for name in sorted(set(landing_rows) | set(found)):
         if landing_rows.get(name, 0) != found.get(name, 0):
-            problems.append(f"{name}: {landing_rows.get(name, 0)} landing rows, {found.get(name, 0)} in bronze + quarantine")
+            problems.append(
+                f"{name}: {landing_rows.get(name, 0)} landing rows, {found.get(name, 0)} in bronze + quarantine"
+            )
     expected = sum(landing_rows.values())
     return ConservationOutcome(
         passed=not problems,
@@ -64,7 +68,12 @@ def silver_conservation(bronze: pa.Table, keys: list[str], kept: int, quarantine
         passed=not problems,
         expected=bronze.num_rows,
         accounted=kept + quarantined + duplicates,
-        counts={"bronze_rows": bronze.num_rows, "kept_rows": kept, "quarantined_rows": quarantined, "duplicates_removed": duplicates},
+        counts={
+            "bronze_rows": bronze.num_rows,
+            "kept_rows": kept,
+            "quarantined_rows": quarantined,
+            "duplicates_removed": duplicates,
+        },
         problems=problems,
     )
 

@@ -177,8 +177,10 @@ def check_schema(table_name: str, table: pa_arrow.Table) -> SchemaOutcome:
         cases = err.failure_cases
         rows = cases["index"].dropna().astype("int64").unique()
         messages = (
-            cases.assign(what=cases["column"].fillna("table").astype(str) + ": " + cases["check"].astype(str))
-            ["what"].drop_duplicates().head(20).tolist()
+            cases.assign(what=cases["column"].fillna("table").astype(str) + ": " + cases["check"].astype(str))["what"]
+            .drop_duplicates()
+            .head(20)
+            .tolist()
         )
         # A column- or table-level failure (wrong type, missing column) fails every row.
         failing = len(rows) if len(rows) else len(df)

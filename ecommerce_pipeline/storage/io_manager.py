@@ -55,7 +55,9 @@ class LakeIOManager(dg.ConfigurableIOManager):
         context.add_output_metadata(
             {
                 "bytes_written": dg.MetadataValue.int(total_bytes),
-                "location": dg.MetadataValue.path(locations[0] if len(locations) == 1 else self.lake().table_location(table_name(context.asset_key))),
+                "location": dg.MetadataValue.path(
+                    locations[0] if len(locations) == 1 else self.lake().table_location(table_name(context.asset_key))
+                ),
                 "partitions_written": dg.MetadataValue.int(len(locations)),
             }
         )

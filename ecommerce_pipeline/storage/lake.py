@@ -57,7 +57,9 @@ class Lake(ABC):
     def table_location(self, table: str) -> str:
         """A location a query engine can scan (a folder or an s3:// prefix)."""
 
-    def read_partitions(self, table: str, days: Iterable[date], columns: Sequence[str] | None = None) -> pa.Table | None:
+    def read_partitions(
+        self, table: str, days: Iterable[date], columns: Sequence[str] | None = None
+    ) -> pa.Table | None:
         parts = [t for d in days if (t := self.read_partition(table, d, columns)) is not None]
         return concat(parts) if parts else None
 

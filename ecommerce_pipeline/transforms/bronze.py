@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 import pyarrow as pa
 
-from ecommerce_pipeline.contract import SQL_TYPES, Column, Entity
+from ecommerce_pipeline.contract import Column, Entity
 from ecommerce_pipeline.transforms.landing import ParsedFile
 from ecommerce_pipeline.transforms.sql import arrow, connect, literal, quote
 
@@ -82,7 +82,10 @@ def _failures(col: Column, v: str, typed: str) -> list[str]:
             allowed = ", ".join(map(literal, col.allowed))
             cond, text = f"{typed} NOT IN ({allowed})", f" is not one of {', '.join(col.allowed)}"
         elif rule == "past_date":
-            cond, text = f"({typed} > $business_date OR {typed} < DATE '1900-01-01')", " is in the future or before 1900"
+            cond, text = (
+                f"({typed} > $business_date OR {typed} < DATE '1900-01-01')",
+                " is in the future or before 1900",
+            )
         elif rule == "plausible_timestamp":
             cond = f"({typed} < TIMESTAMPTZ '2000-01-01 00:00:00+00' OR {typed} >= $business_date + INTERVAL 2 DAY)"
             text = " is before 2000 or more than a day after the batch's day"
@@ -104,9 +107,9 @@ def validation_sql(entity: Entity) -> str:
     return f"""
         SELECT
             $business_date AS business_date,
-            {', '.join(typed_cols)},
+            {", ".join(typed_cols)},
             _source_file, _source_row, $batch_id AS _batch_id, $ingested_at AS _ingested_at, _extra_columns,
-            concat_ws('; ', {', '.join(failures)}) AS _failures,
+            concat_ws('; ', {", ".join(failures)}) AS _failures,
             to_json(struct_pack({raw_cols})) AS _raw_record
         FROM normalized
     """
@@ -122,7 +125,9 @@ def _normalize_file(con, entity: Entity, parsed: ParsedFile) -> tuple[pa.Table |
         for c in entity.columns
     ]
     extra_json = (
-        "to_json(struct_pack(" + ", ".join(f"{quote(e)} := {quote(e)}" for e in extras) + "))" if extras else "NULL::VARCHAR"
+        "to_json(struct_pack(" + ", ".join(f"{quote(e)} := {quote(e)}" for e in extras) + "))"
+        if extras
+        else "NULL::VARCHAR"
     )
     con.register("file_records", parsed.records)
     table = arrow(
@@ -154,14 +159,20 @@ def validate_batch(
 
     empty = arrow(
         con,
-        "SELECT " + ", ".join(f"NULL::VARCHAR AS {quote(c)}" for c in entity.column_names)
+        "SELECT "
+        + ", ".join(f"NULL::VARCHAR AS {quote(c)}" for c in entity.column_names)
         + ", NULL::VARCHAR AS _source_file, NULL::BIGINT AS _source_row, NULL::VARCHAR AS _extra_columns LIMIT 0",
     )
     con.register("normalized", pa.concat_tables([empty, *normalized]))
     con.execute(f"CREATE TEMP TABLE checked AS {validation_sql(entity)}", params)
-    valid_cols = ["business_date", *map(quote, entity.column_names), *(
-        "_source_file", "_source_row", "_batch_id", "_ingested_at", "_extra_columns")]
-    valid = arrow(con, f"SELECT {', '.join(valid_cols)} FROM checked WHERE _failures = '' ORDER BY _source_file, _source_row")
+    valid_cols = [
+        "business_date",
+        *map(quote, entity.column_names),
+        *("_source_file", "_source_row", "_batch_id", "_ingested_at", "_extra_columns"),
+    ]
+    valid = arrow(
+        con, f"SELECT {', '.join(valid_cols)} FROM checked WHERE _failures = '' ORDER BY _source_file, _source_row"
+    )
     rejected = arrow(
         con,
         """SELECT business_date, _source_file, _source_row, _batch_id, _ingested_at,

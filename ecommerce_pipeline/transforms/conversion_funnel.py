@@ -25,13 +25,13 @@ def _funnel_sql() -> str:
     last = FUNNEL_STAGES[-1]
     return f"""
     WITH sessions AS (
-        SELECT business_date, session_id, arg_min(device_type, event_seq) AS device_type, {', '.join(reached)}
+        SELECT business_date, session_id, arg_min(device_type, event_seq) AS device_type, {", ".join(reached)}
         FROM events_clean GROUP BY business_date, session_id
     ), counted AS (
-        SELECT business_date, coalesce(device_type, 'all') AS device_type, count(*) AS sessions, {', '.join(counts)}
+        SELECT business_date, coalesce(device_type, 'all') AS device_type, count(*) AS sessions, {", ".join(counts)}
         FROM sessions GROUP BY GROUPING SETS ((business_date, device_type), (business_date))
     )
-    SELECT *, {', '.join(rates)},
+    SELECT *, {", ".join(rates)},
            CASE WHEN sessions > 0 THEN {last}_sessions / sessions END AS overall_conversion_rate
     FROM counted
     ORDER BY business_date, device_type = 'all' DESC, device_type

@@ -17,9 +17,30 @@ E164_PATTERN = r"^\+[1-9][0-9]{7,14}$"
 
 # Calling codes for the default-country setting; national numbers elsewhere need a leading "+".
 CALLING_CODES = {
-    "US": "1", "CA": "1", "GB": "44", "IE": "353", "DE": "49", "FR": "33", "ES": "34", "IT": "39",
-    "NL": "31", "BE": "32", "PT": "351", "BR": "55", "MX": "52", "AU": "61", "NZ": "64", "IN": "91",
-    "JP": "81", "SE": "46", "NO": "47", "DK": "45", "PL": "48", "CH": "41", "AT": "43", "ZA": "27",
+    "US": "1",
+    "CA": "1",
+    "GB": "44",
+    "IE": "353",
+    "DE": "49",
+    "FR": "33",
+    "ES": "34",
+    "IT": "39",
+    "NL": "31",
+    "BE": "32",
+    "PT": "351",
+    "BR": "55",
+    "MX": "52",
+    "AU": "61",
+    "NZ": "64",
+    "IN": "91",
+    "JP": "81",
+    "SE": "46",
+    "NO": "47",
+    "DK": "45",
+    "PL": "48",
+    "CH": "41",
+    "AT": "43",
+    "ZA": "27",
 }
 
 
@@ -28,8 +49,7 @@ def phone_e164_sql(column: str, calling_code: str) -> str:
     raw = f"trim({column})"
     digits = f"regexp_replace({raw}, '[^0-9]', '', 'g')"
     national = (
-        f"CASE WHEN length({digits}) = 11 AND starts_with({digits}, '1') THEN '+' || {digits} "
-        f"ELSE '+1' || {digits} END"
+        f"CASE WHEN length({digits}) = 11 AND starts_with({digits}, '1') THEN '+' || {digits} ELSE '+1' || {digits} END"
         if calling_code == "1"
         else f"'+{calling_code}' || regexp_replace({digits}, '^0', '')"
     )
@@ -45,7 +65,9 @@ def customers_clean(history: pa.Table, days: list[date], default_country: str = 
     """Snapshots as of ``days`` from bronze customer rows of those days and every earlier day."""
     calling_code = CALLING_CODES.get(default_country.upper())
     if calling_code is None:
-        raise ValueError(f"unknown default phone country {default_country!r}; known: {', '.join(sorted(CALLING_CODES))}")
+        raise ValueError(
+            f"unknown default phone country {default_country!r}; known: {', '.join(sorted(CALLING_CODES))}"
+        )
     email = "lower(trim(email))"
     phone = phone_e164_sql("phone", calling_code)
     columns = {

@@ -61,7 +61,9 @@ def parse_landing_file(name: str, data: bytes) -> ParsedFile:
             return _parse_csv(name, data)
         raise ValueError(f"unsupported file type {suffix or '(none)'}; expected one of {', '.join(SUPPORTED_SUFFIXES)}")
     except Exception as exc:  # any parser failure quarantines the whole file, never the day
-        return ParsedFile(name, _empty_records(), _rejects([(0, "unparseable_file", f"{type(exc).__name__}: {exc}", None)]))
+        return ParsedFile(
+            name, _empty_records(), _rejects([(0, "unparseable_file", f"{type(exc).__name__}: {exc}", None)])
+        )
 
 
 def _sniff_delimiter(header: str) -> str:
@@ -138,7 +140,9 @@ def _decode_utf8(table: pa.Table, rows: np.ndarray) -> tuple[pa.Table, list]:
     if bad.any():
         for i in np.flatnonzero(bad):
             raw = {n: table.column(n)[int(i)].as_py().decode("utf-8", errors="replace") for n in table.column_names}
-            rejects.append((int(rows[i]), "invalid_utf8", "the row holds bytes that are not valid UTF-8", json.dumps(raw)))
+            rejects.append(
+                (int(rows[i]), "invalid_utf8", "the row holds bytes that are not valid UTF-8", json.dumps(raw))
+            )
         table = table.filter(pa.array(~bad))
         rows = rows[~bad]
     decoded = pa.table({n: pc.cast(table.column(n), pa.string()) for n in table.column_names})
@@ -167,7 +171,9 @@ def _stringify(column: pa.ChunkedArray) -> pa.ChunkedArray:
     try:
         return column.cast(pa.string())
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
-        return pa.chunked_array([pa.array([None if v is None else json.dumps(v, default=str) for v in column.to_pylist()], pa.string())])
+        return pa.chunked_array(
+            [pa.array([None if v is None else json.dumps(v, default=str) for v in column.to_pylist()], pa.string())]
+        )
 
 
 def _parse_parquet(name: str, data: bytes) -> ParsedFile:
@@ -202,7 +208,14 @@ def _parse_jsonl(name: str, data: bytes) -> ParsedFile:
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError:
-            rejects.append((number, "invalid_utf8", "the line holds bytes that are not valid UTF-8", json.dumps({"_raw_line": line.decode("utf-8", "replace")})))
+            rejects.append(
+                (
+                    number,
+                    "invalid_utf8",
+                    "the line holds bytes that are not valid UTF-8",
+                    json.dumps({"_raw_line": line.decode("utf-8", "replace")}),
+                )
+            )
             continue
         try:
             obj = json.loads(text)

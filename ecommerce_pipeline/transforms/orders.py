@@ -124,7 +124,12 @@ def orders_validated(
 ) -> OrdersResult:
     """Inputs are bronze orders and lines and the dimension snapshots, all for the same business days."""
     con = connect()
-    for name, table in {"orders": orders, "order_items": order_items, "customers": customers, "products": products}.items():
+    for name, table in {
+        "orders": orders,
+        "order_items": order_items,
+        "customers": customers,
+        "products": products,
+    }.items():
         con.register(name, table)
     con.execute(ORDERS_SQL)
     table = arrow(con, VALID_SQL, {"non_revenue": list(non_revenue_statuses), "currency": default_currency})

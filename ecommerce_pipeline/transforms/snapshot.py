@@ -56,7 +56,7 @@ def dimension_snapshots(
                 PARTITION BY h.business_date, h.{quote(key)}
                 ORDER BY h.updated_at DESC NULLS LAST, h._source_file DESC, h._source_row DESC) = 1
         )
-        SELECT business_date AS version_date, {cleaned}, {', '.join(LINEAGE)}, _ingested_at, superseded,
+        SELECT business_date AS version_date, {cleaned}, {", ".join(LINEAGE)}, _ingested_at, superseded,
                {failures} AS _failures, to_json(latest_of_day)::VARCHAR AS _raw_record
         FROM latest_of_day
         """,
@@ -66,7 +66,7 @@ def dimension_snapshots(
     table = arrow(
         con,
         f"""
-        SELECT d.as_of AS business_date, {out_cols}, v.version_date, {', '.join('v.' + c for c in LINEAGE)}
+        SELECT d.as_of AS business_date, {out_cols}, v.version_date, {", ".join("v." + c for c in LINEAGE)}
         FROM (SELECT unnest($days::DATE[]) AS as_of) d
         JOIN versions v ON v.version_date <= d.as_of AND v._failures = ''
         QUALIFY row_number() OVER (PARTITION BY d.as_of, v.{quote(key)} ORDER BY v.version_date DESC) = 1
@@ -84,6 +84,8 @@ def dimension_snapshots(
         """,
         {"first_day": days[0]},
     ).cast(QUARANTINE_SCHEMA)
-    duplicates = con.execute("SELECT coalesce(sum(superseded), 0) FROM versions WHERE version_date >= $first_day", {"first_day": days[0]}).fetchone()[0]
+    duplicates = con.execute(
+        "SELECT coalesce(sum(superseded), 0) FROM versions WHERE version_date >= $first_day", {"first_day": days[0]}
+    ).fetchone()[0]
     con.close()
     return SilverResult(table, quarantine, int(duplicates))

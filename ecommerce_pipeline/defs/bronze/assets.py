@@ -1,11 +1,9 @@
 """Bronze: one asset per entity, the immutable, validated record of what landed for a business day."""
 
-
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
-import pyarrow as pa
 
 from ecommerce_pipeline.contract import ENTITIES, Entity
 from ecommerce_pipeline.defs.metadata import conservation_check_result, rule_counts, table_metadata
@@ -71,7 +69,7 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
     )
     def _bronze(context: dg.AssetExecutionContext, landing: LandingResource):
         store = landing.store()
-        ingested_at = datetime.now(timezone.utc)
+        ingested_at = datetime.now(UTC)
         valid, quarantine, landing_rows, extras, files = [], [], {}, {}, 0
         for day in partition_days(context):
             landed = store.list_files(entity.name, day)
@@ -92,7 +90,10 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
             valid_table,
             output_name="bronze",
             metadata=table_metadata(
-                valid_table, landing_files=files, landing_rows=sum(landing_rows.values()), quarantined_rows=quarantine_table.num_rows
+                valid_table,
+                landing_files=files,
+                landing_rows=sum(landing_rows.values()),
+                quarantined_rows=quarantine_table.num_rows,
             )
             | {"extra_columns": dg.MetadataValue.json(extras)},
         )

@@ -1,6 +1,5 @@
 """Catalog: registers every lake table as a view so analysts can query it with SQL."""
 
-
 import dagster as dg
 
 from ecommerce_pipeline.defs.bronze.assets import bronze_assets

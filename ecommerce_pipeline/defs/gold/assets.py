@@ -1,6 +1,5 @@
 """Gold: business-ready tables for analysts, one asset each, checked against their pandera schemas."""
 
-
 import dagster as dg
 import pyarrow as pa
 
@@ -11,8 +10,14 @@ from ecommerce_pipeline.defs.silver.assets import EVENTS, ORDERS, PRODUCTS
 from ecommerce_pipeline.quality.schemas import check_schema
 from ecommerce_pipeline.transforms import (
     conversion_funnel as funnel,
+)
+from ecommerce_pipeline.transforms import (
     customer_lifetime_value as clv,
+)
+from ecommerce_pipeline.transforms import (
     daily_sales_summary as sales,
+)
+from ecommerce_pipeline.transforms import (
     product_performance as performance,
 )
 
@@ -41,12 +46,19 @@ def daily_sales_summary(orders_validated: pa.Table):
     revenue, average order value, unique customers and units sold. Revenue is quantity x unit price minus
     discount over orders that were not cancelled, refunded, unavailable or failed; shipping and tax excluded."""
     table = sales.daily_sales_summary(orders_validated)
-    yield _result("daily_sales_summary", table, total_revenue=column_sum(table, "total_revenue"), units_sold=column_sum(table, "units_sold"))
+    yield _result(
+        "daily_sales_summary",
+        table,
+        total_revenue=column_sum(table, "total_revenue"),
+        units_sold=column_sum(table, "units_sold"),
+    )
     yield schema_check_result(dg.AssetKey(["gold", "daily_sales_summary"]), check_schema("daily_sales_summary", table))
 
 
 @dg.asset(
-    ins={"order_history": dg.AssetIn(ORDERS, partition_mapping=history_window, metadata={"columns": clv.HISTORY_COLUMNS})},
+    ins={
+        "order_history": dg.AssetIn(ORDERS, partition_mapping=history_window, metadata={"columns": clv.HISTORY_COLUMNS})
+    },
     **_gold("customer_lifetime_value"),
 )
 def customer_lifetime_value(context: dg.AssetExecutionContext, order_history: pa.Table):
@@ -54,19 +66,32 @@ def customer_lifetime_value(context: dg.AssetExecutionContext, order_history: pa
     order dates and days since each, recency/frequency/monetary scores from 1 to 5 and an RFM segment
     (Champions, Loyal, Potential Loyalist, New, Need Attention, At Risk, Hibernating, Lost)."""
     table = clv.customer_lifetime_value(order_history, partition_days(context))
-    yield _result("customer_lifetime_value", table, customers=table.num_rows, lifetime_revenue=column_sum(table, "total_spent"))
-    yield schema_check_result(dg.AssetKey(["gold", "customer_lifetime_value"]), check_schema("customer_lifetime_value", table))
+    yield _result(
+        "customer_lifetime_value", table, customers=table.num_rows, lifetime_revenue=column_sum(table, "total_spent")
+    )
+    yield schema_check_result(
+        dg.AssetKey(["gold", "customer_lifetime_value"]), check_schema("customer_lifetime_value", table)
+    )
 
 
 @dg.asset(
-    ins={"orders_validated": dg.AssetIn(ORDERS), "events_clean": dg.AssetIn(EVENTS), "products_clean": dg.AssetIn(PRODUCTS)},
+    ins={
+        "orders_validated": dg.AssetIn(ORDERS),
+        "events_clean": dg.AssetIn(EVENTS),
+        "products_clean": dg.AssetIn(PRODUCTS),
+    },
     **_gold("product_performance"),
 )
 def product_performance(orders_validated: pa.Table, events_clean: pa.Table, products_clean: pa.Table):
     """Per product and day: orders, units and revenue, the product's revenue rank within its category,
     product views and add-to-carts from the click stream, and the view-to-purchase rate (orders / views)."""
     table = performance.product_performance(orders_validated, events_clean, products_clean)
-    yield _result("product_performance", table, revenue=column_sum(table, "revenue"), product_views=column_sum(table, "product_views"))
+    yield _result(
+        "product_performance",
+        table,
+        revenue=column_sum(table, "revenue"),
+        product_views=column_sum(table, "product_views"),
+    )
     yield schema_check_result(dg.AssetKey(["gold", "product_performance"]), check_schema("product_performance", table))
 
 

@@ -1,6 +1,5 @@
 """Silver: cleaned, conformed and foreign-key-checked tables. Their checks block gold on failure."""
 
-
 import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -40,7 +39,9 @@ def _out(key: dg.AssetKey, description: str) -> dg.AssetOut:
 def _checks(key: dg.AssetKey, *conservation: str) -> list[dg.AssetCheckSpec]:
     specs = [dg.AssetCheckSpec("schema", asset=key, blocking=True, description="The table matches its pandera schema.")]
     specs += [
-        dg.AssetCheckSpec(name, asset=key, blocking=True, description="Bronze rows = kept + quarantined + duplicates removed.")
+        dg.AssetCheckSpec(
+            name, asset=key, blocking=True, description="Bronze rows = kept + quarantined + duplicates removed."
+        )
         for name in conservation
     ]
     return specs
@@ -60,7 +61,9 @@ def _applied_today(snapshot: pa.Table) -> int:
             "Every customer as of the day: the newest valid version of each record, e-mail lower-cased and "
             "validated, phone in E.164, defaults for missing optional fields, and `region` (state, or country).",
         ),
-        "quarantine": _out(CUSTOMERS_QUARANTINE, "Customer records of the day that failed a silver rule (invalid e-mail or phone)."),
+        "quarantine": _out(
+            CUSTOMERS_QUARANTINE, "Customer records of the day that failed a silver rule (invalid e-mail or phone)."
+        ),
     },
     check_specs=_checks(CUSTOMERS, "row_conservation"),
     **COMMON,
@@ -68,8 +71,14 @@ def _applied_today(snapshot: pa.Table) -> int:
 def customers_clean(context: dg.AssetExecutionContext, bronze_customers: pa.Table, pipeline_settings: PipelineSettings):
     days = partition_days(context)
     result = clean_customers(bronze_customers, days, pipeline_settings.default_phone_country)
-    yield dg.Output(result.table, "customers", metadata=table_metadata(result.table, duplicates_removed=result.duplicates))
-    yield dg.Output(result.quarantine, "quarantine", metadata=table_metadata(result.quarantine) | {"rules": rule_counts(result.quarantine)})
+    yield dg.Output(
+        result.table, "customers", metadata=table_metadata(result.table, duplicates_removed=result.duplicates)
+    )
+    yield dg.Output(
+        result.quarantine,
+        "quarantine",
+        metadata=table_metadata(result.quarantine) | {"rules": rule_counts(result.quarantine)},
+    )
     yield schema_check_result(CUSTOMERS, check_schema("customers_clean", result.table))
     today = rows_of_days(bronze_customers, days)
     yield conservation_check_result(
@@ -93,10 +102,14 @@ def customers_clean(context: dg.AssetExecutionContext, bronze_customers: pa.Tabl
 def products_clean(context: dg.AssetExecutionContext, bronze_products: pa.Table):
     days = partition_days(context)
     result = clean_products(bronze_products, days)
-    yield dg.Output(result.table, "products", metadata=table_metadata(result.table, duplicates_removed=result.duplicates))
+    yield dg.Output(
+        result.table, "products", metadata=table_metadata(result.table, duplicates_removed=result.duplicates)
+    )
     yield schema_check_result(PRODUCTS, check_schema("products_clean", result.table))
     today = rows_of_days(bronze_products, days)
-    yield conservation_check_result(PRODUCTS, silver_conservation(today, ["product_id"], _applied_today(result.table), 0))
+    yield conservation_check_result(
+        PRODUCTS, silver_conservation(today, ["product_id"], _applied_today(result.table), 0)
+    )
 
 
 @dg.multi_asset(
@@ -116,7 +129,9 @@ def products_clean(context: dg.AssetExecutionContext, bronze_products: pa.Table)
             "product's category and the customer's region.",
         ),
         "orders_quarantine": _out(ORDERS_QUARANTINE, "Orders of the day held back by a silver rule, with the reason."),
-        "lines_quarantine": _out(LINES_QUARANTINE, "Order lines of the day held back by a silver rule, with the reason."),
+        "lines_quarantine": _out(
+            LINES_QUARANTINE, "Order lines of the day held back by a silver rule, with the reason."
+        ),
     },
     check_specs=_checks(ORDERS, "order_conservation", "line_conservation"),
     **COMMON,
@@ -129,7 +144,12 @@ def orders_validated(
     pipeline_settings: PipelineSettings,
 ):
     result = validate_orders(
-        bronze_orders, bronze_order_items, customers, products, pipeline_settings.statuses(), pipeline_settings.default_currency
+        bronze_orders,
+        bronze_order_items,
+        customers,
+        products,
+        pipeline_settings.statuses(),
+        pipeline_settings.default_currency,
     )
     table = result.table
     revenue = float(pc.sum(table.column("line_revenue")).as_py() or 0.0)
@@ -144,7 +164,10 @@ def orders_validated(
             duplicate_lines_removed=result.duplicate_lines,
         ),
     )
-    for name, quarantine in (("orders_quarantine", result.orders_quarantine), ("lines_quarantine", result.lines_quarantine)):
+    for name, quarantine in (
+        ("orders_quarantine", result.orders_quarantine),
+        ("lines_quarantine", result.lines_quarantine),
+    ):
         yield dg.Output(quarantine, name, metadata=table_metadata(quarantine) | {"rules": rule_counts(quarantine)})
     yield schema_check_result(ORDERS, check_schema("orders_validated", table))
     kept_orders = distinct_count(table, ["business_date", "order_id"])
@@ -155,7 +178,9 @@ def orders_validated(
     )
     yield conservation_check_result(
         ORDERS,
-        silver_conservation(bronze_order_items, ["order_id", "line_number"], table.num_rows, result.lines_quarantine.num_rows),
+        silver_conservation(
+            bronze_order_items, ["order_id", "line_number"], table.num_rows, result.lines_quarantine.num_rows
+        ),
         "line_conservation",
     )
 
