@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import PrivateAttr
 
+from ecommerce_pipeline.settings import load_settings
 from ecommerce_pipeline.storage.lake import Lake, LocalLake, MemoryLake
 
 
@@ -82,10 +83,10 @@ def _days_in(start: date, end_exclusive: date) -> list[date]:
 class LocalParquetIOManager(LakeIOManager):
     """Snappy Parquet files under a local folder, in the Hive layout (year=/month=/day=)."""
 
-    lake_dir: str
+    lake_dir: str | None = None
 
     def lake(self) -> Lake:
-        return LocalLake(self.lake_dir)
+        return LocalLake(self.lake_dir or load_settings().lake_dir)
 
 
 class InMemoryLakeIOManager(LakeIOManager):

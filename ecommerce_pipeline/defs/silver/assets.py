@@ -70,7 +70,7 @@ def _applied_today(snapshot: pa.Table) -> int:
 )
 def customers_clean(context: dg.AssetExecutionContext, bronze_customers: pa.Table, pipeline_settings: PipelineSettings):
     days = partition_days(context)
-    result = clean_customers(bronze_customers, days, pipeline_settings.default_phone_country)
+    result = clean_customers(bronze_customers, days, pipeline_settings.phone_country())
     yield dg.Output(
         result.table, "customers", metadata=table_metadata(result.table, duplicates_removed=result.duplicates)
     )
@@ -149,7 +149,7 @@ def orders_validated(
         customers,
         products,
         pipeline_settings.statuses(),
-        pipeline_settings.default_currency,
+        pipeline_settings.currency(),
     )
     table = result.table
     revenue = float(pc.sum(table.column("line_revenue")).as_py() or 0.0)
