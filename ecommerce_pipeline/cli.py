@@ -99,7 +99,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.end < args.start:
         print("--end is before --start", file=sys.stderr)
         return 2
-    job = defs.get_job_def("medallion_daily")
+    job = defs.resolve_job_def("medallion_daily")
     partitions = job.partitions_def
     keys = set(partitions.get_partition_keys())
     for day in (args.start, args.end):
