@@ -55,3 +55,26 @@ def test_dates_are_validated(bad, capsys):
     with pytest.raises(SystemExit):
         main(["run", "--start", bad])
     assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_generate_then_run_a_range_accounts_for_every_row(project_env, capsys):
+    assert (
+        main(["generate", "--start", "2025-01-01", "--end", "2025-01-03", "--lines-per-day", "300", "--seed", "3"]) == 0
+    )
+    assert main(["run", "--start", "2025-01-01", "--end", "2025-01-03"]) == 0
+    out = capsys.readouterr().out
+    assert "check failed" not in out and "succeeded" in out
+    with dg.DagsterInstance.get() as instance:
+        (run,) = instance.get_runs()
+        checks = [
+            e.asset_check_evaluation
+            for e in instance.all_logs(run.run_id)
+            if e.dagster_event and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"
+        ]
+    assert len(checks) == 18 and all(c.passed for c in checks)
+    conservation = [c for c in checks if "conservation" in c.check_name]
+    assert all(c.metadata["unaccounted_rows"].value == 0 for c in conservation)
+    assert any(c.metadata.get("quarantined_rows") and c.metadata["quarantined_rows"].value > 0 for c in conservation)
+    for table in ("daily_sales_summary", "customer_lifetime_value", "product_performance", "conversion_funnel"):
+        assert main(["sql", f"SELECT count(DISTINCT business_date) AS days FROM gold.{table}"]) == 0
+        assert capsys.readouterr().out.split()[1] == "3"
