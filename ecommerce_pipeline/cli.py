@@ -210,6 +210,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_run(args)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from ecommerce_pipeline.bench import run_benchmark
+
+    scales = [int(s) for s in args.scales.split(",") if s]
+    run_benchmark(scales, 0 if args.no_backfill else args.backfill_days, args.backfill_lines, Path(args.output))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ecommerce-pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -241,6 +249,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--lines-per-day", type=int, default=2000)
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(func=cmd_demo)
+
+    bench = sub.add_parser("bench", help="measure time, rows/s, peak memory and bytes written at several scales")
+    bench.add_argument("--scales", default="10000,100000,1000000", help="order lines per day, comma-separated")
+    bench.add_argument("--backfill-days", type=int, default=30)
+    bench.add_argument("--backfill-lines", type=int, default=10000)
+    bench.add_argument("--no-backfill", action="store_true")
+    bench.add_argument("--output", default="data/bench/results.json")
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 
