@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -298,17 +299,24 @@ def upload_store(variables: dict[str, str], day: date = DAY) -> None:
         s3.put_object(Bucket=bucket, Key=f"{prefix}/{entity}/{day}/{entity}.csv", Body=csv_bytes(rows))
 
 
-@pytest.fixture
-def aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+@contextmanager
+def mocked_aws(tmp_path: Path):
     """ECOM_ENV=aws against moto's in-process S3, Glue and Athena, with the buckets and workgroup created."""
     from moto import mock_aws
 
     variables = aws_variables(tmp_path)
-    for name, value in variables.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    (tmp_path / "dagster_home").mkdir()
-    with mock_aws():
-        create_aws_fixtures(variables)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+        monkeypatch.delenv("AWS_PROFILE", raising=False)
+        (tmp_path / "dagster_home").mkdir(exist_ok=True)
+        with mock_aws():
+            create_aws_fixtures(variables)
+            yield variables
+
+
+@pytest.fixture
+def aws_env(tmp_path: Path):
+    with mocked_aws(tmp_path) as variables:
         yield variables
