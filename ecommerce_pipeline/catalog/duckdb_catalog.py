@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from ecommerce_pipeline.catalog.query_library import VIEW_SCHEMA, duckdb_sql, query_names
 from ecommerce_pipeline.storage.lake import PART_FILE, Lake, LocalLake
 from ecommerce_pipeline.transforms.sql import literal, quote
 
@@ -39,6 +40,22 @@ class DuckDBCatalog:
                 )
                 registered[f"{schema}.{name}"] = files
         return registered
+
+    def register_query_library(self) -> tuple[list[str], dict[str, str]]:
+        """The query library's views as ``analytics.<name>``; returns (created, skipped -> reason).
+
+        A view is skipped, not failed, while a table it reads has no data yet (a store without events, say).
+        """
+        created, skipped = [], {}
+        with duckdb.connect(str(self.path)) as con:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {VIEW_SCHEMA}")
+            for name in query_names():
+                try:
+                    con.execute(f"CREATE OR REPLACE VIEW {VIEW_SCHEMA}.{quote(name)} AS {duckdb_sql(name)}")
+                    created.append(f"{VIEW_SCHEMA}.{name}")
+                except duckdb.CatalogException as exc:
+                    skipped[f"{VIEW_SCHEMA}.{name}"] = str(exc).splitlines()[0]
+        return created, skipped
 
     def query(self, sql: str) -> pa.Table:
         if not self.path.exists():
