@@ -99,7 +99,7 @@ def test_every_table_is_registered_in_glue_with_its_columns_and_partition(one_da
     assert quarantine["location"] == "s3://ecom-bronze/quarantine/bronze_orders/"
     assert ("_ingested_at", "timestamp") in quarantine["columns"]
     for name, table in state.items():
-        (values, location, _), = table["partitions"]
+        ((values, location, _),) = table["partitions"]
         assert location.startswith(table["location"]) and location.endswith("year=2025/month=01/day=01/"), name
 
 
@@ -118,7 +118,12 @@ def test_athena_gets_the_views_and_a_verification_query_per_gold_table(one_day_o
     assert all("(year = '2025' AND month = '01' AND day = '01')" in s for s in counts)
     metadata = result.asset_materializations_for_node("catalog__athena")[0].metadata
     verification = metadata["verification_queries"].value
-    assert set(verification) == {"gold_daily_sales_summary", "gold_customer_lifetime_value", "gold_product_performance", "gold_conversion_funnel"}
+    assert set(verification) == {
+        "gold_daily_sales_summary",
+        "gold_customer_lifetime_value",
+        "gold_product_performance",
+        "gold_conversion_funnel",
+    }
     # moto reports no bytes scanned, so each query is billed Athena's 10 MB minimum.
     assert metadata["bytes_scanned"].value == sum(v["bytes_scanned"] for v in verification.values())
     assert metadata["estimated_cost_usd"].value == pytest.approx(4 * 10 / 1024**2 * 5, abs=1e-8)

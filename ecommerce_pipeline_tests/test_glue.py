@@ -29,7 +29,9 @@ def partitions(glue: GlueCatalog) -> dict[tuple, list]:
 
 
 def test_a_new_table_gets_its_columns_partition_keys_and_partitions(glue):
-    result = glue.register("gold/daily_sales_summary", LOCATION, {"business_date": "date", "revenue": "double"}, {D1: part(D1)})
+    result = glue.register(
+        "gold/daily_sales_summary", LOCATION, {"business_date": "date", "revenue": "double"}, {D1: part(D1)}
+    )
     assert result.created and result.partitions_added == ["2025-01-01"]
     table = glue.table("gold/daily_sales_summary")
     assert table["Name"] == "gold_daily_sales_summary"
@@ -56,7 +58,12 @@ def test_an_added_column_is_appended_and_older_partitions_keep_a_matching_prefix
         ("2025", "01", "02"): ["business_date", "revenue", "margin"],
     }
     # Re-writing the old day with the new schema brings its partition in line with the table.
-    again = glue.register("gold/daily_sales_summary", LOCATION, {"business_date": "date", "revenue": "double", "margin": "double"}, {D1: part(D1)})
+    again = glue.register(
+        "gold/daily_sales_summary",
+        LOCATION,
+        {"business_date": "date", "revenue": "double", "margin": "double"},
+        {D1: part(D1)},
+    )
     assert again.partitions_updated == ["2025-01-01"] and again.partitions_added == []
     assert partitions(glue)[("2025", "01", "01")] == ["business_date", "revenue", "margin"]
 
@@ -80,9 +87,19 @@ def test_a_table_is_never_pointed_at_another_location(glue):
     glue.register("gold/daily_sales_summary", LOCATION, {"business_date": "date"}, {D1: part(D1)})
     elsewhere = "s3://other-bucket/daily_sales_summary/"
     with pytest.raises(LocationMismatchError, match="refusing"):
-        glue.register("gold/daily_sales_summary", elsewhere, {"business_date": "date"}, {D1: f"{elsewhere}year=2025/month=01/day=01/"})
+        glue.register(
+            "gold/daily_sales_summary",
+            elsewhere,
+            {"business_date": "date"},
+            {D1: f"{elsewhere}year=2025/month=01/day=01/"},
+        )
     with pytest.raises(LocationMismatchError, match="outside"):
-        glue.register("gold/daily_sales_summary", LOCATION, {"business_date": "date"}, {D2: "s3://ecom-gold/lake/other/year=2025/"})
+        glue.register(
+            "gold/daily_sales_summary",
+            LOCATION,
+            {"business_date": "date"},
+            {D2: "s3://ecom-gold/lake/other/year=2025/"},
+        )
     assert glue.table("gold/daily_sales_summary")["StorageDescriptor"]["Location"] == LOCATION
 
 

@@ -36,7 +36,9 @@ def test_the_library_has_the_six_analyst_queries():
 
 
 def test_glue_table_names_become_catalog_views_and_athena_functions_duckdb_ones():
-    sql = to_duckdb("SELECT max_by(x, d), date_add('day', -29, d) FROM gold_product_performance AS p JOIN daily ON true")
+    sql = to_duckdb(
+        "SELECT max_by(x, d), date_add('day', -29, d) FROM gold_product_performance AS p JOIN daily ON true"
+    )
     assert "gold.product_performance AS p" in sql and "daily" in sql
     assert "ARG_MAX" in sql.upper() and "INTERVAL" in sql.upper()
 
@@ -82,7 +84,14 @@ def test_rolling_revenue_30d(demo):
     rows = []
     for day, revenue in daily.items():
         window = daily[(daily.index >= day - pd.Timedelta(days=29)) & (daily.index <= day)]
-        rows.append({"order_date": day, "daily_revenue": revenue, "revenue_30d": window.sum(), "days_with_sales_30d": len(window)})
+        rows.append(
+            {
+                "order_date": day,
+                "daily_revenue": revenue,
+                "revenue_30d": window.sum(),
+                "days_with_sales_30d": len(window),
+            }
+        )
     expected = pd.DataFrame(rows).sort_values("order_date")
     same(view(catalog, "rolling_revenue_30d", ["order_date"]), expected)
     assert expected["days_with_sales_30d"].max() >= 4
@@ -155,7 +164,13 @@ def test_data_quality_summary(demo):
     parts = []
     for name in QUARANTINE_TABLES:
         rows = table(f"quarantine/{name}")
-        parts.append(rows.groupby(["business_date", "rule"]).size().rename("quarantined_rows").reset_index().assign(quarantine_table=name))
+        parts.append(
+            rows.groupby(["business_date", "rule"])
+            .size()
+            .rename("quarantined_rows")
+            .reset_index()
+            .assign(quarantine_table=name)
+        )
     expected = pd.concat(parts)[["quarantine_table", "business_date", "rule", "quarantined_rows"]]
     expected = expected.sort_values(["quarantine_table", "business_date", "rule"])
     same(view(catalog, "data_quality_summary", ["quarantine_table", "business_date", "rule"]), expected)

@@ -7,8 +7,8 @@ import pyarrow as pa
 import pytest
 
 from ecommerce_pipeline.storage.io_manager import split_by_day
-from ecommerce_pipeline.storage.s3_landing import S3LandingStore
 from ecommerce_pipeline.storage.s3_lake import S3Lake, layer_uris
+from ecommerce_pipeline.storage.s3_landing import S3LandingStore
 
 D1, D2, D3 = date(2025, 1, 1), date(2025, 1, 2), date(2025, 1, 3)
 
@@ -103,7 +103,12 @@ def test_unknown_layers_and_missing_buckets_are_refused(aws_env):
 
 def test_landing_store_lists_a_days_files_skipping_hidden_ones(aws_env):
     s3 = boto3.client("s3")
-    for key in ("orders/2025-01-01/a.csv", "orders/2025-01-01/_SUCCESS", "orders/2025-01-02/b.csv", "orders/2025-01-01/sub/c.jsonl"):
+    for key in (
+        "orders/2025-01-01/a.csv",
+        "orders/2025-01-01/_SUCCESS",
+        "orders/2025-01-02/b.csv",
+        "orders/2025-01-01/sub/c.jsonl",
+    ):
         s3.put_object(Bucket="ecom-landing", Key=f"exports/{key}", Body=b"order_id\n1\n")
     store = S3LandingStore(aws_env["ECOM_LANDING_URI"])
     files = store.list_files("orders", D1)

@@ -8,13 +8,13 @@ from ecommerce_pipeline.catalog.athena import Athena
 from ecommerce_pipeline.catalog.duckdb_catalog import DuckDBCatalog
 from ecommerce_pipeline.catalog.glue import GlueCatalog
 from ecommerce_pipeline.settings import Settings, load_settings
+from ecommerce_pipeline.storage.aws import session
 from ecommerce_pipeline.storage.io_manager import LocalParquetIOManager
 from ecommerce_pipeline.storage.lake import Lake, LocalLake
-from ecommerce_pipeline.storage.aws import session
 from ecommerce_pipeline.storage.landing import LandingStore, LocalLandingStore
 from ecommerce_pipeline.storage.s3_io_manager import S3ParquetIOManager
-from ecommerce_pipeline.storage.s3_landing import S3LandingStore
 from ecommerce_pipeline.storage.s3_lake import S3Lake, layer_uris
+from ecommerce_pipeline.storage.s3_landing import S3LandingStore
 
 
 def _env(name: str) -> dg.EnvVar | None:
