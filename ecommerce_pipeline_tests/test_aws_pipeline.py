@@ -135,3 +135,32 @@ def test_rerunning_the_partition_is_idempotent(one_day_on_aws):
     assert materialize().success
     assert set(objects()) == before_objects
     assert glue_state(env["ECOM_GLUE_DATABASE"]) == before_glue
+
+
+def test_aws_definitions_load_without_deprecation_and_validate(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from ecommerce_pipeline_tests.conftest import aws_variables
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ECOM_", "AWS_"))} | aws_variables(tmp_path)
+    (tmp_path / "dagster_home").mkdir()
+    code = (
+        "import ecommerce_pipeline.definitions as d; keys = d.defs.resolve_asset_graph().get_all_asset_keys(); "
+        "assert any(k.path[:2] == ['catalog', 'glue'] for k in keys) and ['catalog', 'duckdb'] not in [k.path for k in keys]"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-W", "error::DeprecationWarning", "-c", code], capture_output=True, text=True, env=env
+    )
+    assert proc.returncode == 0 and "Warning" not in proc.stderr, proc.stderr
+    dagster = Path(sys.executable).parent / "dagster"
+    proc = subprocess.run(
+        [str(dagster), "definitions", "validate", "-m", "ecommerce_pipeline.definitions"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -12,8 +12,8 @@ from ecommerce_pipeline.storage.aws import session
 from ecommerce_pipeline.storage.io_manager import LocalParquetIOManager
 from ecommerce_pipeline.storage.lake import Lake, LocalLake
 from ecommerce_pipeline.storage.landing import LandingStore, LocalLandingStore
-from ecommerce_pipeline.storage.s3_io_manager import S3ParquetIOManager
-from ecommerce_pipeline.storage.s3_lake import S3Lake, layer_uris
+from ecommerce_pipeline.storage.s3_io_manager import S3ParquetIOManager, configured_s3_lake
+from ecommerce_pipeline.storage.s3_lake import S3Lake
 from ecommerce_pipeline.storage.s3_landing import S3LandingStore
 
 
@@ -109,13 +109,7 @@ class AwsCatalogResource(dg.ConfigurableResource):
         return session(self.aws_region or load_settings().aws_region)
 
     def lake(self) -> S3Lake:
-        settings = load_settings()
-        layers = layer_uris(
-            self.bronze_uri or settings.bronze_uri,
-            self.silver_uri or settings.silver_uri,
-            self.gold_uri or settings.gold_uri,
-        )
-        return S3Lake(layers, self._session())
+        return configured_s3_lake(self.bronze_uri, self.silver_uri, self.gold_uri, self.aws_region)
 
     def glue(self) -> GlueCatalog:
         return GlueCatalog(self.glue_database or load_settings().glue_database, self._session())
