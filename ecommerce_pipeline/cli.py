@@ -145,8 +145,24 @@ def _catalog():
     return DuckDBCatalog(settings.catalog_path, LocalLake(settings.lake_dir))
 
 
+def _summary_catalog(start: date, end: date):
+    """The local catalog; on AWS the range's gold and quarantine partitions read from S3 into DuckDB."""
+    from ecommerce_pipeline.settings import load_settings
+
+    if load_settings().env != "aws":
+        return _catalog()
+    from ecommerce_pipeline.catalog.duckdb_catalog import LakeSnapshot
+    from ecommerce_pipeline.defs.catalog.assets import LAKE_TABLES
+    from ecommerce_pipeline.defs.resources import AwsCatalogResource
+    from ecommerce_pipeline.storage.io_manager import table_name
+
+    tables = [table_name(k) for k in LAKE_TABLES if k.path[0] in ("gold", "quarantine")]
+    days = [date.fromordinal(o) for o in range(start.toordinal(), end.toordinal() + 1)]
+    return LakeSnapshot(AwsCatalogResource().lake(), tables, days)
+
+
 def _print_summary(start: date, end: date) -> None:
-    catalog = _catalog()
+    catalog = _summary_catalog(start, end)
     between = f"business_date BETWEEN DATE '{start}' AND DATE '{end}'"
     print("\nGold tables for the range:")
     sql = f"""
@@ -179,6 +195,16 @@ def _format(table, max_rows: int = 50) -> str:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
+    from ecommerce_pipeline.settings import load_settings
+
+    settings = load_settings()
+    if settings.env == "aws":
+        print(
+            f"error: `sql` queries the local DuckDB catalog; with ECOM_ENV=aws query Athena instead "
+            f"(database {settings.glue_database}, workgroup {settings.athena_workgroup}, views analytics_*)",
+            file=sys.stderr,
+        )
+        return 2
     catalog = _catalog()
     try:
         table = catalog.query(args.query)
