@@ -60,14 +60,22 @@ data "aws_iam_policy_document" "pipeline" {
     resources = ["${var.bucket_arns["landing"]}/*"]
   }
 
+  # ListBucket also makes a missing partition answer 404 rather than 403, which the lake relies on.
   statement {
     sid     = "ListLakeTables"
-    actions = ["s3:GetBucketLocation", "s3:ListBucket"]
+    actions = ["s3:ListBucket"]
     resources = [
       var.bucket_arns["bronze"],
       var.bucket_arns["silver"],
       var.bucket_arns["gold"],
     ]
+  }
+
+  # Athena reads the gold tables the pipeline counts with the caller's credentials.
+  statement {
+    sid       = "AthenaLocatesGold"
+    actions   = ["s3:GetBucketLocation"]
+    resources = [var.bucket_arns["gold"]]
   }
 
   # Quarantine tables live under the bronze bucket's quarantine/ prefix, so bronze/* covers them.

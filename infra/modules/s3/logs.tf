@@ -4,7 +4,7 @@ resource "aws_s3_bucket" "logs" {
   #checkov:skip=CKV_AWS_18:This is the access-log target; logging it into itself would log its own log deliveries forever.
   #checkov:skip=CKV_AWS_144:Access logs are audit copies with a one-year lifetime; replicating them is not worth the cost.
   #checkov:skip=CKV_AWS_145:S3 server access log delivery does not support SSE-KMS destinations; SSE-S3 (AES256) is enforced instead.
-  #checkov:skip=CKV2_AWS_62:Nothing consumes log-delivery events.
+  #checkov:skip=CKV2_AWS_62:Nothing reacts to objects arriving in the access-log bucket.
   bucket = "${var.name_prefix}-access-logs-${local.account_id}"
 }
 
