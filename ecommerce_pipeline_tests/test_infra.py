@@ -136,7 +136,13 @@ def aws_calls(source: str) -> set[tuple[str, str]]:
             if service:
                 for target in node.targets:
                     clients[ast.unparse(target)] = service
-    wrangler = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names if a.name == "awswrangler"}
+    wrangler = {
+        a.asname or a.name
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Import)
+        for a in n.names
+        if a.name == "awswrangler"
+    }
 
     calls = set()
     for node in ast.walk(tree):
@@ -298,7 +304,11 @@ def aws_env_vars() -> set[str]:
     """The AWS environment variables settings.py reads (the AWS fields of ``Settings``)."""
     source = (PACKAGE / "settings.py").read_text()
     read = dict(re.findall(r'(\w+)=env\.get\("(\w+)"', source))
-    aws_fields = [f for f in settings.Settings.__dataclass_fields__ if f.endswith("_uri") or f.startswith(("glue_", "athena_", "aws_"))]
+    aws_fields = [
+        f
+        for f in settings.Settings.__dataclass_fields__
+        if f.endswith("_uri") or f.startswith(("glue_", "athena_", "aws_"))
+    ]
     return {read[f] for f in aws_fields}
 
 
@@ -495,3 +505,19 @@ def test_checkov_reports_no_failed_check():
         for skip in re.findall(r"#checkov:skip=([^\n]*)", path.read_text()):
             check, _, why = skip.partition(":")
             assert re.fullmatch(r"CKV2?_AWS_\d+", check) and len(why.split()) >= 5, (path, skip)
+
+
+def test_the_documented_one_liner_writes_the_env_file():
+    readme = (ROOT / "README.md").read_text()
+    line = next(x for x in readme.splitlines() if x.startswith("terraform output -json | python3 -c"))
+    script = re.search(r"python3 -c '([^']+)'", line).group(1)
+    # What `terraform output -json` prints: every output, with value, type and sensitivity.
+    outputs = {
+        name: {"sensitive": False, "type": "string", "value": f"value-of-{name}"} for name in named(INFRA, "output")
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script], input=json.dumps(outputs), capture_output=True, text=True, check=True
+    )
+    env = dict(row.split("=", 1) for row in result.stdout.splitlines())
+    assert env == {v: f"value-of-{v.lower()}" for v in aws_env_vars()}
+    assert settings.load_settings(env).glue_database == "value-of-ecom_glue_database"
