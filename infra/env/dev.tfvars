@@ -1,0 +1,7 @@
+environment                 = "dev"
+aws_region                  = "eu-west-1"
+glue_database_name          = "ecommerce_analytics_dev"
+athena_bytes_scanned_cutoff = 1073741824  # 1 GiB per query
+athena_daily_bytes_alarm    = 10737418240 # 10 GiB a day
+monthly_budget_usd          = 4
+alert_emails                = []
