@@ -25,6 +25,9 @@ def test_every_environment_variable_the_code_reads_is_documented():
 
 
 def test_ci_runs_the_readme_test_command():
-    command = 'python3 -m venv .venv && .venv/bin/pip install -e ".[dev]" && .venv/bin/python -m pytest'
+    command = (
+        'python3 -m venv .venv && .venv/bin/pip install -e ".[dev]" && python3 -m venv .venv-checkov && '
+        '.venv-checkov/bin/pip install "checkov>=3.2,<4" && .venv/bin/python -m pytest'
+    )
     assert command in README
     assert command.replace("pip install", "pip install -q") in (ROOT / ".ci" / "run").read_text()
