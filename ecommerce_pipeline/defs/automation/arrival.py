@@ -87,6 +87,7 @@ def evaluate_arrivals(
     (new version under the same key) is noticed. Keys that cannot be partitioned are logged once per version.
     """
     seen: dict[str, str] = json.loads(cursor) if cursor else {}
+    first, last = daily_partitions.get_first_partition_key(), daily_partitions.get_partition_keys(current_time=now)[-1]
     by_day: dict[str, list[LandedObject]] = defaultdict(list)
     for obj in objects:
         if seen.get(obj.key) == obj.version:
@@ -96,11 +97,8 @@ def evaluate_arrivals(
         except LandingKeyError as exc:
             log.warning(f"landing file ignored: {exc}")
             continue
-        if not daily_partitions.has_partition_key(day.isoformat(), current_time=now):
-            log.warning(
-                f"landing file ignored: {obj.key!r} is dated {day}, outside the partitions "
-                f"{daily_partitions.get_first_partition_key()}..{daily_partitions.get_last_partition_key(current_time=now)}"
-            )
+        if not first <= day.isoformat() <= last:
+            log.warning(f"landing file ignored: {obj.key!r} is dated {day}, outside the partitions {first}..{last}")
             continue
         by_day[day.isoformat()].append(obj)
     requests = []
