@@ -24,7 +24,8 @@ def test_ninety_days_of_demo_data_backfill_in_a_single_run(project_env, capsys):
         for key in graph.get_all_asset_keys():
             assert len(instance.get_materialized_partitions(key)) == 90, key.to_user_string()
     with duckdb.connect(str(project_env / "lake" / "catalog.duckdb"), read_only=True) as con:
-        for table in ("gold.daily_sales_summary", "gold.customer_lifetime_value", "gold.conversion_funnel"):
+        # (a day of demo data this small may have no revenue order, so daily_sales_summary is not counted here)
+        for table in ("gold.customer_lifetime_value", "gold.conversion_funnel", "silver.orders_validated"):
             assert con.execute(f"SELECT count(DISTINCT business_date) FROM {table}").fetchone()[0] == 90
         # Lifetime value carries history across the whole range: the last day knows every earlier order.
         last_day_orders = con.execute(
