@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +18,7 @@ import boto3
 import dagster as dg
 from dagster_aws.s3.sensor import get_objects
 
-from ecommerce_pipeline.defs.jobs import medallion_job
+from ecommerce_pipeline.defs.automation import OPT_IN_SENSOR
 from ecommerce_pipeline.defs.partitions import daily_partitions
 from ecommerce_pipeline.settings import landing_uri, load_settings
 from ecommerce_pipeline.storage.landing import LandingKeyError, is_hidden, parse_landing_key
@@ -115,22 +114,14 @@ def evaluate_arrivals(
     return requests, json.dumps({o.key: o.version for o in objects}, sort_keys=True)
 
 
-def build_arrival_sensor(list_objects: Callable[[], list[LandedObject]] = list_landing) -> dg.SensorDefinition:
-    @dg.sensor(
-        name="landing_arrival_sensor",
-        job=medallion_job,
-        minimum_interval_seconds=60,
-        default_status=dg.DefaultSensorStatus.STOPPED,
-        description=(
-            "Watches the landing store (local folder or S3 prefix) and, for every business day with new or "
-            "re-uploaded files, runs every layer of that day. A file for an earlier day re-runs that day."
-        ),
-    )
-    def landing_arrival_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-        requests, cursor = evaluate_arrivals(list_objects(), context.cursor, context.log, datetime.now(UTC))
-        return dg.SensorResult(run_requests=requests, cursor=cursor)
-
-    return landing_arrival_sensor
-
-
-landing_arrival_sensor = build_arrival_sensor()
+@dg.sensor(
+    name="landing_arrival_sensor",
+    description=(
+        "Watches the landing store (local folder or S3 prefix) and, for every business day with new or "
+        "re-uploaded files, runs every layer of that day. A file for an earlier day re-runs that day."
+    ),
+    **OPT_IN_SENSOR,
+)
+def landing_arrival_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    requests, cursor = evaluate_arrivals(list_landing(), context.cursor, context.log, datetime.now(UTC))
+    return dg.SensorResult(run_requests=requests, cursor=cursor)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from ecommerce_pipeline.defs.jobs import medallion_job
+from ecommerce_pipeline.defs.automation import OPT_IN_SENSOR
 from ecommerce_pipeline.defs.partitions import history_window
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -81,14 +81,12 @@ def refresh_request(refresh: Refresh, asset_graph) -> dg.RunRequest | None:
 
 @dg.sensor(
     name="late_data_history_refresh",
-    job=medallion_job,
-    minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.STOPPED,
     description=(
         "After an earlier day is re-materialized (late files), re-runs the later days of the tables that read "
         "the whole history (customer and product snapshots, customer lifetime value) and what depends on them, "
         "as one single-run backfill."
     ),
+    **OPT_IN_SENSOR,
 )
 def late_data_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     asset_graph = context.repository_def.asset_graph
