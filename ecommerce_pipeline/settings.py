@@ -63,3 +63,39 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         # because boto3 itself only looks at AWS_DEFAULT_REGION.
         aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
     )
+
+
+def landing_uri(environ: dict[str, str] | None = None) -> str | None:
+    """The landing store as an ``s3://bucket/prefix`` URI when it lives on S3 (``ECOM_LANDING_URI``)."""
+    env = os.environ if environ is None else environ
+    return env.get("ECOM_LANDING_URI") or None
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Where run-failure alerts go; every field is optional and an unset channel is simply not used."""
+
+    webhook_url: str | None
+    smtp_host: str | None
+    smtp_port: int
+    smtp_user: str | None
+    smtp_password: str | None
+    smtp_starttls: bool
+    email_from: str
+    email_to: tuple[str, ...]
+    ui_url: str
+
+
+def load_alert_settings(environ: dict[str, str] | None = None) -> AlertSettings:
+    env = os.environ if environ is None else environ
+    return AlertSettings(
+        webhook_url=env.get("ECOM_ALERT_WEBHOOK_URL") or None,
+        smtp_host=env.get("ECOM_ALERT_SMTP_HOST") or None,
+        smtp_port=int(env.get("ECOM_ALERT_SMTP_PORT", "25")),
+        smtp_user=env.get("ECOM_ALERT_SMTP_USER") or None,
+        smtp_password=env.get("ECOM_ALERT_SMTP_PASSWORD") or None,
+        smtp_starttls=env.get("ECOM_ALERT_SMTP_STARTTLS", "false").strip().lower() in ("1", "true", "yes"),
+        email_from=env.get("ECOM_ALERT_EMAIL_FROM", "ecommerce-pipeline@localhost"),
+        email_to=tuple(a.strip() for a in env.get("ECOM_ALERT_EMAIL_TO", "").split(",") if a.strip()),
+        ui_url=env.get("ECOM_ALERT_UI_URL", "http://127.0.0.1:3000").rstrip("/"),
+    )

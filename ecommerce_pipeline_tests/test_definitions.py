@@ -174,3 +174,18 @@ def test_dagster_tooling_validates_the_definitions(command, project_env):
     bindir = __import__("pathlib").Path(sys.executable).parent
     proc = subprocess.run([str(bindir / command[0]), *command[1:]], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_every_materialization_carries_what_the_ui_shows(project_env, store_landing):
+    result = materialize_local(DAY.isoformat())
+    by_key = {m.asset_key: m.metadata for m in result.get_asset_materialization_events() for m in [m.materialization]}
+    for asset_key, metadata in by_key.items():
+        if asset_key.path[0] == "catalog":
+            continue
+        assert {"dagster/row_count", "dagster/column_schema", "preview", "bytes_written"} <= set(metadata), asset_key
+        assert metadata["bytes_written"].value > 0
+    orders = by_key[key("silver", "orders_validated")]
+    assert orders["quarantined_orders"].value == 2 and orders["quarantined_lines"].value == 3
+    assert orders["revenue"].value == 190.0
+    assert by_key[key("silver", "customers_clean")]["quarantined_rows"].value == 1
+    assert by_key[key("bronze", "orders")]["quarantined_rows"].value == 0

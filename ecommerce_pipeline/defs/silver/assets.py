@@ -72,7 +72,11 @@ def customers_clean(context: dg.AssetExecutionContext, bronze_customers: pa.Tabl
     days = partition_days(context)
     result = clean_customers(bronze_customers, days, pipeline_settings.phone_country())
     yield dg.Output(
-        result.table, "customers", metadata=table_metadata(result.table, duplicates_removed=result.duplicates)
+        result.table,
+        "customers",
+        metadata=table_metadata(
+            result.table, duplicates_removed=result.duplicates, quarantined_rows=result.quarantine.num_rows
+        ),
     )
     yield dg.Output(
         result.quarantine,
@@ -162,6 +166,8 @@ def orders_validated(
             revenue=revenue,
             duplicate_orders_removed=result.duplicate_orders,
             duplicate_lines_removed=result.duplicate_lines,
+            quarantined_orders=result.orders_quarantine.num_rows,
+            quarantined_lines=result.lines_quarantine.num_rows,
         ),
     )
     for name, quarantine in (

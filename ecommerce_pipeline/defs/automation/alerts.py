@@ -1,0 +1,110 @@
+"""Failure alerts: a failed run is posted to a Slack-compatible webhook and/or e-mailed through SMTP.
+
+Configured through ``ECOM_ALERT_*`` (see the README); with no channel configured the alert is only logged,
+so a laptop without a mail server still sees failures in the sensor's log.
+"""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import urllib.request
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+import dagster as dg
+
+from ecommerce_pipeline.settings import AlertSettings, load_alert_settings
+
+
+@dataclass(frozen=True)
+class Alert:
+    subject: str
+    body: str
+
+    def slack_payload(self) -> dict:
+        return {
+            "text": self.subject,
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{self.subject}*\n{self.body}"}}],
+        }
+
+
+def failure_alert(context: dg.RunFailureSensorContext, ui_url: str) -> Alert:
+    run = context.dagster_run
+    partition = run.tags.get("dagster/partition") or "..".join(
+        t
+        for t in (
+            run.tags.get("dagster/asset_partition_range_start"),
+            run.tags.get("dagster/asset_partition_range_end"),
+        )
+        if t
+    )
+    failed_steps = sorted({e.step_key for e in context.get_step_failure_events() if e.step_key})
+    lines = [
+        f"Run `{run.run_id}` of `{run.job_name}` failed" + (f" for {partition}" if partition else "") + ".",
+        f"Error: {context.failure_event.message or 'no message'}",
+    ]
+    if failed_steps:
+        lines.append(f"Failed steps: {', '.join(failed_steps)}")
+    lines.append(f"{ui_url}/runs/{run.run_id}")
+    return Alert(
+        subject=f"[ecommerce-pipeline] {run.job_name} failed" + (f" ({partition})" if partition else ""),
+        body="\n".join(lines),
+    )
+
+
+def post_webhook(url: str, alert: Alert, timeout: float = 10.0) -> int:
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"ECOM_ALERT_WEBHOOK_URL must be an http(s) URL, not {url!r}")
+    request = urllib.request.Request(  # noqa: S310 (scheme checked above)
+        url,
+        data=json.dumps(alert.slack_payload()).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (scheme checked above)
+        return response.status
+
+
+def send_email(settings: AlertSettings, alert: Alert, timeout: float = 10.0) -> None:
+    message = EmailMessage()
+    message["Subject"] = alert.subject
+    message["From"] = settings.email_from
+    message["To"] = ", ".join(settings.email_to)
+    message.set_content(alert.body)
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout) as smtp:
+        if settings.smtp_starttls:
+            smtp.starttls()
+        if settings.smtp_user:
+            smtp.login(settings.smtp_user, settings.smtp_password or "")
+        smtp.send_message(message)
+
+
+def deliver(alert: Alert, settings: AlertSettings, log) -> list[str]:
+    """Sends the alert on every configured channel; one failing channel does not stop the others."""
+    delivered = []
+    if settings.webhook_url:
+        try:
+            post_webhook(settings.webhook_url, alert)
+            delivered.append("webhook")
+        except (OSError, ValueError) as exc:
+            log.error(f"alert webhook failed: {exc}")
+    if settings.smtp_host and settings.email_to:
+        try:
+            send_email(settings, alert)
+            delivered.append("email")
+        except (OSError, smtplib.SMTPException) as exc:
+            log.error(f"alert e-mail failed: {exc}")
+    if not delivered:
+        log.warning(f"{alert.subject}\n{alert.body}")
+    return delivered
+
+
+@dg.run_failure_sensor(
+    name="run_failure_alert",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Posts failed runs to ECOM_ALERT_WEBHOOK_URL (Slack-compatible) and/or e-mails ECOM_ALERT_EMAIL_TO.",
+)
+def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
+    settings = load_alert_settings()
+    deliver(failure_alert(context, settings.ui_url), settings, context.log)
