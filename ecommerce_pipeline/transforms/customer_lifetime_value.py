@@ -12,7 +12,18 @@ import pyarrow as pa
 
 from ecommerce_pipeline.transforms.sql import duckdb_sql, query
 
-HISTORY_COLUMNS = ["business_date", "order_id", "customer_id", "order_date", "line_revenue", "is_revenue"]
+# The orders_validated columns the table is computed from, with their silver types.
+HISTORY_SCHEMA = pa.schema(
+    [
+        ("business_date", pa.date32()),
+        ("order_id", pa.string()),
+        ("customer_id", pa.string()),
+        ("order_date", pa.date32()),
+        ("line_revenue", pa.float64()),
+        ("is_revenue", pa.bool_()),
+    ]
+)
+HISTORY_COLUMNS = HISTORY_SCHEMA.names
 
 # The Athena-dialect text, with the local relation names, transpiled to DuckDB: what every local run executes.
 CLV_SQL = duckdb_sql("customer_lifetime_value", history="history", as_of_days="as_of_days")
@@ -24,3 +35,8 @@ def customer_lifetime_value(history: pa.Table, days: list[date]) -> pa.Table:
     """``history``: orders_validated rows (at least HISTORY_COLUMNS) of ``days`` and every earlier day."""
     as_of_days = pa.table({"as_of": pa.array(days, pa.date32())})
     return query(CLV_SQL, history=history, as_of_days=as_of_days)
+
+
+def output_schema() -> pa.Schema:
+    """The table's columns and types, whichever engine computes it: what the local engine gives for no rows."""
+    return customer_lifetime_value(HISTORY_SCHEMA.empty_table(), []).schema

@@ -6,6 +6,31 @@ import pyarrow as pa
 
 from ecommerce_pipeline.transforms.sql import duckdb_sql, query
 
+# The silver columns the table is computed from, with their silver types.
+INPUT_SCHEMAS = {
+    "orders_validated": pa.schema(
+        [
+            ("business_date", pa.date32()),
+            ("product_id", pa.string()),
+            ("order_id", pa.string()),
+            ("quantity", pa.int64()),
+            ("line_revenue", pa.float64()),
+            ("is_revenue", pa.bool_()),
+        ]
+    ),
+    "events_clean": pa.schema(
+        [("business_date", pa.date32()), ("product_id", pa.string()), ("event_type", pa.string())]
+    ),
+    "products_clean": pa.schema(
+        [
+            ("business_date", pa.date32()),
+            ("product_id", pa.string()),
+            ("product_name", pa.string()),
+            ("category", pa.string()),
+        ]
+    ),
+}
+
 # The Athena-dialect text, with the local relation names, transpiled to DuckDB: what every local run executes.
 PRODUCT_PERFORMANCE_SQL = duckdb_sql(
     "product_performance",
@@ -22,3 +47,8 @@ def product_performance(orders_validated: pa.Table, events_clean: pa.Table, prod
         events_clean=events_clean,
         products_clean=products_clean,
     )
+
+
+def output_schema() -> pa.Schema:
+    """The table's columns and types, whichever engine computes it: what the local engine gives for no rows."""
+    return product_performance(**{name: schema.empty_table() for name, schema in INPUT_SCHEMAS.items()}).schema
