@@ -297,3 +297,25 @@ def test_athena_assets_load_no_history_into_the_process():
         assert athena[name].node_def.input_defs and all(
             i.dagster_type.is_nothing for i in athena[name].node_def.input_defs
         )
+
+
+def test_aws_definitions_with_the_athena_engine_load_without_deprecation_and_validate(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import aws_variables
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ECOM_", "AWS_"))}
+    env |= aws_variables(tmp_path) | {"ECOM_GOLD_ENGINE": "athena"}
+    (tmp_path / "dagster_home").mkdir()
+    code = (
+        "import dagster as dg, ecommerce_pipeline.definitions as d; dg.Definitions.validate_loadable(d.defs); "
+        "graph = d.defs.resolve_asset_graph(); clv = dg.AssetKey(['gold', 'customer_lifetime_value']); "
+        "assert 'athena' in graph.get(clv).kinds; "
+        "assert dg.AssetKey(['catalog', 'glue', 'silver', 'orders_validated']) in graph.get(clv).parent_keys"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-W", "error::DeprecationWarning", "-c", code], capture_output=True, text=True, env=env
+    )
+    assert proc.returncode == 0 and "Warning" not in proc.stderr, proc.stderr
