@@ -34,6 +34,8 @@ class Settings:
     athena_workgroup: str = "primary"
     athena_results_uri: str | None = None
     aws_region: str | None = None
+    # Which engine computes the whole-history gold tables: "local" (in-process DuckDB) or "athena" (aws only).
+    gold_engine: str = "local"
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -62,6 +64,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         # Credentials and AWS_ENDPOINT_URL are left to boto3's own chain; the region is read here
         # because boto3 itself only looks at AWS_DEFAULT_REGION.
         aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+        gold_engine=env.get("ECOM_GOLD_ENGINE", "local").lower(),
     )
 
 

@@ -22,8 +22,10 @@ import hcl2
 import pytest
 
 from ecommerce_pipeline import settings
+from ecommerce_pipeline.catalog import athena_gold
 from ecommerce_pipeline.catalog.query_library import athena_create_view, query_names
 from ecommerce_pipeline.defs.catalog.aws_assets import GOLD_TABLES
+from ecommerce_pipeline.defs.gold.athena_assets import athena_gold_assets
 from ecommerce_pipeline.storage.s3_lake import layer_uris
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,6 +102,22 @@ ATHENA_STATEMENTS: dict[str, list[tuple[str, str]]] = {
         ("s3:ListBucket", "read-bucket"),
         ("s3:GetObject", "read-objects"),
         ("kms:Decrypt", "key"),
+    ],
+    # The gold engine on Athena (catalog/athena_gold.py): reads the silver tables it is computed from and
+    # writes Parquet into a staging folder in the gold bucket (UNLOAD wants that folder empty, so it lists it).
+    "UNLOAD": [
+        ("glue:GetDatabase", GLUE),
+        ("glue:GetTable", GLUE),
+        ("glue:GetPartitions", GLUE),
+        ("s3:GetBucketLocation", "unload-read-bucket"),
+        ("s3:ListBucket", "unload-read-bucket"),
+        ("s3:GetObject", "unload-read-objects"),
+        ("s3:GetBucketLocation", "unload-write-bucket"),
+        ("s3:ListBucket", "unload-write-bucket"),
+        ("s3:PutObject", "unload-write-objects"),
+        ("s3:AbortMultipartUpload", "unload-write-objects"),
+        ("kms:Decrypt", "key"),
+        ("kms:GenerateDataKey", "key"),
     ],
 }
 
@@ -185,6 +203,13 @@ def athena_statement_kinds() -> set[str]:
                 kinds.add(next(k for k in ATHENA_STATEMENTS if text.startswith(k)))
             else:
                 assert ast.unparse(arg).startswith("athena_create_view("), ast.unparse(arg)
+    # The Athena gold engine runs only what unload_statement builds.
+    tree = ast.parse((PACKAGE / "catalog/athena_gold.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "run":
+            assert ast.unparse(node.args[0]).startswith("unload_statement("), ast.unparse(node.args[0])
+            statement = athena_gold.unload_statement("SELECT 1 AS business_date", ["business_date"], "s3://b/p/")
+            kinds.add(next(k for k in ATHENA_STATEMENTS if statement.startswith(k)))
     return kinds
 
 
@@ -192,6 +217,8 @@ def required_permissions() -> set[tuple[str, str]]:
     """(action, resource) pairs the package needs, resources named as in ``granted_permissions``."""
     glue = ["glue:catalog", "glue:database", "glue:tables"]
     read_layers = {table.partition("/")[0] for table in GOLD_TABLES}
+    # The layers of the tables the Athena gold assets read (their Glue dependencies).
+    unload_read_layers = {dep.asset_key.path[2] for a in athena_gold_assets for dep in a.specs_by_key[a.key].deps}
     needed = set()
 
     def add(action: str, target: str, layers: tuple[str, ...]) -> None:
@@ -205,6 +232,10 @@ def required_permissions() -> set[tuple[str, str]]:
             "results-objects": [f"s3:objects:{RESULTS_BUCKET}/results"],
             "read-bucket": [f"s3:bucket:{layer}" for layer in sorted(read_layers)],
             "read-objects": [f"s3:objects:{layer}" for layer in sorted(read_layers)],
+            "unload-read-bucket": [f"s3:bucket:{layer}" for layer in sorted(unload_read_layers)],
+            "unload-read-objects": [f"s3:objects:{layer}" for layer in sorted(unload_read_layers)],
+            "unload-write-bucket": ["s3:bucket:gold"],
+            "unload-write-objects": ["s3:objects:gold"],
         }[target]
         needed.update((action, resource) for resource in resources)
 

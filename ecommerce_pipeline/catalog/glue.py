@@ -38,6 +38,13 @@ def partition_values(day: date) -> list[str]:
     return [f"{day.year:04d}", f"{day.month:02d}", f"{day.day:02d}"]
 
 
+def partition_filter(days: list[date]) -> str:
+    """A predicate on the partition keys only, so Athena reads just the days asked for."""
+    return " OR ".join(
+        "(year = '{}' AND month = '{}' AND day = '{}')".format(*partition_values(day)) for day in sorted(days)
+    )
+
+
 def merge_columns(existing: list[dict], incoming: dict[str, str]) -> tuple[list[dict], list[str]]:
     """The table's columns after an additive change: old order kept, new columns appended at the end."""
     merged, added = [dict(c) for c in existing], []

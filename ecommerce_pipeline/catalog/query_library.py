@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from importlib.resources import files
 
-import sqlglot
 from sqlglot import exp
+
+from ecommerce_pipeline.transforms.sql import athena_to_duckdb
 
 LAYERS = ("bronze", "silver", "gold", "quarantine", "analytics")
 VIEW_SCHEMA = "analytics"
@@ -42,9 +43,7 @@ def _layer_table(table: exp.Table) -> exp.Table:
 
 def to_duckdb(sql: str) -> str:
     """Athena SQL -> DuckDB SQL over the local catalog's ``<layer>.<name>`` views."""
-    tree = sqlglot.parse_one(sql, read="athena")
-    tree = tree.transform(lambda node: _layer_table(node) if isinstance(node, exp.Table) else node)
-    return tree.sql(dialect="duckdb")
+    return athena_to_duckdb(sql, lambda node: _layer_table(node) if isinstance(node, exp.Table) else node)
 
 
 def duckdb_sql(name: str) -> str:

@@ -86,6 +86,26 @@ class S3Lake(Lake):
                 found.append((date(*map(int, match.groups())), path))
         return sorted(found)
 
+    def staging_location(self, table: str, token: str) -> str:
+        """A fresh folder beside the table's layer for files another engine writes before they are published;
+        outside every table's location, so neither the lake nor Glue ever reads it."""
+        layer, _, name = table.partition("/")
+        return join_uri(self.layers[layer], "_staging", name, token) + "/"
+
+    def read_folder(self, prefix: str) -> pa.Table | None:
+        """Every Parquet file under ``prefix`` (hidden ``_``/``.`` names skipped) as one table."""
+        parts = [
+            self._read(path, None)
+            for path in self._objects(prefix)
+            if not path.rsplit("/", 1)[-1].startswith(("_", "."))
+        ]
+        return concat(parts) if parts else None
+
+    def delete_folder(self, prefix: str) -> None:
+        objects = self._objects(prefix)
+        if objects:
+            wr.s3.delete_objects(objects, use_threads=False, boto3_session=self.session)
+
     def _objects(self, prefix: str) -> list[str]:
         return list(wr.s3.list_objects(prefix, boto3_session=self.session))
 

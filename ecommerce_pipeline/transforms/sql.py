@@ -1,9 +1,18 @@
-"""Run DuckDB SQL over in-memory Arrow tables: the engine behind every transform."""
+"""Run DuckDB SQL over in-memory Arrow tables: the engine behind every transform.
+
+The whole-history gold tables are written once in Athena's SQL dialect (``athena_sql/<table>.sql``)
+so the same text can run on Athena at scale; locally it is transpiled to DuckDB by sqlglot.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from importlib.resources import files
+
 import duckdb
 import pyarrow as pa
+import sqlglot
+from sqlglot import exp
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -34,3 +43,22 @@ def quote(identifier: str) -> str:
 
 def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def athena_sql(name: str, **relations: str) -> str:
+    """``athena_sql/<name>.sql`` with each ``{placeholder}`` filled by a table name or a parenthesised query."""
+    text = (files("ecommerce_pipeline.transforms") / "athena_sql" / f"{name}.sql").read_text()
+    return text.strip().rstrip(";").format_map(relations)
+
+
+def athena_to_duckdb(sql: str, rewrite: Callable[[exp.Expression], exp.Expression] | None = None) -> str:
+    """Athena (Trino) SQL -> DuckDB SQL, with an optional rewrite of each node (e.g. table names)."""
+    tree = sqlglot.parse_one(sql, read="athena")
+    if rewrite is not None:
+        tree = tree.transform(rewrite)
+    return tree.sql(dialect="duckdb")
+
+
+def duckdb_sql(name: str, **relations: str) -> str:
+    """The DuckDB text the local engine runs for ``athena_sql/<name>.sql``."""
+    return athena_to_duckdb(athena_sql(name, **relations))

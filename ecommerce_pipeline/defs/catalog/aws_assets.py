@@ -6,7 +6,7 @@ import awswrangler as wr
 import dagster as dg
 
 from ecommerce_pipeline.catalog.athena import estimated_cost_usd
-from ecommerce_pipeline.catalog.glue import glue_table_name, partition_values
+from ecommerce_pipeline.catalog.glue import Registration, glue_table_name, partition_filter
 from ecommerce_pipeline.catalog.query_library import athena_create_view, athena_view_name, query_names
 from ecommerce_pipeline.defs.catalog.assets import LAKE_TABLES
 from ecommerce_pipeline.defs.partitions import daily_partitions, partition_days
@@ -27,6 +27,36 @@ def glue_key(table_key: dg.AssetKey) -> dg.AssetKey:
     return dg.AssetKey(["catalog", "glue", *table_key.path])
 
 
+def register_in_glue(aws: AwsCatalogResource, table: str, days: set[date]) -> Registration:
+    """Register ``table`` and its partitions of ``days`` found on S3 in Glue."""
+    lake = aws.lake()
+    files = {day: path for day, path in lake.partition_files(table) if day in days}
+    if not files:
+        raise FileNotFoundError(f"{table} has no partition on S3 for {min(days)}..{max(days)}")
+    # Column types from the Parquet footers only, mapped to Athena types by awswrangler.
+    columns, _ = wr.s3.read_parquet_metadata(list(files.values()), use_threads=False, boto3_session=lake.session)
+    return aws.glue().register(
+        table,
+        lake.table_location(table),
+        columns,
+        {day: lake.partition_location(table, day) for day in files},
+    )
+
+
+def register_unregistered(aws: AwsCatalogResource, table: str, first: date, last: date) -> int:
+    """Register the partitions of ``table`` between ``first`` and ``last`` that are on S3 but not yet in
+    Glue, so a query on Athena sees every day the local engine would read; returns how many there were."""
+    glue = aws.glue()
+    try:
+        registered = {date(*map(int, p["Values"])) for p in glue.partitions(table)}
+    except glue.glue.exceptions.EntityNotFoundException:
+        registered = set()
+    missing = {day for day, _ in aws.lake().partition_files(table) if first <= day <= last} - registered
+    if missing:
+        register_in_glue(aws, table, missing)
+    return len(missing)
+
+
 def build_glue_asset(table_key: dg.AssetKey) -> dg.AssetsDefinition:
     table = table_name(table_key)
 
@@ -41,19 +71,7 @@ def build_glue_asset(table_key: dg.AssetKey) -> dg.AssetsDefinition:
         **COMMON,
     )
     def _register(context: dg.AssetExecutionContext, aws: AwsCatalogResource) -> dg.MaterializeResult:
-        lake = aws.lake()
-        wanted = set(partition_days(context))
-        files = {day: path for day, path in lake.partition_files(table) if day in wanted}
-        if not files:
-            raise FileNotFoundError(f"{table} has no partition on S3 for {min(wanted)}..{max(wanted)}")
-        # Column types from the Parquet footers only, mapped to Athena types by awswrangler.
-        columns, _ = wr.s3.read_parquet_metadata(list(files.values()), use_threads=False, boto3_session=lake.session)
-        registration = aws.glue().register(
-            table,
-            lake.table_location(table),
-            columns,
-            {day: lake.partition_location(table, day) for day in files},
-        )
+        registration = register_in_glue(aws, table, set(partition_days(context)))
         return dg.MaterializeResult(
             metadata={
                 "glue_table": f"{aws.glue().database}.{registration.table}",
@@ -71,13 +89,6 @@ def build_glue_asset(table_key: dg.AssetKey) -> dg.AssetsDefinition:
 
 glue_assets = [build_glue_asset(key) for key in LAKE_TABLES]
 GOLD_TABLES = [table_name(k) for k in LAKE_TABLES if k.path[0] == "gold"]
-
-
-def partition_filter(days: list[date]) -> str:
-    """A predicate on the partition keys only, so Athena reads just the days asked for."""
-    return " OR ".join(
-        "(year = '{}' AND month = '{}' AND day = '{}')".format(*partition_values(day)) for day in sorted(days)
-    )
 
 
 @dg.asset(

@@ -71,11 +71,12 @@ data "aws_iam_policy_document" "pipeline" {
     ]
   }
 
-  # Athena reads the gold tables the pipeline counts with the caller's credentials.
+  # Athena reads the gold tables the pipeline counts, and (ECOM_GOLD_ENGINE=athena) the silver tables
+  # gold is computed from and the gold staging folder it UNLOADs into, with the caller's credentials.
   statement {
-    sid       = "AthenaLocatesGold"
+    sid       = "AthenaLocatesLakeBuckets"
     actions   = ["s3:GetBucketLocation"]
-    resources = [var.bucket_arns["gold"]]
+    resources = [var.bucket_arns["silver"], var.bucket_arns["gold"]]
   }
 
   # Quarantine tables live under the bronze bucket's quarantine/ prefix, so bronze/* covers them.
