@@ -61,11 +61,21 @@ class CatalogResource(dg.ConfigurableResource):
         return DuckDBCatalog(self.catalog_path or load_settings().catalog_path, self.lake())
 
 
+class QuarantineFilesResource(dg.ConfigurableResource):
+    """Where landing files the parser cannot read at all are kept whole: <lake>/quarantine/files/."""
+
+    lake_dir: str | None = None
+
+    def lake(self) -> Lake:
+        return LocalLake(self.lake_dir or load_settings().lake_dir)
+
+
 def local_resources() -> dict[str, object]:
     return {
         "io_manager": LocalParquetIOManager(lake_dir=_env("ECOM_LAKE_DIR")),
         "landing": LandingResource(landing_dir=_env("ECOM_LANDING_DIR")),
         "catalog": CatalogResource(catalog_path=_env("ECOM_CATALOG_PATH"), lake_dir=_env("ECOM_LAKE_DIR")),
+        "quarantine_files": QuarantineFilesResource(lake_dir=_env("ECOM_LAKE_DIR")),
         "pipeline_settings": PipelineSettings(
             non_revenue_statuses=_env("ECOM_NON_REVENUE_STATUSES"),
             default_phone_country=_env("ECOM_DEFAULT_PHONE_COUNTRY"),
