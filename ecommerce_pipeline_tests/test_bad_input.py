@@ -75,6 +75,9 @@ CASES = {
         {"missing_required_column": 2},
     ),
     "extra_unknown_column": Case("orders", "late.csv", rows_csv({**ORDER, "coupon": "WINTER"}), 1),
+    "hostile_column_name": Case(
+        "orders", "late.csv", rows_csv({**ORDER, 'x" VARCHAR); DROP TABLE file_records; --': "1"}), 1
+    ),
     "wrong_types": Case(
         "order_items", "more.csv",
         rows_csv({**LINE, "quantity": "two"}, {**LINE, "line_number": "1.5"}, {**LINE, "line_number": "8", "unit_price": "abc"}), 0,
