@@ -166,6 +166,19 @@ def materialize_bronze_and_silver() -> dg.ExecuteInProcessResult:
     )
 
 
+def land(case: Case, landing: Path) -> str:
+    """Write the case's file beside the store's files; returns its landing key."""
+    (landing / case.entity / DAY.isoformat() / case.name).write_bytes(case.data)
+    return f"{case.entity}/{DAY.isoformat()}/{case.name}"
+
+
+def bronze_rows_of(case: Case, project_env: Path, landing: Path) -> list[dict]:
+    """Land the case, run bronze and silver, and return the case file's rows in bronze."""
+    key = land(case, landing)
+    assert materialize_bronze_and_silver().success
+    return of_file(LocalLake(project_env / "lake").read_partition(f"bronze/{case.entity}", DAY), key).to_pylist()
+
+
 def of_file(table: pa.Table | None, key: str) -> pa.Table:
     if table is None:
         return pa.table({"_source_file": pa.array([], pa.string())})
@@ -181,10 +194,7 @@ def count_rules(table: pa.Table) -> dict[str, int]:
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_bad_file_is_accounted_for_and_the_day_goes_on(case: Case, project_env: Path, store_landing: Path):
-    bad = store_landing / case.entity / DAY.isoformat() / case.name
-    bad.write_bytes(case.data)
-    key = f"{case.entity}/{DAY.isoformat()}/{case.name}"
-
+    key = land(case, store_landing)
     result = materialize_bronze_and_silver()
 
     assert result.success
@@ -222,25 +232,19 @@ def test_bad_file_is_accounted_for_and_the_day_goes_on(case: Case, project_env: 
 
 
 def test_an_unreadable_file_is_kept_whole_in_quarantine(project_env: Path, store_landing: Path):
-    data = CASES["corrupt_parquet"].data
-    (store_landing / "orders" / DAY.isoformat() / "late.parquet").write_bytes(data)
-    assert materialize_bronze_and_silver().success
+    case = CASES["corrupt_parquet"]
+    assert bronze_rows_of(case, project_env, store_landing) == []
     quarantine = LocalLake(project_env / "lake").read_partition("quarantine/bronze_orders", DAY)
-    (row,) = of_file(quarantine, f"orders/{DAY.isoformat()}/late.parquet").to_pylist()
+    (row,) = of_file(quarantine, f"orders/{DAY.isoformat()}/{case.name}").to_pylist()
     assert row["_source_row"] == 0 and "magic bytes" in row["detail"]
     kept = Path(json.loads(row["raw_record"])["quarantined_file"])
     assert kept == project_env / "lake" / "quarantine" / "files" / "orders" / DAY.isoformat() / "late.parquet"
-    assert kept.read_bytes() == data
+    assert kept.read_bytes() == case.data
 
 
 def test_timestamps_without_an_offset_are_utc(project_env: Path, store_landing: Path):
-    case = CASES["timestamps_with_and_without_offsets"]
-    (store_landing / case.entity / DAY.isoformat() / case.name).write_bytes(case.data)
-    assert materialize_bronze_and_silver().success
-    bronze = of_file(
-        LocalLake(project_env / "lake").read_partition("bronze/orders", DAY), f"orders/{DAY.isoformat()}/{case.name}"
-    )
-    stamps = {r["order_id"]: r["order_ts"].isoformat() for r in bronze.to_pylist()}
+    rows = bronze_rows_of(CASES["timestamps_with_and_without_offsets"], project_env, store_landing)
+    stamps = {r["order_id"]: r["order_ts"].isoformat() for r in rows}
     assert stamps == {
         "O10": "2025-01-01T04:30:00+00:00",
         "O11": "2025-01-01T10:00:00+00:00",
@@ -248,11 +252,10 @@ def test_timestamps_without_an_offset_are_utc(project_env: Path, store_landing: 
     }
 
 
-def test_an_extra_column_is_kept_as_json_in_bronze(project_env: Path, store_landing: Path):
-    case = CASES["extra_unknown_column"]
-    (store_landing / case.entity / DAY.isoformat() / case.name).write_bytes(case.data)
-    assert materialize_bronze_and_silver().success
-    bronze = of_file(
-        LocalLake(project_env / "lake").read_partition("bronze/orders", DAY), f"orders/{DAY.isoformat()}/{case.name}"
-    )
-    assert [json.loads(v) for v in bronze.column("_extra_columns").to_pylist()] == [{"coupon": "WINTER"}]
+@pytest.mark.parametrize(
+    ("case", "extra"),
+    [("extra_unknown_column", "coupon"), ("hostile_column_name", 'x" VARCHAR); DROP TABLE file_records; --')],
+)
+def test_an_extra_column_is_kept_as_json_in_bronze(case: str, extra: str, project_env: Path, store_landing: Path):
+    rows = bronze_rows_of(CASES[case], project_env, store_landing)
+    assert [json.loads(r["_extra_columns"]) for r in rows] == [{extra: "WINTER" if extra == "coupon" else "1"}]
