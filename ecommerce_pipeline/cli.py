@@ -145,8 +145,24 @@ def _catalog():
     return DuckDBCatalog(settings.catalog_path, LocalLake(settings.lake_dir))
 
 
+def _summary_catalog(start: date, end: date):
+    """The local catalog; on AWS the range's gold and quarantine partitions read from S3 into DuckDB."""
+    from ecommerce_pipeline.settings import load_settings
+
+    if load_settings().env != "aws":
+        return _catalog()
+    from ecommerce_pipeline.catalog.duckdb_catalog import LakeSnapshot
+    from ecommerce_pipeline.defs.catalog.assets import LAKE_TABLES
+    from ecommerce_pipeline.defs.resources import AwsCatalogResource
+    from ecommerce_pipeline.storage.io_manager import table_name
+
+    tables = [table_name(k) for k in LAKE_TABLES if k.path[0] in ("gold", "quarantine")]
+    days = [date.fromordinal(o) for o in range(start.toordinal(), end.toordinal() + 1)]
+    return LakeSnapshot(AwsCatalogResource().lake(), tables, days)
+
+
 def _print_summary(start: date, end: date) -> None:
-    catalog = _catalog()
+    catalog = _summary_catalog(start, end)
     between = f"business_date BETWEEN DATE '{start}' AND DATE '{end}'"
     print("\nGold tables for the range:")
     sql = f"""
@@ -179,6 +195,16 @@ def _format(table, max_rows: int = 50) -> str:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
+    from ecommerce_pipeline.settings import load_settings
+
+    settings = load_settings()
+    if settings.env == "aws":
+        print(
+            f"error: `sql` queries the local DuckDB catalog; with ECOM_ENV=aws query Athena instead "
+            f"(database {settings.glue_database}, workgroup {settings.athena_workgroup}, views analytics_*)",
+            file=sys.stderr,
+        )
+        return 2
     catalog = _catalog()
     try:
         table = catalog.query(args.query)
@@ -227,6 +253,14 @@ def cmd_import_olist(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from ecommerce_pipeline.bench import run_benchmark
+
+    scales = [int(s) for s in args.scales.split(",") if s]
+    run_benchmark(scales, 0 if args.no_backfill else args.backfill_days, args.backfill_lines, Path(args.output))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ecommerce-pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -263,6 +297,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--lines-per-day", type=int, default=2000)
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(func=cmd_demo)
+
+    bench = sub.add_parser("bench", help="measure time, rows/s, peak memory and bytes written at several scales")
+    bench.add_argument("--scales", default="10000,100000,1000000", help="order lines per day, comma-separated")
+    bench.add_argument("--backfill-days", type=int, default=30)
+    bench.add_argument("--backfill-lines", type=int, default=10000)
+    bench.add_argument("--no-backfill", action="store_true")
+    bench.add_argument("--output", default="data/bench/results.json")
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 DEFAULT_START_DATE = "2025-01-01"
 DEFAULT_NON_REVENUE_STATUSES = ("cancelled", "canceled", "refunded", "unavailable", "failed")
+# Underscores, not hyphens: Glue and Athena identifiers with hyphens break queries.
+DEFAULT_GLUE_DATABASE = "ecommerce_analytics_dev"
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,15 @@ class Settings:
     non_revenue_statuses: tuple[str, ...]
     default_phone_country: str
     default_currency: str
+    # The AWS environment (ECOM_ENV=aws): one s3:// prefix per layer, the Glue database, Athena.
+    landing_uri: str | None = None
+    bronze_uri: str | None = None
+    silver_uri: str | None = None
+    gold_uri: str | None = None
+    glue_database: str = DEFAULT_GLUE_DATABASE
+    athena_workgroup: str = "primary"
+    athena_results_uri: str | None = None
+    aws_region: str | None = None
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -41,4 +52,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         non_revenue_statuses=_split(env.get("ECOM_NON_REVENUE_STATUSES", ",".join(DEFAULT_NON_REVENUE_STATUSES))),
         default_phone_country=env.get("ECOM_DEFAULT_PHONE_COUNTRY", "US").upper(),
         default_currency=env.get("ECOM_DEFAULT_CURRENCY", "USD").upper(),
+        landing_uri=env.get("ECOM_LANDING_URI"),
+        bronze_uri=env.get("ECOM_BRONZE_URI"),
+        silver_uri=env.get("ECOM_SILVER_URI"),
+        gold_uri=env.get("ECOM_GOLD_URI"),
+        glue_database=env.get("ECOM_GLUE_DATABASE", DEFAULT_GLUE_DATABASE),
+        athena_workgroup=env.get("ECOM_ATHENA_WORKGROUP", "primary"),
+        athena_results_uri=env.get("ECOM_ATHENA_RESULTS_URI"),
+        # Credentials and AWS_ENDPOINT_URL are left to boto3's own chain; the region is read here
+        # because boto3 itself only looks at AWS_DEFAULT_REGION.
+        aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
     )

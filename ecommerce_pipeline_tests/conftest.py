@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -247,3 +248,75 @@ def project_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     (tmp_path / "dagster_home").mkdir()
     return tmp_path
+
+
+AWS_BUCKETS = {
+    "ECOM_LANDING_URI": "s3://ecom-landing/exports",
+    "ECOM_BRONZE_URI": "s3://ecom-bronze",
+    "ECOM_SILVER_URI": "s3://ecom-silver",
+    "ECOM_GOLD_URI": "s3://ecom-gold/lake",
+    "ECOM_ATHENA_RESULTS_URI": "s3://ecom-athena-results/",
+}
+
+
+def aws_variables(tmp_path: Path) -> dict[str, str]:
+    """ECOM_ENV=aws with fake credentials and one bucket per layer (a prefix on two, to prove prefixes work)."""
+    return {
+        "ECOM_ENV": "aws",
+        **AWS_BUCKETS,
+        "ECOM_GLUE_DATABASE": "ecommerce_analytics_test",
+        "ECOM_ATHENA_WORKGROUP": "ecommerce_test",
+        "AWS_REGION": "eu-west-1",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+    }
+
+
+def create_aws_fixtures(variables: dict[str, str]) -> None:
+    """The buckets and Athena workgroup Terraform creates in a real account."""
+    import boto3
+
+    session = boto3.Session(region_name=variables["AWS_REGION"])
+    s3 = session.client("s3")
+    for name in {uri.split("/")[2] for uri in AWS_BUCKETS.values()}:
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": variables["AWS_REGION"]})
+    session.client("athena").create_work_group(
+        Name=variables["ECOM_ATHENA_WORKGROUP"],
+        Configuration={"ResultConfiguration": {"OutputLocation": variables["ECOM_ATHENA_RESULTS_URI"]}},
+    )
+
+
+def upload_store(variables: dict[str, str], day: date = DAY) -> None:
+    """The hand-made STORE as landing CSV files on S3."""
+    import boto3
+
+    bucket, _, prefix = variables["ECOM_LANDING_URI"][len("s3://") :].partition("/")
+    s3 = boto3.Session(region_name=variables["AWS_REGION"]).client("s3")
+    for entity, rows in STORE.items():
+        s3.put_object(Bucket=bucket, Key=f"{prefix}/{entity}/{day}/{entity}.csv", Body=csv_bytes(rows))
+
+
+@contextmanager
+def mocked_aws(tmp_path: Path):
+    """ECOM_ENV=aws against moto's in-process S3, Glue and Athena, with the buckets and workgroup created."""
+    from moto import mock_aws
+
+    variables = aws_variables(tmp_path)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+        monkeypatch.delenv("AWS_PROFILE", raising=False)
+        (tmp_path / "dagster_home").mkdir(exist_ok=True)
+        with mock_aws():
+            create_aws_fixtures(variables)
+            yield variables
+
+
+@pytest.fixture
+def aws_env(tmp_path: Path):
+    with mocked_aws(tmp_path) as variables:
+        yield variables

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from ecommerce_pipeline.catalog.query_library import query_names
 from ecommerce_pipeline.definitions import defs, lake_assets
 from ecommerce_pipeline.defs.catalog.assets import duckdb_catalog
 from ecommerce_pipeline.defs.resources import resources_for
@@ -84,7 +85,8 @@ def test_local_parquet_lake_and_duckdb_catalog(project_env, store_landing):
             tuple(r) for r in con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
         }
         assert ("gold", "customer_lifetime_value") in views and ("quarantine", "silver_orders") in views
-        assert len(views) == 21
+        assert len([v for v in views if v[0] != "analytics"]) == 21  # one view per lake table
+        assert {v[1] for v in views if v[0] == "analytics"} == set(query_names())  # and the query library
         assert con.execute("SELECT sum(total_revenue) FROM gold.daily_sales_summary").fetchone()[0] == 190.0
         assert (
             con.execute("SELECT count(*) FROM silver.orders_validated WHERE year = 2025 AND day = 1").fetchone()[0] == 4

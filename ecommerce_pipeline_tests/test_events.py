@@ -18,7 +18,15 @@ def test_events_are_deduplicated_and_numbered_within_sessions():
     assert rows[0]["device_type"] == "mobile" and rows[1]["device_type"] == "unknown"
 
 
-def test_out_of_order_arrival_is_reordered_by_time():
-    shuffled = [STORE["events"][2], STORE["events"][0], STORE["events"][1]]
+def test_out_of_order_arrival_is_numbered_by_time():
+    shuffled = [STORE["events"][2], STORE["events"][0], STORE["events"][5], STORE["events"][1]]
     rows = events_clean(bronze("events", shuffled)).table.to_pylist()
-    assert [r["event_id"] for r in rows] == ["E1", "E2", "E3"]
+    assert {r["event_id"]: r["event_seq"] for r in rows} == {"E3": 3, "E1": 1, "E5": 1, "E2": 2}
+
+
+def test_the_first_landed_copy_of_a_duplicate_is_kept():
+    first = {**STORE["events"][0], "page_url": "/first"}
+    second = {**STORE["events"][0], "page_url": "/second"}
+    result = events_clean(bronze("events", [first, STORE["events"][1], second]))
+    assert result.duplicates == 1
+    assert [(r["event_id"], r["page_url"]) for r in result.table.to_pylist()] == [("E1", "/first"), ("E2", None)]

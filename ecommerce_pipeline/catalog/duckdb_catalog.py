@@ -7,12 +7,14 @@ works from ``ecommerce-pipeline sql`` and from the plain ``duckdb`` CLI alike.
 from __future__ import annotations
 
 import time
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from ecommerce_pipeline.storage.lake import PART_FILE, LocalLake
+from ecommerce_pipeline.catalog.query_library import VIEW_SCHEMA, duckdb_sql, query_names
+from ecommerce_pipeline.storage.lake import PART_FILE, Lake, LocalLake
 from ecommerce_pipeline.transforms.sql import literal, quote
 
 LOCK_WAIT_SECONDS = 30.0
@@ -56,6 +58,22 @@ class DuckDBCatalog:
                 registered[f"{schema}.{name}"] = files
         return registered
 
+    def register_query_library(self) -> tuple[list[str], dict[str, str]]:
+        """The query library's views as ``analytics.<name>``; returns (created, skipped -> reason).
+
+        A view is skipped, not failed, while a table it reads has no data yet (a store without events, say).
+        """
+        created, skipped = [], {}
+        with _connect(self.path) as con:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {VIEW_SCHEMA}")
+            for name in query_names():
+                try:
+                    con.execute(f"CREATE OR REPLACE VIEW {VIEW_SCHEMA}.{quote(name)} AS {duckdb_sql(name)}")
+                    created.append(f"{VIEW_SCHEMA}.{name}")
+                except duckdb.CatalogException as exc:
+                    skipped[f"{VIEW_SCHEMA}.{name}"] = str(exc).splitlines()[0]
+        return created, skipped
+
     def query(self, sql: str) -> pa.Table:
         if not self.path.exists():
             raise FileNotFoundError(f"no catalog at {self.path}: run the pipeline first (ecommerce-pipeline run ...)")
@@ -66,3 +84,24 @@ class DuckDBCatalog:
     def row_counts(self, views: list[str], where: str = "") -> dict[str, int]:
         with _connect(self.path, read_only=True) as con:
             return {v: con.execute(f"SELECT count(*) FROM {v} {where}").fetchone()[0] for v in views}
+
+
+class LakeSnapshot:
+    """Some days of some lake tables loaded into an in-memory DuckDB under the catalog's ``<layer>.<name>``
+    names, so the same SQL summarizes a run on any ``Lake`` (S3 included) without a catalog file."""
+
+    def __init__(self, lake: Lake, tables: list[str], days: list[date]):
+        self.con = duckdb.connect()
+        self.con.execute("SET TimeZone = 'UTC'")
+        for table in tables:
+            data = lake.read_partitions(table, days)
+            if data is None:
+                continue
+            schema, name = table.split("/", 1)
+            self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+            self.con.register("_incoming", data)
+            self.con.execute(f"CREATE TABLE {quote(schema)}.{quote(name)} AS SELECT * FROM _incoming")
+            self.con.unregister("_incoming")
+
+    def query(self, sql: str) -> pa.Table:
+        return self.con.sql(sql).to_arrow_table()

@@ -4,11 +4,17 @@ import os
 
 import dagster as dg
 
+from ecommerce_pipeline.catalog.athena import Athena
 from ecommerce_pipeline.catalog.duckdb_catalog import DuckDBCatalog
+from ecommerce_pipeline.catalog.glue import GlueCatalog
 from ecommerce_pipeline.settings import Settings, load_settings
+from ecommerce_pipeline.storage.aws import session
 from ecommerce_pipeline.storage.io_manager import LocalParquetIOManager
 from ecommerce_pipeline.storage.lake import Lake, LocalLake
 from ecommerce_pipeline.storage.landing import LandingStore, LocalLandingStore
+from ecommerce_pipeline.storage.s3_io_manager import S3ParquetIOManager, configured_s3_lake
+from ecommerce_pipeline.storage.s3_lake import S3Lake
+from ecommerce_pipeline.storage.s3_landing import S3LandingStore
 
 
 def _env(name: str) -> dg.EnvVar | None:
@@ -84,7 +90,84 @@ def local_resources() -> dict[str, object]:
     }
 
 
-RESOURCES_BY_ENV = {"local": local_resources}
+class S3LandingResource(LandingResource):
+    """Where raw export files arrive on AWS: <landing uri>/<entity>/<YYYY-MM-DD>/<file>."""
+
+    landing_uri: str | None = None
+    aws_region: str | None = None
+
+    def store(self) -> LandingStore:
+        settings = load_settings()
+        uri = self.landing_uri or settings.landing_uri
+        if not uri:
+            raise ValueError("ECOM_LANDING_URI is not set: the s3:// prefix where landing files arrive")
+        return S3LandingStore(uri, session(self.aws_region or settings.aws_region))
+
+
+class S3QuarantineFilesResource(QuarantineFilesResource):
+    """Where unreadable landing files are kept whole on AWS: <bronze uri>/quarantine/files/."""
+
+    bronze_uri: str | None = None
+    silver_uri: str | None = None
+    gold_uri: str | None = None
+    aws_region: str | None = None
+
+    def lake(self) -> Lake:
+        return configured_s3_lake(self.bronze_uri, self.silver_uri, self.gold_uri, self.aws_region)
+
+
+class AwsCatalogResource(dg.ConfigurableResource):
+    """The lake's S3 locations, the Glue database tables are registered in, and the Athena workgroup."""
+
+    bronze_uri: str | None = None
+    silver_uri: str | None = None
+    gold_uri: str | None = None
+    glue_database: str | None = None
+    athena_workgroup: str | None = None
+    athena_results_uri: str | None = None
+    aws_region: str | None = None
+
+    def _session(self):
+        return session(self.aws_region or load_settings().aws_region)
+
+    def lake(self) -> S3Lake:
+        return configured_s3_lake(self.bronze_uri, self.silver_uri, self.gold_uri, self.aws_region)
+
+    def glue(self) -> GlueCatalog:
+        return GlueCatalog(self.glue_database or load_settings().glue_database, self._session())
+
+    def athena(self) -> Athena:
+        settings = load_settings()
+        return Athena(
+            self.glue_database or settings.glue_database,
+            self.athena_workgroup or settings.athena_workgroup,
+            self.athena_results_uri or settings.athena_results_uri,
+            self._session(),
+        )
+
+
+def aws_resources() -> dict[str, object]:
+    uris = {
+        "bronze_uri": _env("ECOM_BRONZE_URI"),
+        "silver_uri": _env("ECOM_SILVER_URI"),
+        "gold_uri": _env("ECOM_GOLD_URI"),
+        "aws_region": _env("AWS_REGION"),
+    }
+    return {
+        "io_manager": S3ParquetIOManager(**uris),
+        "landing": S3LandingResource(landing_uri=_env("ECOM_LANDING_URI"), aws_region=_env("AWS_REGION")),
+        "quarantine_files": S3QuarantineFilesResource(**uris),
+        "aws": AwsCatalogResource(
+            **uris,
+            glue_database=_env("ECOM_GLUE_DATABASE"),
+            athena_workgroup=_env("ECOM_ATHENA_WORKGROUP"),
+            athena_results_uri=_env("ECOM_ATHENA_RESULTS_URI"),
+        ),
+        "pipeline_settings": local_resources()["pipeline_settings"],
+    }
+
+
+RESOURCES_BY_ENV = {"local": local_resources, "aws": aws_resources}
 
 
 def resources_for(settings: Settings | None = None) -> dict[str, object]:

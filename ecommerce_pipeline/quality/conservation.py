@@ -20,11 +20,6 @@ class ConservationOutcome:
     problems: list[str]
 
 
-def _lineage_counts(table: pa.Table) -> dict[str, int]:
-    grouped = table.group_by("_source_file").aggregate([("_source_row", "count")])
-    return dict(zip(grouped.column("_source_file").to_pylist(), grouped.column("_source_row_count").to_pylist()))
-
-
 def distinct_count(table: pa.Table, keys: list[str]) -> int:
     return table.select(keys).group_by(keys).aggregate([]).num_rows
 
@@ -34,11 +29,12 @@ def bronze_conservation(landing_rows: dict[str, int], valid: pa.Table, quarantin
     lineage = pa.concat_tables(
         [valid.select(["_source_file", "_source_row"]), quarantine.select(["_source_file", "_source_row"])]
     )
+    per_file = lineage.group_by("_source_file").aggregate([("_source_row", "count"), ("_source_row", "count_distinct")])
+    found = dict(zip(per_file["_source_file"].to_pylist(), per_file["_source_row_count"].to_pylist()))
+    repeated = sum(per_file["_source_row_count"].to_pylist()) - sum(per_file["_source_row_count_distinct"].to_pylist())
     problems = []
-    repeated = lineage.num_rows - distinct_count(lineage, ["_source_file", "_source_row"])
     if repeated:
         problems.append(f"{repeated} (file, row) pairs appear more than once across bronze and quarantine")
-    found = _lineage_counts(lineage)
     for name in sorted(set(landing_rows) | set(found)):
         if landing_rows.get(name, 0) != found.get(name, 0):
             problems.append(

@@ -1,0 +1,192 @@
+"""Benchmark: how the pipeline scales with order lines per day, and what backfills cost.
+
+Each measurement generates a store into a temp folder, then materializes it through Dagster with
+the real local IO managers and every check on, in a fresh child process so that its peak resident
+memory is its own. Figures are printed as a table and written to a JSON file.
+
+    ecommerce-pipeline bench                          # the full sweep (10k, 100k, 1M lines a day + backfills)
+    ecommerce-pipeline bench --scales 10000 --no-backfill
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+BENCH_DAY = date(2025, 1, 8)  # a Wednesday: a day of average volume
+BACKFILL_START = date(2025, 2, 3)
+EVENTS_PER_LINE = 5
+
+
+def _child_env(root: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ECOM_")}
+    env.update(
+        ECOM_LANDING_DIR=str(root / "landing"),
+        ECOM_LAKE_DIR=str(root / "lake"),
+        ECOM_START_DATE="2025-01-01",
+        DAGSTER_HOME=str(root / "dagster_home"),
+    )
+    (root / "dagster_home").mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def _run_child(root: Path, start: date, end: date, per_day: bool) -> dict:
+    """Materialize in a child process; return its figures plus its own peak RSS."""
+    cmd = [sys.executable, "-m", "ecommerce_pipeline.bench", "_materialize", start.isoformat(), end.isoformat()]
+    if per_day:
+        cmd.append("--per-day")
+    out_file = root / f"child-{time.time_ns()}.json"
+    cmd.append(str(out_file))
+    proc = subprocess.Popen(cmd, env=_child_env(root))  # noqa: S603 - our own interpreter and module, no user input
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"benchmark run {start}..{end} failed (exit {os.waitstatus_to_exitcode(status)})")
+    figures = json.loads(out_file.read_text())
+    figures["peak_rss_mib"] = round(usage.ru_maxrss / 1024, 1)  # Linux reports KiB
+    return figures
+
+
+def _materialize(start: date, end: date, per_day: bool, out_file: Path) -> None:
+    """Child: run the job over [start, end] (one run, or one run per day) and write its figures."""
+    import dagster as dg
+
+    from ecommerce_pipeline.definitions import defs
+
+    job = defs.resolve_job_def("medallion_daily")
+    ranges = (
+        [(start + timedelta(d), start + timedelta(d)) for d in range((end - start).days + 1)]
+        if per_day
+        else [(start, end)]
+    )
+    steps: dict[str, float] = {}
+    bytes_written = 0
+    started = time.perf_counter()
+    with dg.DagsterInstance.get() as instance:
+        for first, last in ranges:
+            tags = {
+                "dagster/asset_partition_range_start": first.isoformat(),
+                "dagster/asset_partition_range_end": last.isoformat(),
+            }
+            quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+            result = job.execute_in_process(instance=instance, tags=tags, run_config=quiet)
+            step_started: dict[str, float] = {}
+            for record in instance.all_logs(result.run_id):
+                event = record.dagster_event
+                if event is None:
+                    continue
+                if event.event_type_value == "STEP_START":
+                    step_started[event.step_key] = record.timestamp
+                elif event.event_type_value == "STEP_SUCCESS":
+                    steps[event.step_key] = (
+                        steps.get(event.step_key, 0.0) + record.timestamp - step_started[event.step_key]
+                    )
+                elif event.event_type_value == "ASSET_MATERIALIZATION":
+                    written = event.event_specific_data.materialization.metadata.get("bytes_written")
+                    bytes_written += int(written.value) if written is not None else 0
+            failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
+            if failed:
+                raise RuntimeError(f"checks failed: {failed}")
+    total = time.perf_counter() - started
+    out_file.write_text(
+        json.dumps({"seconds": round(total, 2), "runs": len(ranges), "bytes_written": bytes_written, "steps": steps})
+    )
+
+
+def measure_scale(lines_per_day: int, seed: int = 1) -> dict:
+    from ecommerce_pipeline.generator import generate_store
+
+    with tempfile.TemporaryDirectory(prefix=f"bench-{lines_per_day}-") as tmp:
+        root = Path(tmp)
+        gen_started = time.perf_counter()
+        summary = generate_store(root / "landing", BENCH_DAY, BENCH_DAY, lines_per_day=lines_per_day, seed=seed)
+        generate_seconds = time.perf_counter() - gen_started
+        landing_bytes = sum(f.stat().st_size for f in summary.files)
+        figures = _run_child(root, BENCH_DAY, BENCH_DAY, per_day=False)
+    landing_rows = sum(summary.rows.values())
+    return {
+        "lines_per_day": lines_per_day,
+        "landing_rows": landing_rows,
+        "order_lines": summary.rows["order_items"],
+        "events": summary.rows["events"],
+        "landing_mib": round(landing_bytes / 2**20, 1),
+        "generate_seconds": round(generate_seconds, 2),
+        **figures,
+        "rows_per_second": round(landing_rows / figures["seconds"]),
+    }
+
+
+def measure_backfill(days: int, lines_per_day: int, per_day: bool, seed: int = 1) -> dict:
+    from ecommerce_pipeline.generator import generate_store
+
+    end = BACKFILL_START + timedelta(days - 1)
+    with tempfile.TemporaryDirectory(prefix="bench-backfill-") as tmp:
+        root = Path(tmp)
+        summary = generate_store(root / "landing", BACKFILL_START, end, lines_per_day=lines_per_day, seed=seed)
+        figures = _run_child(root, BACKFILL_START, end, per_day=per_day)
+    landing_rows = sum(summary.rows.values())
+    return {
+        "days": days,
+        "lines_per_day": lines_per_day,
+        "mode": "one run per day" if per_day else "single run",
+        "landing_rows": landing_rows,
+        **figures,
+        "rows_per_second": round(landing_rows / figures["seconds"]),
+    }
+
+
+def _print_report(report: dict) -> None:
+    print("\nScale sweep (one day, CSV landing, every check on):")
+    print(
+        f"{'lines/day':>10} {'events':>10} {'landing MiB':>12} {'seconds':>8} {'rows/s':>10} {'peak RSS MiB':>13} {'written MiB':>12}"
+    )
+    for s in report["scales"]:
+        print(
+            f"{s['order_lines']:>10,} {s['events']:>10,} {s['landing_mib']:>12} {s['seconds']:>8} "
+            f"{s['rows_per_second']:>10,} {s['peak_rss_mib']:>13} {s['bytes_written'] / 2**20:>12.1f}"
+        )
+    scales = report["scales"]
+    for small, large in zip(scales, scales[1:]):
+        ratio = large["seconds"] / small["seconds"]
+        print(f"  {small['lines_per_day']:,} -> {large['lines_per_day']:,} lines/day: x{ratio:.1f} time")
+    if scales:
+        largest = scales[-1]
+        print(f"\nSeconds per step at {largest['lines_per_day']:,} lines/day:")
+        for step, seconds in sorted(largest["steps"].items(), key=lambda kv: -kv[1]):
+            print(f"  {step:<40} {seconds:6.2f}")
+    if report["backfills"]:
+        print("\nBackfills:")
+        for b in report["backfills"]:
+            print(
+                f"  {b['days']} days x {b['lines_per_day']:,} lines/day, {b['mode']:<16} {b['seconds']:>7} s  peak {b['peak_rss_mib']} MiB"
+            )
+
+
+def run_benchmark(scales: list[int], backfill_days: int, backfill_lines: int, output: Path) -> dict:
+    report = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "scales": [], "backfills": []}
+    for lines in scales:
+        print(f"measuring {lines:,} order lines a day ...", flush=True)
+        report["scales"].append(measure_scale(lines))
+    if backfill_days:
+        for per_day in (False, True):
+            print(
+                f"measuring a {backfill_days}-day backfill, {'one run per day' if per_day else 'single run'} ...",
+                flush=True,
+            )
+            report["backfills"].append(measure_backfill(backfill_days, backfill_lines, per_day))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2))
+    _print_report(report)
+    print(f"\nFigures written to {output}")
+    return report
+
+
+if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "_materialize":
+    _materialize(
+        date.fromisoformat(sys.argv[2]), date.fromisoformat(sys.argv[3]), "--per-day" in sys.argv, Path(sys.argv[-1])
+    )

@@ -1,0 +1,121 @@
+"""Catalog on AWS: each lake table registered in Glue, and the analysts' Athena views over them."""
+
+from datetime import date
+
+import awswrangler as wr
+import dagster as dg
+
+from ecommerce_pipeline.catalog.athena import estimated_cost_usd
+from ecommerce_pipeline.catalog.glue import glue_table_name, partition_values
+from ecommerce_pipeline.catalog.query_library import athena_create_view, athena_view_name, query_names
+from ecommerce_pipeline.defs.catalog.assets import LAKE_TABLES
+from ecommerce_pipeline.defs.partitions import daily_partitions, partition_days
+from ecommerce_pipeline.defs.policies import BACKFILL, OWNERS, STORAGE_RETRY
+from ecommerce_pipeline.defs.resources import AwsCatalogResource
+from ecommerce_pipeline.storage.io_manager import table_name
+
+COMMON = dict(
+    group_name="catalog",
+    owners=OWNERS,
+    partitions_def=daily_partitions,
+    backfill_policy=BACKFILL,
+    retry_policy=STORAGE_RETRY,
+)
+
+
+def glue_key(table_key: dg.AssetKey) -> dg.AssetKey:
+    return dg.AssetKey(["catalog", "glue", *table_key.path])
+
+
+def build_glue_asset(table_key: dg.AssetKey) -> dg.AssetsDefinition:
+    table = table_name(table_key)
+
+    @dg.asset(
+        key=glue_key(table_key),
+        deps=[table_key],
+        kinds={"glue"},
+        description=(
+            f"`{glue_table_name(table)}` in the Glue Data Catalog: the `{table}` table's columns, its S3 location "
+            "and one partition (year, month, day) per business day, so it can be queried from Athena."
+        ),
+        **COMMON,
+    )
+    def _register(context: dg.AssetExecutionContext, aws: AwsCatalogResource) -> dg.MaterializeResult:
+        lake = aws.lake()
+        wanted = set(partition_days(context))
+        files = {day: path for day, path in lake.partition_files(table) if day in wanted}
+        if not files:
+            raise FileNotFoundError(f"{table} has no partition on S3 for {min(wanted)}..{max(wanted)}")
+        # Column types from the Parquet footers only, mapped to Athena types by awswrangler.
+        columns, _ = wr.s3.read_parquet_metadata(list(files.values()), use_threads=False, boto3_session=lake.session)
+        registration = aws.glue().register(
+            table,
+            lake.table_location(table),
+            columns,
+            {day: lake.partition_location(table, day) for day in files},
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "glue_table": f"{aws.glue().database}.{registration.table}",
+                "location": dg.MetadataValue.url(registration.location),
+                "columns": len(registration.columns),
+                "created": registration.created,
+                "columns_added": dg.MetadataValue.json(registration.columns_added),
+                "partitions_added": len(registration.partitions_added),
+                "partitions_updated": len(registration.partitions_updated),
+            }
+        )
+
+    return _register
+
+
+glue_assets = [build_glue_asset(key) for key in LAKE_TABLES]
+GOLD_TABLES = [table_name(k) for k in LAKE_TABLES if k.path[0] == "gold"]
+
+
+def partition_filter(days: list[date]) -> str:
+    """A predicate on the partition keys only, so Athena reads just the days asked for."""
+    return " OR ".join(
+        "(year = '{}' AND month = '{}' AND day = '{}')".format(*partition_values(day)) for day in sorted(days)
+    )
+
+
+@dg.asset(
+    key=["catalog", "athena"],
+    deps=[glue_key(k) for k in LAKE_TABLES],
+    kinds={"athena"},
+    **COMMON,
+)
+def athena_registration(context: dg.AssetExecutionContext, aws: AwsCatalogResource) -> dg.MaterializeResult:
+    """The analysts' Athena views (`analytics_rolling_revenue_30d`, `analytics_month_over_month_growth`,
+    `analytics_rfm_segment_summary`, `analytics_top_products_by_category`, `analytics_funnel_by_device`,
+    `analytics_data_quality_summary`) and a row count of each gold table for the day, with the bytes it
+    scanned and what it cost ($5 per TB, 10 MB minimum per query)."""
+    athena = aws.athena()
+    views = []
+    for name in query_names():
+        athena.run(athena_create_view(name))
+        views.append(athena_view_name(name))
+    where = partition_filter(partition_days(context))
+    verification = {}
+    for table in GOLD_TABLES:
+        run = athena.run(f"SELECT count(*) AS row_count FROM {glue_table_name(table)} WHERE {where}")
+        verification[glue_table_name(table)] = {
+            "query_id": run.query_id,
+            "bytes_scanned": run.bytes_scanned,
+            "estimated_cost_usd": round(run.estimated_cost_usd, 8),
+        }
+    scanned = sum(v["bytes_scanned"] for v in verification.values())
+    return dg.MaterializeResult(
+        metadata={
+            "database": athena.database,
+            "workgroup": athena.workgroup,
+            "views": dg.MetadataValue.json(views),
+            "verification_queries": dg.MetadataValue.json(verification),
+            "bytes_scanned": scanned,
+            "estimated_cost_usd": round(sum(estimated_cost_usd(v["bytes_scanned"]) for v in verification.values()), 8),
+        }
+    )
+
+
+aws_catalog_assets = [*glue_assets, athena_registration]

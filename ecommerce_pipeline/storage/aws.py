@@ -1,0 +1,28 @@
+"""boto3 sessions and s3:// addresses shared by the S3 lake, the S3 landing store, Glue and Athena.
+
+Credentials come only from boto3's default chain (environment, profile, instance or task role), and
+``AWS_ENDPOINT_URL`` is honoured by every client boto3 (and so awswrangler) creates, which is how the
+same code runs against a moto server, LocalStack or MinIO.
+"""
+
+from __future__ import annotations
+
+import boto3
+
+
+def session(region: str | None = None) -> boto3.Session:
+    return boto3.Session(region_name=region) if region else boto3.Session()
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/some/prefix`` -> ("bucket", "some/prefix") with no trailing slash."""
+    if not uri.startswith("s3://"):
+        raise ValueError(f"{uri!r} is not an s3:// address")
+    bucket, _, prefix = uri[len("s3://") :].partition("/")
+    if not bucket:
+        raise ValueError(f"{uri!r} names no bucket")
+    return bucket, prefix.strip("/")
+
+
+def join_uri(base: str, *parts: str) -> str:
+    return "/".join([base.rstrip("/"), *(p.strip("/") for p in parts if p)])

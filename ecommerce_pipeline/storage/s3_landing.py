@@ -1,0 +1,39 @@
+"""The landing store on S3: raw export files at ``<landing uri>/<entity>/<YYYY-MM-DD>/<file name>``."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import boto3
+
+from ecommerce_pipeline.storage.aws import split_uri
+from ecommerce_pipeline.storage.landing import LandingFile, LandingStore, is_hidden
+
+
+class S3LandingStore(LandingStore):
+    def __init__(self, uri: str, boto3_session: boto3.Session | None = None):
+        self.uri = uri.rstrip("/")
+        self.bucket, self.prefix = split_uri(uri)
+        self.s3 = (boto3_session or boto3.Session()).client("s3")
+
+    def _key(self, relative: str) -> str:
+        return f"{self.prefix}/{relative}" if self.prefix else relative
+
+    def list_files(self, entity: str, day: date) -> list[LandingFile]:
+        folder = self._key(f"{entity}/{day.isoformat()}/")
+        files = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=folder):
+            for obj in page.get("Contents", []):
+                key = obj["Key"]
+                if key.endswith("/") or is_hidden(key.rsplit("/", 1)[-1]):
+                    continue
+                relative = key[len(self.prefix) + 1 :] if self.prefix else key
+                # The ETag changes whenever the object is re-uploaded with other bytes.
+                files.append(LandingFile(relative, entity, day, obj["Size"], obj["ETag"].strip('"')))
+        return sorted(files, key=lambda f: f.key)
+
+    def read_bytes(self, file: LandingFile) -> bytes:
+        return self.s3.get_object(Bucket=self.bucket, Key=self._key(file.key))["Body"].read()
+
+    def location(self) -> str:
+        return self.uri
