@@ -259,3 +259,29 @@ def test_timestamps_without_an_offset_are_utc(project_env: Path, store_landing: 
 def test_an_extra_column_is_kept_as_json_in_bronze(case: str, extra: str, project_env: Path, store_landing: Path):
     rows = bronze_rows_of(CASES[case], project_env, store_landing)
     assert [json.loads(r["_extra_columns"]) for r in rows] == [{extra: "WINTER" if extra == "coupon" else "1"}]
+
+
+def test_an_unreadable_file_is_kept_whole_on_s3(tmp_path: Path):
+    import boto3
+
+    from ecommerce_pipeline.defs.resources import aws_resources
+    from ecommerce_pipeline_tests.conftest import mocked_aws
+
+    case = CASES["corrupt_parquet"]
+    with mocked_aws(tmp_path) as env:
+        bucket, _, prefix = env["ECOM_LANDING_URI"][len("s3://") :].partition("/")
+        s3 = boto3.Session(region_name=env["AWS_REGION"]).client("s3")
+        s3.put_object(Bucket=bucket, Key=f"{prefix}/orders/{DAY}/{case.name}", Body=case.data)
+        with dg.instance_for_test() as instance:
+            result = dg.materialize(
+                [a for a in bronze_assets if a.node_def.name == "bronze_orders"],
+                resources=aws_resources(),
+                partition_key=DAY.isoformat(),
+                instance=instance,
+            )
+        assert result.success
+        (row,) = result.asset_value(dg.AssetKey(["quarantine", "bronze_orders"])).to_pylist()
+        kept = json.loads(row["raw_record"])["quarantined_file"]
+        assert kept == f"{env['ECOM_BRONZE_URI'].rstrip('/')}/quarantine/files/orders/{DAY}/{case.name}"
+        kept_bucket, _, kept_key = kept[len("s3://") :].partition("/")
+        assert s3.get_object(Bucket=kept_bucket, Key=kept_key)["Body"].read() == case.data
