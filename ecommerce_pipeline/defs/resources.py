@@ -9,7 +9,7 @@ from ecommerce_pipeline.catalog.duckdb_catalog import DuckDBCatalog
 from ecommerce_pipeline.catalog.glue import GlueCatalog
 from ecommerce_pipeline.settings import Settings, load_settings
 from ecommerce_pipeline.storage.aws import session
-from ecommerce_pipeline.storage.io_manager import LocalParquetIOManager
+from ecommerce_pipeline.storage.io_manager import LakeIOManager, LocalParquetIOManager
 from ecommerce_pipeline.storage.lake import Lake, LocalLake
 from ecommerce_pipeline.storage.landing import LandingStore, LocalLandingStore
 from ecommerce_pipeline.storage.s3_io_manager import S3ParquetIOManager, configured_s3_lake
@@ -68,20 +68,21 @@ class CatalogResource(dg.ConfigurableResource):
 
 
 class QuarantineFilesResource(dg.ConfigurableResource):
-    """Where landing files the parser cannot read at all are kept whole: <lake>/quarantine/files/."""
+    """Where landing files the parser cannot read at all are kept whole: the lake's quarantine/files/."""
 
-    lake_dir: str | None = None
+    lake_io: LakeIOManager
 
     def lake(self) -> Lake:
-        return LocalLake(self.lake_dir or load_settings().lake_dir)
+        return self.lake_io.lake()
 
 
 def local_resources() -> dict[str, object]:
+    lake_io = LocalParquetIOManager(lake_dir=_env("ECOM_LAKE_DIR"))
     return {
-        "io_manager": LocalParquetIOManager(lake_dir=_env("ECOM_LAKE_DIR")),
+        "io_manager": lake_io,
         "landing": LandingResource(landing_dir=_env("ECOM_LANDING_DIR")),
         "catalog": CatalogResource(catalog_path=_env("ECOM_CATALOG_PATH"), lake_dir=_env("ECOM_LAKE_DIR")),
-        "quarantine_files": QuarantineFilesResource(lake_dir=_env("ECOM_LAKE_DIR")),
+        "quarantine_files": QuarantineFilesResource(lake_io=lake_io),
         "pipeline_settings": PipelineSettings(
             non_revenue_statuses=_env("ECOM_NON_REVENUE_STATUSES"),
             default_phone_country=_env("ECOM_DEFAULT_PHONE_COUNTRY"),
@@ -102,18 +103,6 @@ class S3LandingResource(LandingResource):
         if not uri:
             raise ValueError("ECOM_LANDING_URI is not set: the s3:// prefix where landing files arrive")
         return S3LandingStore(uri, session(self.aws_region or settings.aws_region))
-
-
-class S3QuarantineFilesResource(QuarantineFilesResource):
-    """Where unreadable landing files are kept whole on AWS: <bronze uri>/quarantine/files/."""
-
-    bronze_uri: str | None = None
-    silver_uri: str | None = None
-    gold_uri: str | None = None
-    aws_region: str | None = None
-
-    def lake(self) -> Lake:
-        return configured_s3_lake(self.bronze_uri, self.silver_uri, self.gold_uri, self.aws_region)
 
 
 class AwsCatalogResource(dg.ConfigurableResource):
@@ -153,10 +142,11 @@ def aws_resources() -> dict[str, object]:
         "gold_uri": _env("ECOM_GOLD_URI"),
         "aws_region": _env("AWS_REGION"),
     }
+    lake_io = S3ParquetIOManager(**uris)
     return {
-        "io_manager": S3ParquetIOManager(**uris),
+        "io_manager": lake_io,
         "landing": S3LandingResource(landing_uri=_env("ECOM_LANDING_URI"), aws_region=_env("AWS_REGION")),
-        "quarantine_files": S3QuarantineFilesResource(**uris),
+        "quarantine_files": QuarantineFilesResource(lake_io=lake_io),
         "aws": AwsCatalogResource(
             **uris,
             glue_database=_env("ECOM_GLUE_DATABASE"),
