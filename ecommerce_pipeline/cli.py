@@ -236,6 +236,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_run(args)
 
 
+def cmd_import_olist(args: argparse.Namespace) -> int:
+    """Convert the public Olist CSVs into landing files, one folder per purchase date."""
+    from ecommerce_pipeline.olist import import_olist
+    from ecommerce_pipeline.settings import load_settings
+
+    landing = Path(args.to or load_settings().landing_dir)
+    try:
+        written = import_olist(args.path, landing)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Imported Olist data from {args.path} into {landing}")
+    for entity, rows in written.items():
+        print(f"  {entity:<12} {rows:>12,} rows")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from ecommerce_pipeline.bench import run_benchmark
 
@@ -269,6 +286,11 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("query")
     sql.add_argument("--max-rows", type=int, default=100)
     sql.set_defaults(func=cmd_sql)
+    olist = sub.add_parser("import-olist", help="convert the public Olist e-commerce CSVs into landing files")
+    olist.add_argument("path", help="folder holding Olist's orders.csv, order_items.csv, customers.csv, products.csv")
+    olist.add_argument("--to", help="landing folder (default: ECOM_LANDING_DIR or ./data/landing)")
+    olist.set_defaults(func=cmd_import_olist)
+
     demo = sub.add_parser("demo", help="generate a week of demo data and run every layer over it")
     demo.add_argument("--start", type=_date, default=date(2025, 1, 1))
     demo.add_argument("--end", type=_date, default=date(2025, 1, 7))

@@ -6,6 +6,7 @@ works from ``ecommerce-pipeline sql`` and from the plain ``duckdb`` CLI alike.
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from pathlib import Path
 
@@ -15,6 +16,22 @@ import pyarrow as pa
 from ecommerce_pipeline.catalog.query_library import VIEW_SCHEMA, duckdb_sql, query_names
 from ecommerce_pipeline.storage.lake import PART_FILE, Lake, LocalLake
 from ecommerce_pipeline.transforms.sql import literal, quote
+
+LOCK_WAIT_SECONDS = 30.0
+
+
+def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the catalog file, waiting while another process holds its lock (two runs finishing at once)."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    pause = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
 
 
 class DuckDBCatalog:
@@ -26,7 +43,7 @@ class DuckDBCatalog:
         """Create or replace a view per table that has data; returns view name -> location."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         registered = {}
-        with duckdb.connect(str(self.path)) as con:
+        with _connect(self.path) as con:
             for table in tables:
                 if not self.lake.has_data(table):
                     continue
@@ -47,7 +64,7 @@ class DuckDBCatalog:
         A view is skipped, not failed, while a table it reads has no data yet (a store without events, say).
         """
         created, skipped = [], {}
-        with duckdb.connect(str(self.path)) as con:
+        with _connect(self.path) as con:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {VIEW_SCHEMA}")
             for name in query_names():
                 try:
@@ -60,12 +77,12 @@ class DuckDBCatalog:
     def query(self, sql: str) -> pa.Table:
         if not self.path.exists():
             raise FileNotFoundError(f"no catalog at {self.path}: run the pipeline first (ecommerce-pipeline run ...)")
-        with duckdb.connect(str(self.path), read_only=True) as con:
+        with _connect(self.path, read_only=True) as con:
             con.execute("SET TimeZone = 'UTC'")
             return con.sql(sql).to_arrow_table()
 
     def row_counts(self, views: list[str], where: str = "") -> dict[str, int]:
-        with duckdb.connect(str(self.path), read_only=True) as con:
+        with _connect(self.path, read_only=True) as con:
             return {v: con.execute(f"SELECT count(*) FROM {v} {where}").fetchone()[0] for v in views}
 
 

@@ -7,11 +7,21 @@ same code runs against a moto server, LocalStack or MinIO.
 
 from __future__ import annotations
 
+import awswrangler as wr
 import boto3
+from botocore.config import Config
+
+# Throttling (SlowDown, 503) and 5xx answers are retried with exponential backoff and jitter, up to ten
+# attempts per request, by every client: boto3's own (Glue, Athena, landing) and awswrangler's (the lake).
+RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10})
 
 
 def session(region: str | None = None) -> boto3.Session:
-    return boto3.Session(region_name=region) if region else boto3.Session()
+    aws = boto3.Session(region_name=region) if region else boto3.Session()
+    aws._session.set_default_client_config(RETRY_CONFIG)
+    # awswrangler passes its own client config, which would replace the session's retry settings.
+    wr.config.botocore_config = RETRY_CONFIG
+    return aws
 
 
 def split_uri(uri: str) -> tuple[str, str]:

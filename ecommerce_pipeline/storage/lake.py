@@ -63,6 +63,56 @@ class Lake(ABC):
         parts = [t for d in days if (t := self.read_partition(table, d, columns)) is not None]
         return concat(parts) if parts else None
 
+    def keep_file(self, path: str, data: bytes) -> str:
+        """Store a file's bytes as they are (an unreadable landing file kept in quarantine); returns its location."""
+        raise NotImplementedError(f"{type(self).__name__} cannot keep files")
+
+
+def quarantined_file_path(entity: str, day: date, name: str) -> str:
+    """``quarantine/files/<entity>/<YYYY-MM-DD>/<file name>``: where an unreadable landing file is kept whole."""
+    return f"quarantine/files/{entity}/{day.isoformat()}/{name.rsplit('/', 1)[-1]}"
+
+
+def _temp_name(target: Path) -> Path:
+    # The writer's pid in the name lets a later writer tell a crashed writer's leftovers from live work.
+    return target.parent / f".{target.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+
+
+def _writer_is_gone(temp: Path) -> bool:
+    try:
+        pid = int(temp.name.split(".")[-3])
+    except (ValueError, IndexError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, owned by someone else
+        return False
+    return False
+
+
+def remove_stale_temp_files(folder: Path) -> list[Path]:
+    """Delete hidden temp files left by writers that died mid-write (readers never see them anyway)."""
+    removed = []
+    for temp in folder.glob(".*.tmp"):
+        if _writer_is_gone(temp):
+            temp.unlink(missing_ok=True)
+            removed.append(temp)
+    return removed
+
+
+def _atomic_write(target: Path, payload: bytes) -> None:
+    """Write beside the target under a hidden name, fsync, then rename over it: readers see old or new, never half."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(target.parent)
+    tmp = _temp_name(target)
+    with open(tmp, "wb") as fh:
+        fh.write(payload)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)
+
 
 class LocalLake(Lake):
     def __init__(self, root: str | Path):
@@ -73,15 +123,14 @@ class LocalLake(Lake):
 
     def write_partition(self, table: str, day: date, data: pa.Table) -> WriteStats:
         target = self._file(table, day)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.parent / f".{PART_FILE}.{uuid.uuid4().hex}.tmp"
         payload = _parquet_bytes(data)
-        with open(tmp, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        _atomic_write(target, payload)
         return WriteStats(rows=data.num_rows, bytes=len(payload), location=str(target))
+
+    def keep_file(self, path: str, data: bytes) -> str:
+        target = self.root / path
+        _atomic_write(target, data)
+        return str(target)
 
     def read_partition(self, table: str, day: date, columns: Sequence[str] | None = None) -> pa.Table | None:
         path = self._file(table, day)
@@ -104,6 +153,7 @@ class MemoryLake(Lake):
 
     def __init__(self) -> None:
         self.tables: dict[tuple[str, date], pa.Table] = {}
+        self.files: dict[str, bytes] = {}
 
     def write_partition(self, table: str, day: date, data: pa.Table) -> WriteStats:
         self.tables[(table, day)] = data
@@ -117,3 +167,7 @@ class MemoryLake(Lake):
 
     def table_location(self, table: str) -> str:
         return f"memory://{table}"
+
+    def keep_file(self, path: str, data: bytes) -> str:
+        self.files[path] = data
+        return f"memory://{path}"

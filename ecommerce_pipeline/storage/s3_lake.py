@@ -63,6 +63,14 @@ class S3Lake(Lake):
             wr.s3.delete_objects(stale, use_threads=False, boto3_session=self.session)
         return WriteStats(rows=data.num_rows, bytes=len(payload), location=target)
 
+    def keep_file(self, path: str, data: bytes) -> str:
+        layer, _, rest = path.partition("/")
+        if layer not in self.layers or not rest:
+            raise ValueError(f"{path!r} is not <layer>/<path> with a layer in {', '.join(self.layers)}")
+        target = join_uri(self.layers[layer], rest)
+        wr.s3.upload(io.BytesIO(data), target, use_threads=False, boto3_session=self.session)
+        return target
+
     def read_partition(self, table: str, day: date, columns: Sequence[str] | None = None) -> pa.Table | None:
         path = self._file(table, day)
         if not wr.s3.does_object_exist(path, boto3_session=self.session):

@@ -21,6 +21,11 @@ import pyarrow.parquet as pq
 BOM = b"\xef\xbb\xbf"
 DELIMITERS = (",", ";", "\t", "|")
 SUPPORTED_SUFFIXES = (".csv", ".txt", ".jsonl", ".ndjson", ".json", ".parquet", ".pq")
+# No contract column needs more; a longer value is a broken export (an unclosed quote swallowing lines,
+# a blob in a name field) and would bloat every layer downstream.
+MAX_FIELD_CHARS = 10_000
+# Raw values kept in quarantine for an oversized row are cut to this length.
+RAW_PREVIEW_CHARS = 200
 
 REJECT_SCHEMA = pa.schema(
     [("_source_row", pa.int64()), ("rule", pa.string()), ("detail", pa.string()), ("raw_record", pa.string())]
@@ -39,6 +44,20 @@ class ParsedFile:
     def landing_rows(self) -> int:
         return self.records.num_rows + self.rejects.num_rows
 
+    @property
+    def unreadable(self) -> bool:
+        """The parser could not read the file at all: its bytes belong in quarantine as a whole."""
+        return self.rejects.num_rows > 0 and "unparseable_file" in self.rejects.column("rule").to_pylist()
+
+    def with_quarantined_copy(self, location: str) -> ParsedFile:
+        """Point the unreadable file's reject at the copy of its bytes kept in quarantine."""
+        raw = pc.if_else(
+            pc.equal(self.rejects.column("rule"), "unparseable_file"),
+            json.dumps({"quarantined_file": location}),
+            self.rejects.column("raw_record"),
+        )
+        return ParsedFile(self.name, self.records, self.rejects.set_column(3, "raw_record", raw))
+
 
 def _rejects(rows: list[tuple[int, str, str, str | None]]) -> pa.Table:
     cols = list(zip(*rows)) if rows else [[], [], [], []]
@@ -54,16 +73,53 @@ def parse_landing_file(name: str, data: bytes) -> ParsedFile:
     suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
     try:
         if suffix in (".parquet", ".pq"):
-            return _parse_parquet(name, data)
-        if suffix in (".jsonl", ".ndjson", ".json"):
-            return _parse_jsonl(name, data)
-        if suffix in (".csv", ".txt"):
-            return _parse_csv(name, data)
-        raise ValueError(f"unsupported file type {suffix or '(none)'}; expected one of {', '.join(SUPPORTED_SUFFIXES)}")
+            parsed = _parse_parquet(name, data)
+        elif suffix in (".jsonl", ".ndjson", ".json"):
+            parsed = _parse_jsonl(name, data)
+        elif suffix in (".csv", ".txt"):
+            parsed = _parse_csv(name, data)
+        else:
+            raise ValueError(
+                f"unsupported file type {suffix or '(none)'}; expected one of {', '.join(SUPPORTED_SUFFIXES)}"
+            )
     except Exception as exc:  # any parser failure quarantines the whole file, never the day
         return ParsedFile(
             name, _empty_records(), _rejects([(0, "unparseable_file", f"{type(exc).__name__}: {exc}", None)])
         )
+    return _reject_oversized(parsed)
+
+
+def _reject_oversized(parsed: ParsedFile) -> ParsedFile:
+    """Rows holding a value longer than MAX_FIELD_CHARS become rejects naming the column and its length."""
+    records = parsed.records
+    value_columns = [n for n in records.column_names if n != "_source_row"]
+    lengths = {n: pc.fill_null(pc.utf8_length(records.column(n)), 0) for n in value_columns}
+    too_long = {n: pc.greater(v, MAX_FIELD_CHARS) for n, v in lengths.items()}
+    if not any(pc.any(m).as_py() for m in too_long.values()):
+        return parsed
+    bad = np.zeros(records.num_rows, dtype=bool)
+    for mask in too_long.values():
+        bad |= mask.to_numpy(zero_copy_only=False)
+    rejects = []
+    for i in np.flatnonzero(bad):
+        row = {n: records.column(n)[int(i)].as_py() for n in value_columns}
+        long_cols = [
+            f"{n} ({lengths[n][int(i)].as_py():,} characters)" for n in value_columns if too_long[n][int(i)].as_py()
+        ]
+        raw = {
+            n: v if v is None or len(v) <= RAW_PREVIEW_CHARS else v[:RAW_PREVIEW_CHARS] + "…" for n, v in row.items()
+        }
+        rejects.append(
+            (
+                records.column("_source_row")[int(i)].as_py(),
+                "oversized_field",
+                f"{', '.join(long_cols)} longer than the {MAX_FIELD_CHARS:,}-character limit",
+                json.dumps(raw),
+            )
+        )
+    kept = records.filter(pa.array(~bad))
+    merged = pa.concat_tables([parsed.rejects, _rejects(rejects)]).sort_by("_source_row")
+    return ParsedFile(parsed.name, kept, merged)
 
 
 def _sniff_delimiter(header: str) -> str:

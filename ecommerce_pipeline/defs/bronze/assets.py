@@ -9,9 +9,9 @@ from ecommerce_pipeline.contract import ENTITIES, Entity
 from ecommerce_pipeline.defs.metadata import conservation_check_result, rule_counts, table_metadata
 from ecommerce_pipeline.defs.partitions import daily_partitions, partition_days
 from ecommerce_pipeline.defs.policies import BACKFILL, OWNERS, STORAGE_RETRY
-from ecommerce_pipeline.defs.resources import LandingResource
+from ecommerce_pipeline.defs.resources import LandingResource, QuarantineFilesResource
 from ecommerce_pipeline.quality.conservation import bronze_conservation
-from ecommerce_pipeline.storage.lake import concat
+from ecommerce_pipeline.storage.lake import concat, quarantined_file_path
 from ecommerce_pipeline.transforms.bronze import validate_batch
 from ecommerce_pipeline.transforms.landing import parse_landing_file
 
@@ -67,13 +67,21 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
         backfill_policy=BACKFILL,
         retry_policy=STORAGE_RETRY,
     )
-    def _bronze(context: dg.AssetExecutionContext, landing: LandingResource):
+    def _bronze(context: dg.AssetExecutionContext, landing: LandingResource, quarantine_files: QuarantineFilesResource):
         store = landing.store()
         ingested_at = datetime.now(UTC)
         valid, quarantine, landing_rows, extras, files = [], [], {}, {}, 0
         for day in partition_days(context):
             landed = store.list_files(entity.name, day)
-            parsed = [parse_landing_file(f.key, store.read_bytes(f)) for f in landed]
+            parsed = []
+            for file in landed:
+                data = store.read_bytes(file)
+                parsed_file = parse_landing_file(file.key, data)
+                if parsed_file.unreadable:
+                    kept = quarantine_files.lake().keep_file(quarantined_file_path(entity.name, day, file.key), data)
+                    context.log.warning(f"{file.key} could not be read at all; kept whole at {kept}")
+                    parsed_file = parsed_file.with_quarantined_copy(kept)
+                parsed.append(parsed_file)
             result = validate_batch(entity, parsed, day, _batch_id([f.fingerprint for f in landed]), ingested_at)
             valid.append(result.valid)
             quarantine.append(result.quarantine)
