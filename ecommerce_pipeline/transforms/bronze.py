@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ecommerce_pipeline.contract import Column, Entity
 from ecommerce_pipeline.transforms.landing import ParsedFile
@@ -95,48 +96,101 @@ def _failures(col: Column, v: str, typed: str) -> list[str]:
     return checks
 
 
-def validation_sql(entity: Entity) -> str:
-    """One SELECT over ``normalized`` returning typed columns plus ``_failures`` ('' when the row is valid)."""
-    typed_cols, failures = [], []
-    for col in entity.columns:
-        v = f"NULLIF(trim({quote(col.name)}), '')"
-        typed = _typed(col, v)
-        typed_cols.append(f"{typed} AS {quote(col.name)}")
-        failures.extend(_failures(col, v, typed))
-    raw_cols = ", ".join(f"{quote(c.name)} := {quote(c.name)}" for c in entity.columns)
-    return f"""
-        SELECT
-            $business_date AS business_date,
-            {", ".join(typed_cols)},
-            _source_file, _source_row, $batch_id AS _batch_id, $ingested_at AS _ingested_at, _extra_columns,
-            concat_ws('; ', {", ".join(failures)}) AS _failures,
-            to_json(struct_pack({raw_cols})) AS _raw_record
-        FROM normalized
+def validation_sql(entity: Entity, present: dict[str, str], extras: list[str], source_file: str) -> str:
+    """One SELECT over a file's raw records returning typed columns plus ``_failures`` ('' when valid).
+
+    ``present`` maps each contract column found in the file to its name there; absent ones are NULL.
     """
-
-
-def _normalize_file(con, entity: Entity, parsed: ParsedFile) -> tuple[pa.Table | None, list[str], list[str]]:
-    """Map one file's columns onto the contract: missing optional columns become NULL, extras go to JSON."""
-    present = {c.lower(): c for c in parsed.records.column_names if c != "_source_row"}
-    missing_required = [c for c in entity.required if c not in present]
-    extras = [c for lower, c in present.items() if lower not in entity.column_names]
-    selects = [
-        f"{quote(present[c.name])} AS {quote(c.name)}" if c.name in present else f"NULL::VARCHAR AS {quote(c.name)}"
-        for c in entity.columns
-    ]
+    # The inner SELECT trims and types each value once; the outer one checks the rules on the results.
+    inner, failures = [], []
+    for col in entity.columns:
+        raw = f"NULLIF(trim({quote(present[col.name])}), '')" if col.name in present else "NULL::VARCHAR"
+        v, typed = quote(f"raw:{col.name}"), quote(col.name)
+        inner += [f"{raw} AS {v}", f"{_typed(col, raw)} AS {typed}"]
+        failures.extend(_failures(col, v, typed))
     extra_json = (
-        "to_json(struct_pack(" + ", ".join(f"{quote(e)} := {quote(e)}" for e in extras) + "))"
+        "to_json(struct_pack(" + ", ".join(f"{quote(e)} := {quote(e)}" for e in extras) + "))::VARCHAR"
         if extras
         else "NULL::VARCHAR"
     )
+    return f"""
+        SELECT
+            $business_date AS business_date,
+            {", ".join(quote(c) for c in entity.column_names)},
+            {literal(source_file)} AS _source_file, _source_row, $batch_id AS _batch_id,
+            $ingested_at AS _ingested_at, _extra_columns,
+            concat_ws('; ', {", ".join(failures)}) AS _failures
+        FROM (SELECT {", ".join(inner)}, _source_row, {extra_json} AS _extra_columns FROM file_records)
+    """
+
+
+def _raw_json(con, records: pa.Table) -> pa.Table:
+    """Each record's raw values, as the file had them, as a JSON object (for quarantine)."""
+    fields = ", ".join(f"{quote(c)} := {quote(c)}" for c in records.column_names if c != "_source_row")
+    con.register("raw_records", records)
+    out = arrow(con, f"SELECT to_json(struct_pack({fields}))::VARCHAR AS raw_record FROM raw_records")
+    con.unregister("raw_records")
+    return out
+
+
+def _validate_file(con, entity: Entity, parsed: ParsedFile, params: dict) -> tuple[pa.Table, pa.Table, list[str]]:
+    """Valid rows and quarantined rows of one file, and the extra columns it carried."""
+    present = {c.lower(): c for c in parsed.records.column_names if c != "_source_row"}
+    contract = {c: present[c] for c in entity.column_names if c in present}
+    extras = [c for lower, c in present.items() if lower not in entity.column_names]
+    missing_required = [c for c in entity.required if c not in present]
+    if missing_required:
+        # Without a required column no row of the file can be valid; each row is quarantined on its own.
+        detail = f"missing_required_column: {', '.join(missing_required)} not in the file's header"
+        raw = _raw_json(con, parsed.records).column("raw_record")
+        rejects = _rejected(parsed, parsed.records.column("_source_row"), detail, raw, params)
+        return None, rejects, extras
     con.register("file_records", parsed.records)
-    table = arrow(
-        con,
-        f"SELECT {', '.join(selects)}, {literal(parsed.name)} AS _source_file, _source_row, "
-        f"{extra_json} AS _extra_columns FROM file_records",
-    )
+    checked = arrow(con, validation_sql(entity, contract, extras, parsed.name), params)
     con.unregister("file_records")
-    return table, missing_required, extras
+    if pc.all(pc.equal(checked.column("_failures"), "")).as_py() is not False:
+        return checked.drop(["_failures"]), None, extras
+    # DuckDB splits the wide table in parallel; Arrow's filter would do it on one core.
+    con.register("checked", checked)
+    valid = arrow(con, "SELECT * EXCLUDE (_failures) FROM checked WHERE _failures = ''")
+    failed = arrow(con, "SELECT _source_row, _failures FROM checked WHERE _failures <> ''")
+    con.unregister("checked")
+    con.register("file_records", parsed.records)
+    con.register("failed", failed)
+    raw = arrow(con, "SELECT r.* FROM file_records r SEMI JOIN failed USING (_source_row) ORDER BY _source_row")
+    con.unregister("file_records")
+    raw_json = _raw_json(con, raw).column("raw_record")
+    rejects = _rejected(parsed, failed.column("_source_row"), failed.column("_failures"), raw_json, params)
+    return valid, rejects, extras
+
+
+def _rejected(parsed: ParsedFile, rows, failures, raw, params: dict) -> pa.Table:
+    n = len(rows)
+    if isinstance(failures, str):
+        failures = pa.array([failures] * n, pa.string())
+    return pa.table(
+        {
+            "business_date": pa.array([params["business_date"]] * n, pa.date32()),
+            "_source_file": pa.array([parsed.name] * n, pa.string()),
+            "_source_row": rows,
+            "_batch_id": pa.array([params["batch_id"]] * n, pa.string()),
+            "_ingested_at": pa.array([params["ingested_at"]] * n, pa.timestamp("us", tz="UTC")),
+            "rule": pc.list_element(pc.split_pattern(failures, ":", max_splits=1), 0),
+            "detail": failures,
+            "raw_record": raw,
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
+
+
+def _empty_valid(con, entity: Entity, params: dict) -> pa.Table:
+    empty = pa.table(
+        {**{c: pa.array([], pa.string()) for c in entity.column_names}, "_source_row": pa.array([], pa.int64())}
+    )
+    con.register("file_records", empty)
+    out = arrow(con, validation_sql(entity, {c: c for c in entity.column_names}, [], ""), params)
+    con.unregister("file_records")
+    return out.drop(["_failures"])
 
 
 def validate_batch(
@@ -144,69 +198,25 @@ def validate_batch(
 ) -> BronzeResult:
     con = connect()
     params = {"business_date": business_date, "batch_id": batch_id, "ingested_at": ingested_at}
-    normalized, quarantined, extras_by_file = [], [], {}
+    valid, quarantined, extras_by_file = [_empty_valid(con, entity, params)], [], {}
     for parsed in files:
-        table, missing_required, extras = _normalize_file(con, entity, parsed)
+        file_valid, file_rejects, extras = _validate_file(con, entity, parsed, params)
         if extras:
             extras_by_file[parsed.name] = extras
-        if missing_required:
-            # Without a required column no row of the file can be valid; each row is quarantined on its own.
-            detail = f"missing_required_column: {', '.join(missing_required)} not in the file's header"
-            quarantined.append(_whole_file_rejects(con, parsed, detail, params))
-        else:
-            normalized.append(table)
+        valid += [file_valid] if file_valid is not None else []
+        quarantined += [file_rejects] if file_rejects is not None else []
         quarantined.append(_parser_rejects(parsed, params))
-
-    empty = arrow(
-        con,
-        "SELECT "
-        + ", ".join(f"NULL::VARCHAR AS {quote(c)}" for c in entity.column_names)
-        + ", NULL::VARCHAR AS _source_file, NULL::BIGINT AS _source_row, NULL::VARCHAR AS _extra_columns LIMIT 0",
-    )
-    con.register("normalized", pa.concat_tables([empty, *normalized]))
-    con.execute(f"CREATE TEMP TABLE checked AS {validation_sql(entity)}", params)
-    valid_cols = [
-        "business_date",
-        *map(quote, entity.column_names),
-        *("_source_file", "_source_row", "_batch_id", "_ingested_at", "_extra_columns"),
-    ]
-    valid = arrow(
-        con, f"SELECT {', '.join(valid_cols)} FROM checked WHERE _failures = '' ORDER BY _source_file, _source_row"
-    )
-    rejected = arrow(
-        con,
-        """SELECT business_date, _source_file, _source_row, _batch_id, _ingested_at,
-                  split_part(_failures, ':', 1) AS rule, _failures AS detail,
-                  CASE WHEN _extra_columns IS NULL THEN _raw_record
-                       ELSE json_merge_patch(_raw_record, _extra_columns)::VARCHAR END AS raw_record
-           FROM checked WHERE _failures <> ''""",
-    )
     con.close()
-    quarantine = pa.concat_tables([rejected.cast(QUARANTINE_SCHEMA), *quarantined]).sort_by(
-        [("_source_file", "ascending"), ("_source_row", "ascending")]
-    )
+    quarantine = pa.concat_tables([QUARANTINE_SCHEMA.empty_table(), *quarantined])
+    if quarantine.num_rows:
+        quarantine = quarantine.sort_by([("_source_file", "ascending"), ("_source_row", "ascending")])
     return BronzeResult(
-        valid=valid,
+        valid=pa.concat_tables(valid) if len(valid) > 1 else valid[0],
         quarantine=quarantine,
         landing_rows=sum(f.landing_rows for f in files),
         files=len(files),
         extra_columns=extras_by_file,
     )
-
-
-def _whole_file_rejects(con, parsed: ParsedFile, detail: str, params: dict) -> pa.Table:
-    fields = ", ".join(f"{quote(c)} := {quote(c)}" for c in parsed.records.column_names if c != "_source_row")
-    con.register("file_records", parsed.records)
-    out = arrow(
-        con,
-        f"""SELECT $business_date AS business_date, {literal(parsed.name)} AS _source_file, _source_row,
-                   $batch_id AS _batch_id, $ingested_at AS _ingested_at, 'missing_required_column' AS rule,
-                   {literal(detail)} AS detail, to_json(struct_pack({fields}))::VARCHAR AS raw_record
-            FROM file_records""",
-        params,
-    )
-    con.unregister("file_records")
-    return out.cast(QUARANTINE_SCHEMA)
 
 
 def _parser_rejects(parsed: ParsedFile, params: dict) -> pa.Table:

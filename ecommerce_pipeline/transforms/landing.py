@@ -93,6 +93,13 @@ def _reject_oversized(parsed: ParsedFile) -> ParsedFile:
     """Rows holding a value longer than MAX_FIELD_CHARS become rejects naming the column and its length."""
     records = parsed.records
     value_columns = [n for n in records.column_names if n != "_source_row"]
+    # A value has at least as many bytes as characters: columns whose longest value fits in the
+    # limit in bytes need no character count (the common case, and the cheap one).
+    suspects = [
+        n for n in value_columns if (pc.max(pc.binary_length(records.column(n))).as_py() or 0) > MAX_FIELD_CHARS
+    ]
+    if not suspects:
+        return parsed
     lengths = {n: pc.fill_null(pc.utf8_length(records.column(n)), 0) for n in value_columns}
     too_long = {n: pc.greater(v, MAX_FIELD_CHARS) for n, v in lengths.items()}
     if not any(pc.any(m).as_py() for m in too_long.values()):
@@ -141,9 +148,10 @@ def _unique_names(names: list[str]) -> list[str]:
 def _parse_csv(name: str, data: bytes) -> ParsedFile:
     if data.startswith(BOM):
         data = data[len(BOM) :]
-    if not data.strip():
+    if not data or data.isspace():
         return ParsedFile(name, _empty_records(), _rejects([]))
-    header_bytes = data.split(b"\n", 1)[0].rstrip(b"\r")
+    end_of_header = data.find(b"\n")
+    header_bytes = (data if end_of_header < 0 else data[:end_of_header]).rstrip(b"\r")
     header_text = header_bytes.decode("utf-8", errors="replace")
     delimiter = _sniff_delimiter(header_text)
     names = _unique_names(next(csv.reader([header_text], delimiter=delimiter)))
@@ -161,16 +169,28 @@ def _parse_csv(name: str, data: bytes) -> ParsedFile:
         )
         return "skip"
 
-    table = pacsv.read_csv(
-        io.BytesIO(data),
-        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=False, block_size=64 << 20),
-        parse_options=pacsv.ParseOptions(
-            delimiter=delimiter, invalid_row_handler=on_invalid_row, ignore_empty_lines=False
-        ),
-        convert_options=pacsv.ConvertOptions(
-            column_types={n: pa.binary() for n in names}, strings_can_be_null=False, quoted_strings_can_be_null=False
-        ),
-    )
+    def read(use_threads: bool) -> pa.Table:
+        return pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(
+                column_names=names, skip_rows=1, use_threads=use_threads, block_size=16 << 20
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, invalid_row_handler=on_invalid_row, ignore_empty_lines=False
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.binary() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+
+    # Parallel parsing does not know the line number of a malformed row; a file that has one is
+    # parsed again serially, so every reject names its line.
+    table = read(use_threads=True)
+    if invalid:
+        invalid.clear()
+        table = read(use_threads=False)
     skipped = [n for n, *_ in invalid]
     # Line 1 is the header; valid records fill the line numbers the parser did not reject.
     lines = np.arange(2, table.num_rows + len(skipped) + 2, dtype=np.int64)
@@ -183,9 +203,10 @@ def _parse_csv(name: str, data: bytes) -> ParsedFile:
 def _decode_utf8(table: pa.Table, rows: np.ndarray) -> tuple[pa.Table, list]:
     """Cast binary columns to UTF-8 strings; rows holding invalid bytes become rejects."""
     bad = np.zeros(table.num_rows, dtype=bool)
-    for col in table.columns:
+    decoded = {}
+    for name, col in zip(table.column_names, table.columns):
         try:
-            pc.cast(col, pa.string())
+            decoded[name] = pc.cast(col, pa.string())
         except pa.ArrowInvalid:
             for i, value in enumerate(col.to_pylist()):
                 try:
@@ -201,7 +222,8 @@ def _decode_utf8(table: pa.Table, rows: np.ndarray) -> tuple[pa.Table, list]:
             )
         table = table.filter(pa.array(~bad))
         rows = rows[~bad]
-    decoded = pa.table({n: pc.cast(table.column(n), pa.string()) for n in table.column_names})
+        decoded = {n: pc.cast(table.column(n), pa.string()) for n in table.column_names}
+    decoded = pa.table(decoded)
     decoded = decoded.append_column("_source_row", pa.array(rows, pa.int64()))
     # Blank lines (and lines of bare delimiters) carry no values: they are not rows.
     blank = None
