@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ecommerce_pipeline.transforms.sql import query
+
 
 @dataclass
 class ConservationOutcome:
@@ -21,7 +23,12 @@ class ConservationOutcome:
 
 
 def distinct_count(table: pa.Table, keys: list[str]) -> int:
-    return table.select(keys).group_by(keys).aggregate([]).num_rows
+    cols = ", ".join(f'"{k}"' for k in keys)
+    return (
+        query(f"SELECT count(*) AS n FROM (SELECT DISTINCT {cols} FROM keys)", keys=table.select(keys))
+        .column("n")[0]
+        .as_py()
+    )
 
 
 def bronze_conservation(landing_rows: dict[str, int], valid: pa.Table, quarantine: pa.Table) -> ConservationOutcome:
