@@ -33,6 +33,7 @@ def _child_env(root: Path) -> dict[str, str]:
         DAGSTER_HOME=str(root / "dagster_home"),
     )
     (root / "dagster_home").mkdir(parents=True, exist_ok=True)
+    (root / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     return env
 
 
