@@ -11,6 +11,8 @@ import pyarrow as pa
 from ecommerce_pipeline.contract import FUNNEL_STAGES
 from ecommerce_pipeline.transforms.sql import query
 
+INPUT_COLUMNS = ["business_date", "session_id", "event_seq", "event_type", "device_type"]
+
 
 def _funnel_sql() -> str:
     reached = []

@@ -6,6 +6,11 @@ import pyarrow as pa
 
 from ecommerce_pipeline.transforms.sql import query
 
+INPUT_COLUMNS = [
+    "business_date", "order_date", "product_category", "customer_region", "order_id", "customer_id",
+    "line_revenue", "quantity", "is_revenue",
+]  # fmt: skip
+
 DAILY_SALES_SQL = """
 SELECT business_date, order_date, product_category, customer_region AS region,
        count(DISTINCT order_id) AS total_orders,

@@ -41,7 +41,14 @@ def _result(name: str, table: pa.Table, **numbers) -> dg.Output:
     return dg.Output(table, metadata=table_metadata(table, **numbers))
 
 
-@dg.asset(ins={"orders_validated": dg.AssetIn(ORDERS)}, **_gold("daily_sales_summary"))
+def _columns(names) -> dict:
+    """AssetIn metadata asking the IO manager to read only these columns."""
+    return {"columns": list(names)}
+
+
+@dg.asset(
+    ins={"orders_validated": dg.AssetIn(ORDERS, metadata=_columns(sales.INPUT_COLUMNS))}, **_gold("daily_sales_summary")
+)
 def daily_sales_summary(orders_validated: pa.Table):
     """Sales per order date, product category and region (the customer's state, or country): orders,
     revenue, average order value, unique customers and units sold. Revenue is quantity x unit price minus
@@ -77,9 +84,8 @@ def customer_lifetime_value(context: dg.AssetExecutionContext, order_history: pa
 
 @dg.asset(
     ins={
-        "orders_validated": dg.AssetIn(ORDERS),
-        "events_clean": dg.AssetIn(EVENTS),
-        "products_clean": dg.AssetIn(PRODUCTS),
+        name: dg.AssetIn(key, metadata=_columns(performance.INPUT_SCHEMAS[name].names))
+        for name, key in (("orders_validated", ORDERS), ("events_clean", EVENTS), ("products_clean", PRODUCTS))
     },
     **_gold("product_performance"),
 )
@@ -96,7 +102,9 @@ def product_performance(orders_validated: pa.Table, events_clean: pa.Table, prod
     yield schema_check_result(dg.AssetKey(["gold", "product_performance"]), check_schema("product_performance", table))
 
 
-@dg.asset(ins={"events_clean": dg.AssetIn(EVENTS)}, **_gold("conversion_funnel"))
+@dg.asset(
+    ins={"events_clean": dg.AssetIn(EVENTS, metadata=_columns(funnel.INPUT_COLUMNS))}, **_gold("conversion_funnel")
+)
 def conversion_funnel(events_clean: pa.Table):
     """Sessions reaching each funnel stage (page view, product view, add to cart, checkout, purchase) per day
     and device type, plus an `all` row; stage-to-stage and overall conversion rates."""

@@ -36,7 +36,7 @@ def _run(context: dg.AssetExecutionContext, aws: AwsCatalogResource, name: str, 
     table, days = f"gold/{name}", partition_days(context)
     lake, athena = aws.lake(), aws.athena()
     runs = compute_on_athena(
-        athena, lake, table, relations, days, schema, token=f"{context.run_id}-{uuid.uuid4().hex[:8]}"
+        athena, lake, table, relations, days, schema, token=f"{context.run.run_id}-{uuid.uuid4().hex[:8]}"
     )
     # The check reads back what was published, so it judges the files downstream readers get.
     written = lake.read_partitions(table, days)
