@@ -57,9 +57,8 @@ def _materialize(start: date, end: date, per_day: bool, out_file: Path) -> None:
     """Child: run the job over [start, end] (one run, or one run per day) and write its figures."""
     import dagster as dg
 
-    from ecommerce_pipeline.definitions import defs
+    from ecommerce_pipeline.defs.jobs import medallion_job_def, run_range
 
-    job = defs.resolve_job_def("medallion_daily")
     ranges = (
         [(start + timedelta(d), start + timedelta(d)) for d in range((end - start).days + 1)]
         if per_day
@@ -70,12 +69,10 @@ def _materialize(start: date, end: date, per_day: bool, out_file: Path) -> None:
     started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
         for first, last in ranges:
-            tags = {
-                "dagster/asset_partition_range_start": first.isoformat(),
-                "dagster/asset_partition_range_end": last.isoformat(),
-            }
             quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-            result = job.execute_in_process(instance=instance, tags=tags, run_config=quiet)
+            result = run_range(medallion_job_def, instance, first, last, quiet)
+            if not result.success:
+                raise RuntimeError(f"run {result.run_id} failed")
             step_started: dict[str, float] = {}
             for record in instance.all_logs(result.run_id):
                 event = record.dagster_event

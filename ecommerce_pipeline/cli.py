@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 import time
 from datetime import date
 from pathlib import Path
-
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def _date(value: str) -> date:
@@ -56,50 +52,17 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-class _Progress(logging.Handler):
-    """Prints one line per finished step and per failed check, instead of Dagster's debug stream."""
-
-    def __init__(self, total_steps: int):
-        super().__init__()
-        self.total = total_steps
-        self.done = 0
-        self.started: dict[str, float] = {}
-        self.failed_checks: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        meta = getattr(record, "dagster_meta", None) or {}
-        event = meta.get("dagster_event") if isinstance(meta, dict) else None
-        if event is None:
-            return
-        kind, step = event.event_type_value, event.step_key
-        if kind == "STEP_START":
-            self.started[step] = time.perf_counter()
-        elif kind in ("STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"):
-            self.done += 1
-            took = time.perf_counter() - self.started.get(step, time.perf_counter())
-            mark = {"STEP_SUCCESS": "ok  ", "STEP_FAILURE": "FAIL", "STEP_SKIPPED": "skip"}[kind]
-            print(f"  [{self.done:>2}/{self.total}] {mark} {step.replace('__', '/')} ({took:.1f}s)", flush=True)
-            if kind == "STEP_FAILURE":
-                error = event.step_failure_data.error
-                print(f"         {error.message.strip().splitlines()[0] if error else 'failed'}", flush=True)
-        elif kind == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data
-            if not evaluation.passed:
-                name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-                self.failed_checks.append(name)
-                print(f"         check failed: {name}", flush=True)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     home = _ensure_dagster_home()
     import dagster as dg
 
-    from ecommerce_pipeline.definitions import defs
+    from ecommerce_pipeline.defs.jobs import medallion_job_def, run_range
+    from ecommerce_pipeline.defs.progress import Progress, progress_job
 
     if args.end < args.start:
         print("--end is before --start", file=sys.stderr)
         return 2
-    job = defs.resolve_job_def("medallion_daily")
+    job = medallion_job_def()
     partitions = job.partitions_def
     keys = set(partitions.get_partition_keys())
     for day in (args.start, args.end):
@@ -108,23 +71,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"{day} is not a partition (partitions start at {first}; set ECOM_START_DATE)", file=sys.stderr)
             return 2
     steps = len(job.graph.node_defs)
-    handler = _Progress(steps)
-
-    @dg.logger
-    def progress(_init_context):
-        logger = logging.Logger("ecommerce_pipeline.progress", level=logging.DEBUG)
-        logger.addHandler(handler)
-        return logger
-
-    job = job.with_logger_defs({"progress": progress})
+    handler = Progress.start(steps)
     days = (args.end - args.start).days + 1
     print(f"Materializing {days} day(s) {args.start}..{args.end} ({steps} steps, one run) into the instance at {home}")
-    tags = {RANGE_START_TAG: args.start.isoformat(), RANGE_END_TAG: args.end.isoformat()}
     started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(
-            instance=instance, tags=tags, raise_on_error=False, run_config={"loggers": {"progress": {}}}
-        )
+        result = run_range(progress_job, instance, args.start, args.end, {"loggers": {"progress": {}}})
     elapsed = time.perf_counter() - started
     ok = result.success and not handler.failed_checks
     print(f"Run {result.run_id} {'succeeded' if ok else 'FAILED'} in {elapsed:.1f}s")

@@ -14,10 +14,8 @@ from dataclasses import dataclass
 import dagster as dg
 
 from ecommerce_pipeline.defs.automation import OPT_IN_SENSOR
+from ecommerce_pipeline.defs.jobs import RANGE_END_TAG, RANGE_START_TAG
 from ecommerce_pipeline.defs.partitions import history_window
-
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 @dataclass(frozen=True)
