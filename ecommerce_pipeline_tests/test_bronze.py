@@ -118,3 +118,45 @@ def test_no_files_gives_empty_tables_with_the_full_schema():
     result = validate_batch(ENTITIES["events"], [], date(2025, 1, 1), "b", NOW)
     assert result.valid.num_rows == 0
     assert "event_ts" in result.valid.column_names and "_source_row" in result.valid.column_names
+
+
+def test_a_file_validated_in_chunks_gives_the_rows_of_the_whole_file():
+    from ecommerce_pipeline.transforms.landing import parse_landing_chunks
+
+    rows = [order(order_id=f"O{i}", order_ts="2025-01-01T10:00:00Z" if i % 4 else "soon") for i in range(1, 12)]
+    whole = run("orders", rows)
+    chunked = validate_batch(
+        ENTITIES["orders"], [parse_landing_chunks("f.csv", csv_bytes(rows), chunk_rows=2)], DAY, "b", NOW
+    )
+    assert chunked.valid.equals(whole.valid)
+    assert chunked.quarantine.equals(whole.quarantine)
+    assert chunked.quarantine.column("rule").to_pylist() == ["type"] * 2
+    assert chunked.landing_rows_by_file == {"f.csv": 11}
+
+
+def test_a_file_found_unreadable_after_some_chunks_goes_to_quarantine_whole():
+    from ecommerce_pipeline.transforms.landing import ParsedFile, parse_landing_chunks, parse_landing_file
+
+    def chunks_then_failure():
+        yield from parse_landing_chunks("f.csv", csv_bytes([order(), order(order_id="O2")]), chunk_rows=1)
+        broken = parse_landing_file("f.parquet", b"garbage")  # the reject a parser failure produces
+        yield ParsedFile("f.csv", broken.records, broken.rejects)
+
+    kept = []
+    result = validate_batch(
+        ENTITIES["orders"],
+        [chunks_then_failure(), parse_landing_file("g.csv", csv_bytes([order(order_id="O3")]))],
+        DAY,
+        "b",
+        NOW,
+        keep_unreadable=lambda name: kept.append(name) or f"quarantine/files/{name}",
+    )
+    assert result.valid.column("order_id").to_pylist() == ["O3"]
+    assert result.quarantine.select(["_source_file", "_source_row", "rule"]).to_pylist() == [
+        {"_source_file": "f.csv", "_source_row": 0, "rule": "unparseable_file"}
+    ]
+    assert json.loads(result.quarantine.column("raw_record")[0].as_py()) == {
+        "quarantined_file": "quarantine/files/f.csv"
+    }
+    assert kept == ["f.csv"]
+    assert result.landing_rows_by_file == {"f.csv": 1, "g.csv": 1}

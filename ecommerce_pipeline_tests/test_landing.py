@@ -93,3 +93,51 @@ def test_unsupported_suffix_is_quarantined_not_raised():
     parsed = parse_landing_file("x.xlsx", b"PK...")
     assert parsed.rejects.column("rule").to_pylist() == ["unparseable_file"]
     assert "unsupported file type" in parsed.rejects.column("detail")[0].as_py()
+
+
+MESSY_CSV = (
+    b"\xef\xbb\xbfa,b,c\n"
+    + b"".join(b"%d,x,y\n" % i for i in range(1, 8))
+    + b"9,10\n"  # line 9: truncated
+    + b"\n"  # line 10: blank
+    + b"11,\xff,z\n"  # line 11: not UTF-8
+    + b"".join(b"%d,x,y\n" % i for i in range(12, 20))
+    + b"20,x,y,extra\n"  # line 20: overlong
+    + b"21,x,y\n"
+)
+
+
+def test_a_file_parsed_in_chunks_numbers_rows_exactly_as_when_parsed_whole(tmp_path):
+    from ecommerce_pipeline.transforms.landing import parse_landing_chunks
+
+    whole = parse_landing_file("x.csv", MESSY_CSV)
+    assert whole.records.column("_source_row").to_pylist() == [*range(2, 9), *range(12, 20), 21]
+    assert whole.rejects.select(["_source_row", "rule"]).to_pylist() == [
+        {"_source_row": 9, "rule": "malformed_row"},
+        {"_source_row": 11, "rule": "invalid_utf8"},
+        {"_source_row": 20, "rule": "malformed_row"},
+    ]
+    path = tmp_path / "x.csv"
+    path.write_bytes(MESSY_CSV)
+    for source in (MESSY_CSV, path):
+        chunks = list(parse_landing_chunks("x.csv", source, chunk_rows=3))
+        assert len(chunks) > 3
+        assert pa.concat_tables([c.records for c in chunks]).equals(whole.records)
+        assert pa.concat_tables([c.rejects for c in chunks]).sort_by("_source_row").equals(whole.rejects)
+        assert sum(c.landing_rows for c in chunks) == whole.landing_rows == 19
+
+
+def test_a_local_path_and_the_same_bytes_parse_alike_for_every_format(tmp_path):
+    sink = io.BytesIO()
+    pq.write_table(pa.table({"a": [1, 2]}), sink)
+    for name, data in (
+        ("x.csv", b"a,b\n1,2\n"),
+        ("x.jsonl", b'{"a": 1}\n'),
+        ("x.parquet", sink.getvalue()),
+        ("empty.csv", b""),
+        ("blank.csv", b"  \n\n"),
+    ):
+        path = tmp_path / name
+        path.write_bytes(data)
+        from_path, from_bytes = parse_landing_file(name, path), parse_landing_file(name, data)
+        assert from_path.records.equals(from_bytes.records) and from_path.rejects.equals(from_bytes.rejects), name

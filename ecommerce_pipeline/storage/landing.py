@@ -56,6 +56,10 @@ class LandingStore(ABC):
     @abstractmethod
     def location(self) -> str: ...
 
+    def source(self, file: LandingFile) -> bytes | Path:
+        """What the parser reads: a local path (streamed, never held whole) or the file's bytes."""
+        return self.read_bytes(file)
+
 
 class LocalLandingStore(LandingStore):
     def __init__(self, root: str | Path):
@@ -74,6 +78,9 @@ class LocalLandingStore(LandingStore):
 
     def read_bytes(self, file: LandingFile) -> bytes:
         return (self.root / file.key).read_bytes()
+
+    def source(self, file: LandingFile) -> Path:
+        return self.root / file.key
 
     def location(self) -> str:
         return str(self.root.resolve())

@@ -6,7 +6,7 @@ raw values, the first rule they broke and a detail naming every broken rule. Bro
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -41,6 +41,7 @@ class BronzeResult:
     landing_rows: int
     files: int
     extra_columns: dict[str, list[str]] = field(default_factory=dict)
+    landing_rows_by_file: dict[str, int] = field(default_factory=dict)
 
 
 def _typed(col: Column, v: str) -> str:
@@ -148,17 +149,16 @@ def _validate_file(con, entity: Entity, parsed: ParsedFile, params: dict) -> tup
     con.register("file_records", parsed.records)
     checked = arrow(con, validation_sql(entity, contract, extras, parsed.name), params)
     con.unregister("file_records")
-    if pc.all(pc.equal(checked.column("_failures"), "")).as_py() is not False:
+    passed = pc.equal(checked.column("_failures"), "")
+    if pc.all(passed).as_py() is not False:
         return checked.drop(["_failures"]), None, extras
-    # DuckDB splits the wide table in parallel; Arrow's filter would do it on one core.
-    con.register("checked", checked)
-    valid = arrow(con, "SELECT * EXCLUDE (_failures) FROM checked WHERE _failures = ''")
-    failed = arrow(con, "SELECT _source_row, _failures FROM checked WHERE _failures <> ''")
-    con.unregister("checked")
-    con.register("file_records", parsed.records)
-    con.register("failed", failed)
-    raw = arrow(con, "SELECT r.* FROM file_records r SEMI JOIN failed USING (_source_row) ORDER BY _source_row")
-    con.unregister("file_records")
+    valid = checked.filter(passed).drop(["_failures"])
+    failed = checked.filter(pc.invert(passed)).select(["_source_row", "_failures"])
+    # Both tables are in file order, so the raw records line up with their failures.
+    records = parsed.records
+    raw = records.filter(
+        pc.is_in(records.column("_source_row"), value_set=failed.column("_source_row").combine_chunks())
+    )
     raw_json = _raw_json(con, raw).column("raw_record")
     rejects = _rejected(parsed, failed.column("_source_row"), failed.column("_failures"), raw_json, params)
     return valid, rejects, extras
@@ -194,18 +194,43 @@ def _empty_valid(con, entity: Entity, params: dict) -> pa.Table:
 
 
 def validate_batch(
-    entity: Entity, files: list[ParsedFile], business_date: date, batch_id: str, ingested_at: datetime
+    entity: Entity,
+    files: Iterable[ParsedFile | Iterable[ParsedFile]],
+    business_date: date,
+    batch_id: str,
+    ingested_at: datetime,
+    keep_unreadable: Callable[[str], str] | None = None,
 ) -> BronzeResult:
+    """Validate a day's files, each given whole or as a stream of chunks (``parse_landing_chunks``).
+
+    A file that turns out unreadable is reduced to its single ``unparseable_file`` reject, whatever
+    its earlier chunks held; ``keep_unreadable(name)`` keeps its bytes and returns where.
+    """
     con = connect()
     params = {"business_date": business_date, "batch_id": batch_id, "ingested_at": ingested_at}
-    valid, quarantined, extras_by_file = [_empty_valid(con, entity, params)], [], {}
-    for parsed in files:
-        file_valid, file_rejects, extras = _validate_file(con, entity, parsed, params)
-        if extras:
-            extras_by_file[parsed.name] = extras
-        valid += [file_valid] if file_valid is not None else []
-        quarantined += [file_rejects] if file_rejects is not None else []
-        quarantined.append(_parser_rejects(parsed, params))
+    valid, quarantined, extras_by_file, rows_by_file = [_empty_valid(con, entity, params)], [], {}, {}
+    for item in files:
+        file_valid, file_quarantine, file_extras, file_rows, name = [], [], [], 0, None
+        for parsed in [item] if isinstance(item, ParsedFile) else item:
+            name = parsed.name
+            if parsed.unreadable:
+                location = keep_unreadable(name) if keep_unreadable else None
+                parsed = parsed.with_quarantined_copy(location) if location else parsed
+                file_valid, file_quarantine, file_extras = [], [_parser_rejects(parsed, params)], []
+                file_rows = parsed.landing_rows
+                break
+            chunk_valid, chunk_rejects, file_extras = _validate_file(con, entity, parsed, params)
+            file_valid += [chunk_valid] if chunk_valid is not None else []
+            file_quarantine += [chunk_rejects] if chunk_rejects is not None else []
+            file_quarantine.append(_parser_rejects(parsed, params))
+            file_rows += parsed.landing_rows
+        if name is None:
+            continue
+        valid += file_valid
+        quarantined += file_quarantine
+        rows_by_file[name] = rows_by_file.get(name, 0) + file_rows
+        if file_extras:
+            extras_by_file[name] = file_extras
     con.close()
     quarantine = pa.concat_tables([QUARANTINE_SCHEMA.empty_table(), *quarantined])
     if quarantine.num_rows:
@@ -213,9 +238,10 @@ def validate_batch(
     return BronzeResult(
         valid=pa.concat_tables(valid) if len(valid) > 1 else valid[0],
         quarantine=quarantine,
-        landing_rows=sum(f.landing_rows for f in files),
-        files=len(files),
+        landing_rows=sum(rows_by_file.values()),
+        files=len(rows_by_file),
         extra_columns=extras_by_file,
+        landing_rows_by_file=rows_by_file,
     )
 
 
@@ -234,7 +260,3 @@ def _parser_rejects(parsed: ParsedFile, params: dict) -> pa.Table:
         },
         schema=QUARANTINE_SCHEMA,
     )
-
-
-def describe_extras(extras: dict[str, list[str]]) -> str:
-    return json.dumps(extras, sort_keys=True)

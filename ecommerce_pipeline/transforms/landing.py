@@ -9,7 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -26,6 +28,12 @@ SUPPORTED_SUFFIXES = (".csv", ".txt", ".jsonl", ".ndjson", ".json", ".parquet", 
 MAX_FIELD_CHARS = 10_000
 # Raw values kept in quarantine for an oversized row are cut to this length.
 RAW_PREVIEW_CHARS = 200
+
+# Rows parsed and validated at a time: a day's memory follows this, not the size of its files.
+CHUNK_ROWS = 500_000
+CSV_BLOCK_BYTES = 8 << 20
+# A landing file's bytes, or the path of a local file.
+Source = bytes | Path
 
 REJECT_SCHEMA = pa.schema(
     [("_source_row", pa.int64()), ("rule", pa.string()), ("detail", pa.string()), ("raw_record", pa.string())]
@@ -68,25 +76,53 @@ def _empty_records() -> pa.Table:
     return pa.table({"_source_row": pa.array([], pa.int64())})
 
 
-def parse_landing_file(name: str, data: bytes) -> ParsedFile:
-    """Parse CSV, JSON Lines or Parquet (chosen by the file's suffix)."""
+def _unreadable(name: str, exc: Exception) -> ParsedFile:
+    return ParsedFile(name, _empty_records(), _rejects([(0, "unparseable_file", f"{type(exc).__name__}: {exc}", None)]))
+
+
+def parse_landing_chunks(name: str, source: Source, chunk_rows: int = CHUNK_ROWS) -> Iterator[ParsedFile]:
+    """Parse CSV, JSON Lines or Parquet (chosen by the file's suffix), a CSV file ``chunk_rows`` rows at a time.
+
+    ``source`` is the file's bytes or a local path (read as a stream, never whole). A file that turns
+    out to be unreadable, even after some chunks, ends with a chunk holding only its
+    ``unparseable_file`` reject: the consumer discards that file's earlier chunks.
+    """
     suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
     try:
+        if suffix in (".csv", ".txt"):
+            for chunk in _csv_chunks(name, source, chunk_rows):
+                yield _reject_oversized(chunk)
+            return
         if suffix in (".parquet", ".pq"):
-            parsed = _parse_parquet(name, data)
+            parsed = _parse_parquet(name, _read_all(source))
         elif suffix in (".jsonl", ".ndjson", ".json"):
-            parsed = _parse_jsonl(name, data)
-        elif suffix in (".csv", ".txt"):
-            parsed = _parse_csv(name, data)
+            parsed = _parse_jsonl(name, _read_all(source))
         else:
             raise ValueError(
                 f"unsupported file type {suffix or '(none)'}; expected one of {', '.join(SUPPORTED_SUFFIXES)}"
             )
     except Exception as exc:  # any parser failure quarantines the whole file, never the day
-        return ParsedFile(
-            name, _empty_records(), _rejects([(0, "unparseable_file", f"{type(exc).__name__}: {exc}", None)])
-        )
-    return _reject_oversized(parsed)
+        yield _unreadable(name, exc)
+        return
+    yield _reject_oversized(parsed)
+
+
+def parse_landing_file(name: str, source: Source) -> ParsedFile:
+    """The whole file as one ``ParsedFile`` (its chunks put together)."""
+    chunks = list(parse_landing_chunks(name, source))
+    if chunks[-1].unreadable:
+        return chunks[-1]
+    if len(chunks) == 1:
+        return chunks[0]
+    return ParsedFile(
+        name,
+        pa.concat_tables([c.records for c in chunks]),
+        pa.concat_tables([c.rejects for c in chunks]),
+    )
+
+
+def _read_all(source: Source) -> bytes:
+    return source if isinstance(source, bytes) else Path(source).read_bytes()
 
 
 def _reject_oversized(parsed: ParsedFile) -> ParsedFile:
@@ -145,17 +181,45 @@ def _unique_names(names: list[str]) -> list[str]:
     return out
 
 
-def _parse_csv(name: str, data: bytes) -> ParsedFile:
-    if data.startswith(BOM):
-        data = data[len(BOM) :]
-    if not data or data.isspace():
-        return ParsedFile(name, _empty_records(), _rejects([]))
-    end_of_header = data.find(b"\n")
-    header_bytes = (data if end_of_header < 0 else data[:end_of_header]).rstrip(b"\r")
-    header_text = header_bytes.decode("utf-8", errors="replace")
+def _header_line(source: Source) -> bytes | None:
+    """The first line without its BOM, or None for an empty (or blank) file."""
+    if isinstance(source, bytes):
+        head, at_end = source, True
+    else:
+        head, at_end = b"", False
+        with open(source, "rb") as fh:
+            # Read on until the header line is complete and the file is known not to be blank.
+            while not (b"\n" in head and head.removeprefix(BOM).strip()):
+                block = fh.read(1 << 16)
+                if not block:
+                    at_end = True
+                    break
+                head += block
+    if head.startswith(BOM):
+        head = head[len(BOM) :]
+    if at_end and (not head or head.isspace()):
+        return None
+    end = head.find(b"\n")
+    return (head if end < 0 else head[:end]).rstrip(b"\r")
+
+
+def _line_numbers(first: int, count: int, skipped: np.ndarray) -> np.ndarray:
+    """The first ``count`` line numbers from ``first`` on that the parser did not reject."""
+    ahead = skipped[skipped >= first]
+    candidates = np.arange(first, first + count + len(ahead), dtype=np.int64)
+    if len(ahead):
+        candidates = np.setdiff1d(candidates, ahead, assume_unique=True)
+    return candidates[:count]
+
+
+def _csv_chunks(name: str, source: Source, chunk_rows: int) -> Iterator[ParsedFile]:
+    header = _header_line(source)
+    if header is None:
+        yield ParsedFile(name, _empty_records(), _rejects([]))
+        return
+    header_text = header.decode("utf-8", errors="replace")
     delimiter = _sniff_delimiter(header_text)
     names = _unique_names(next(csv.reader([header_text], delimiter=delimiter)))
-
     invalid: list[tuple[int, str, str, str | None]] = []
 
     def on_invalid_row(row: pacsv.InvalidRow) -> str:
@@ -169,35 +233,48 @@ def _parse_csv(name: str, data: bytes) -> ParsedFile:
         )
         return "skip"
 
-    def read(use_threads: bool) -> pa.Table:
-        return pacsv.read_csv(
-            io.BytesIO(data),
-            read_options=pacsv.ReadOptions(
-                column_names=names, skip_rows=1, use_threads=use_threads, block_size=16 << 20
-            ),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delimiter, invalid_row_handler=on_invalid_row, ignore_empty_lines=False
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.binary() for n in names},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
+    # A serial stream knows the line number of every malformed row, and holds one block at a time.
+    stream = pa.BufferReader(source) if isinstance(source, bytes) else pa.OSFile(str(source))
+    reader = pacsv.open_csv(
+        stream,
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=False, block_size=CSV_BLOCK_BYTES),
+        parse_options=pacsv.ParseOptions(
+            delimiter=delimiter, invalid_row_handler=on_invalid_row, ignore_empty_lines=False
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.binary() for n in names},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    next_line = 2  # line 1 is the header
+    skipped: list[int] = []  # every malformed line so far: valid records never take their numbers
+    pending: list[pa.RecordBatch] = []
 
-    # Parallel parsing does not know the line number of a malformed row; a file that has one is
-    # parsed again serially, so every reject names its line.
-    table = read(use_threads=True)
-    if invalid:
+    def chunk(rows: int) -> ParsedFile:
+        nonlocal next_line, pending
+        table = pa.Table.from_batches(pending, schema=reader.schema)
+        table, rest = table.slice(0, rows), table.slice(rows)
+        pending = rest.to_batches()
+        skipped.extend(number for number, *_ in invalid)
+        # Valid records fill, in order, the line numbers the parser did not reject.
+        lines = _line_numbers(next_line, table.num_rows, np.asarray(skipped, dtype=np.int64))
+        if len(lines):
+            next_line = int(lines[-1]) + 1
+        table, utf8_rejects = _decode_utf8(table, lines)
+        rejects = _rejects(sorted(invalid + utf8_rejects))
         invalid.clear()
-        table = read(use_threads=False)
-    skipped = [n for n, *_ in invalid]
-    # Line 1 is the header; valid records fill the line numbers the parser did not reject.
-    lines = np.arange(2, table.num_rows + len(skipped) + 2, dtype=np.int64)
-    if skipped:
-        lines = np.setdiff1d(lines, np.asarray(skipped, dtype=np.int64), assume_unique=True)
-    table, utf8_rejects = _decode_utf8(table, lines)
-    return ParsedFile(name, table, _rejects(sorted(invalid + utf8_rejects)))
+        return ParsedFile(name, table, rejects)
+
+    chunks = 0
+    with stream:
+        for batch in reader:
+            pending.append(batch)
+            while sum(b.num_rows for b in pending) >= chunk_rows:
+                yield chunk(chunk_rows)
+                chunks += 1
+    if pending or invalid or not chunks:
+        yield chunk(sum(b.num_rows for b in pending))
 
 
 def _decode_utf8(table: pa.Table, rows: np.ndarray) -> tuple[pa.Table, list]:

@@ -12,8 +12,9 @@ from ecommerce_pipeline.defs.policies import BACKFILL, OWNERS, STORAGE_RETRY
 from ecommerce_pipeline.defs.resources import LandingResource, QuarantineFilesResource
 from ecommerce_pipeline.quality.conservation import bronze_conservation
 from ecommerce_pipeline.storage.lake import concat, quarantined_file_path
+from ecommerce_pipeline.storage.landing import LandingFile, LandingStore
 from ecommerce_pipeline.transforms.bronze import validate_batch
-from ecommerce_pipeline.transforms.landing import parse_landing_file
+from ecommerce_pipeline.transforms.landing import parse_landing_chunks
 
 
 def bronze_key(entity: str) -> dg.AssetKey:
@@ -27,6 +28,20 @@ def bronze_quarantine_key(entity: str) -> dg.AssetKey:
 def _batch_id(fingerprints: list[str]) -> str:
     """Derived from the files themselves, so re-running the same files yields the same batch id."""
     return hashlib.sha256("\n".join(sorted(fingerprints)).encode()).hexdigest()[:16]
+
+
+def _keeper(context, store: LandingStore, quarantine_files: QuarantineFilesResource, landed: list[LandingFile]):
+    """Keeps an unreadable landing file whole under the lake's quarantine/files/ and says where."""
+    by_key = {f.key: f for f in landed}
+
+    def keep(key: str) -> str:
+        file = by_key[key]
+        path = quarantined_file_path(file.entity, file.day, key)
+        kept = quarantine_files.lake().keep_file(path, store.read_bytes(file))
+        context.log.warning(f"{key} could not be read at all; kept whole at {kept}")
+        return kept
+
+    return keep
 
 
 def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
@@ -73,19 +88,17 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
         valid, quarantine, landing_rows, extras, files = [], [], {}, {}, 0
         for day in partition_days(context):
             landed = store.list_files(entity.name, day)
-            parsed = []
-            for file in landed:
-                data = store.read_bytes(file)
-                parsed_file = parse_landing_file(file.key, data)
-                if parsed_file.unreadable:
-                    kept = quarantine_files.lake().keep_file(quarantined_file_path(entity.name, day, file.key), data)
-                    context.log.warning(f"{file.key} could not be read at all; kept whole at {kept}")
-                    parsed_file = parsed_file.with_quarantined_copy(kept)
-                parsed.append(parsed_file)
-            result = validate_batch(entity, parsed, day, _batch_id([f.fingerprint for f in landed]), ingested_at)
+            result = validate_batch(
+                entity,
+                (parse_landing_chunks(file.key, store.source(file)) for file in landed),
+                day,
+                _batch_id([f.fingerprint for f in landed]),
+                ingested_at,
+                keep_unreadable=_keeper(context, store, quarantine_files, landed),
+            )
             valid.append(result.valid)
             quarantine.append(result.quarantine)
-            landing_rows.update({p.name: p.landing_rows for p in parsed})
+            landing_rows.update(result.landing_rows_by_file)
             extras.update(result.extra_columns)
             files += result.files
             if not landed:
