@@ -50,3 +50,16 @@ def test_split_by_day_refuses_rows_outside_the_run():
     assert [parts[d].num_rows for d in (D1, D2, D3)] == [1, 1, 0]
     with pytest.raises(ValueError, match="outside the partitions"):
         split_by_day(table, [D1])
+
+
+def test_a_range_mixing_plain_and_dictionary_encoded_partitions_reads_plain(lake):
+    from ecommerce_pipeline.transforms.bronze import constant_column
+
+    lake.write_partition("bronze/t", D1, pa.table({"business_date": [D1], "_source_file": ["old.csv"]}))
+    lake.write_partition(
+        "bronze/t", D2, pa.table({"business_date": [D2] * 2, "_source_file": constant_column("new.csv", 2)})
+    )
+    assert pa.types.is_dictionary(lake.read_partition("bronze/t", D2).schema.field("_source_file").type)
+    both = lake.read_partitions("bronze/t", [D1, D2])
+    assert both.schema.field("_source_file").type == pa.string()
+    assert both.column("_source_file").to_pylist() == ["old.csv", "new.csv", "new.csv"]

@@ -33,12 +33,17 @@ def distinct_count(table: pa.Table, keys: list[str]) -> int:
 
 def bronze_conservation(landing_rows: dict[str, int], valid: pa.Table, quarantine: pa.Table) -> ConservationOutcome:
     """Each landing file's rows are all in bronze or quarantine, and no (file, row) appears twice."""
-    lineage = pa.concat_tables(
-        [valid.select(["_source_file", "_source_row"]), quarantine.select(["_source_file", "_source_row"])]
+    per_file = query(
+        """
+        SELECT _source_file::VARCHAR AS file, count(*) AS found, count(DISTINCT _source_row) AS distinct_rows
+        FROM (SELECT _source_file, _source_row FROM valid UNION ALL SELECT _source_file, _source_row FROM quarantine)
+        GROUP BY ALL
+        """,
+        valid=valid.select(["_source_file", "_source_row"]),
+        quarantine=quarantine.select(["_source_file", "_source_row"]),
     )
-    per_file = lineage.group_by("_source_file").aggregate([("_source_row", "count"), ("_source_row", "count_distinct")])
-    found = dict(zip(per_file["_source_file"].to_pylist(), per_file["_source_row_count"].to_pylist()))
-    repeated = sum(per_file["_source_row_count"].to_pylist()) - sum(per_file["_source_row_count_distinct"].to_pylist())
+    found = dict(zip(per_file["file"].to_pylist(), per_file["found"].to_pylist()))
+    repeated = sum(per_file["found"].to_pylist()) - sum(per_file["distinct_rows"].to_pylist())
     problems = []
     if repeated:
         problems.append(f"{repeated} (file, row) pairs appear more than once across bronze and quarantine")

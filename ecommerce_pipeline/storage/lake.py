@@ -40,8 +40,23 @@ def _parquet_bytes(data: pa.Table) -> bytes:
 
 
 def concat(tables: Sequence[pa.Table]) -> pa.Table:
-    # Partitions written before an additive schema change lack the new columns: fill them with nulls.
-    return pa.concat_tables(tables, promote_options="permissive")
+    """One table from several partitions, which may come from different versions of the pipeline.
+
+    Partitions written before an additive schema change lack the new columns: they are filled with
+    nulls. A column stored dictionary-encoded in some partitions and plain in others is read plain.
+    """
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        plain = {f.name for t in tables for f in t.schema if not pa.types.is_dictionary(f.type)}
+        return pa.concat_tables([_decode(t, plain) for t in tables], promote_options="permissive")
+
+
+def _decode(table: pa.Table, names: set[str]) -> pa.Table:
+    for i, f in enumerate(table.schema):
+        if f.name in names and pa.types.is_dictionary(f.type):
+            table = table.set_column(i, f.name, table.column(i).cast(f.type.value_type))
+    return table
 
 
 class Lake(ABC):

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -97,10 +98,11 @@ def _failures(col: Column, v: str, typed: str) -> list[str]:
     return checks
 
 
-def validation_sql(entity: Entity, present: dict[str, str], extras: list[str], source_file: str) -> str:
+def validation_sql(entity: Entity, present: dict[str, str], extras: list[str]) -> str:
     """One SELECT over a file's raw records returning typed columns plus ``_failures`` ('' when valid).
 
     ``present`` maps each contract column found in the file to its name there; absent ones are NULL.
+    The per-file lineage constants are added afterwards (``with_lineage``).
     """
     # The inner SELECT trims and types each value once; the outer one checks the rules on the results.
     inner, failures = [], []
@@ -118,11 +120,27 @@ def validation_sql(entity: Entity, present: dict[str, str], extras: list[str], s
         SELECT
             $business_date AS business_date,
             {", ".join(quote(c) for c in entity.column_names)},
-            {literal(source_file)} AS _source_file, _source_row, $batch_id AS _batch_id,
-            $ingested_at AS _ingested_at, _extra_columns,
+            _source_row, $ingested_at AS _ingested_at, _extra_columns,
             concat_ws('; ', {", ".join(failures)}) AS _failures
         FROM (SELECT {", ".join(inner)}, _source_row, {extra_json} AS _extra_columns FROM file_records)
     """
+
+
+# A file's name and its batch id are the same on every row: dictionary columns hold them once, not per row.
+LINEAGE_CONSTANT = pa.dictionary(pa.int32(), pa.string())
+
+
+def constant_column(value: str, rows: int) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, dtype=np.int32)), pa.array([value], pa.string()))
+
+
+def with_lineage(checked: pa.Table, source_file: str, batch_id: str) -> pa.Table:
+    """Insert ``_source_file`` before ``_source_row`` and ``_batch_id`` after it."""
+    at = checked.column_names.index("_source_row")
+    checked = checked.add_column(
+        at, pa.field("_source_file", LINEAGE_CONSTANT), constant_column(source_file, len(checked))
+    )
+    return checked.add_column(at + 2, pa.field("_batch_id", LINEAGE_CONSTANT), constant_column(batch_id, len(checked)))
 
 
 def _raw_json(con, records: pa.Table) -> pa.Table:
@@ -147,7 +165,8 @@ def _validate_file(con, entity: Entity, parsed: ParsedFile, params: dict) -> tup
         rejects = _rejected(parsed, parsed.records.column("_source_row"), detail, raw, params)
         return None, rejects, extras
     con.register("file_records", parsed.records)
-    checked = arrow(con, validation_sql(entity, contract, extras, parsed.name), params)
+    checked = arrow(con, validation_sql(entity, contract, extras), _sql_params(params))
+    checked = with_lineage(checked, parsed.name, params["batch_id"])
     con.unregister("file_records")
     passed = pc.equal(checked.column("_failures"), "")
     if pc.all(passed).as_py() is not False:
@@ -183,14 +202,18 @@ def _rejected(parsed: ParsedFile, rows, failures, raw, params: dict) -> pa.Table
     )
 
 
+def _sql_params(params: dict) -> dict:
+    return {k: params[k] for k in ("business_date", "ingested_at")}
+
+
 def _empty_valid(con, entity: Entity, params: dict) -> pa.Table:
     empty = pa.table(
         {**{c: pa.array([], pa.string()) for c in entity.column_names}, "_source_row": pa.array([], pa.int64())}
     )
     con.register("file_records", empty)
-    out = arrow(con, validation_sql(entity, {c: c for c in entity.column_names}, [], ""), params)
+    out = arrow(con, validation_sql(entity, {c: c for c in entity.column_names}, []), _sql_params(params))
     con.unregister("file_records")
-    return out.drop(["_failures"])
+    return with_lineage(out, "", params["batch_id"]).drop(["_failures"])
 
 
 def validate_batch(
