@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ecommerce_pipeline.storage.aws import join_uri
-from ecommerce_pipeline.storage.lake import PART_FILE, Lake, WriteStats, _parquet_bytes, concat, partition_path
+from ecommerce_pipeline.storage.lake import PART_FILE, Lake, WriteStats, concat, parquet_bytes, partition_path
 
 _PARTITION = re.compile(r"/year=(\d{4})/month=(\d{2})/day=(\d{2})/")
 
@@ -56,7 +56,7 @@ class S3Lake(Lake):
 
     def write_partition(self, table: str, day: date, data: pa.Table) -> WriteStats:
         target = self._file(table, day)
-        payload = _parquet_bytes(data)
+        payload = parquet_bytes(data)
         wr.s3.upload(io.BytesIO(payload), target, use_threads=False, boto3_session=self.session)
         stale = [p for p in self._objects(self.partition_location(table, day)) if p != target]
         if stale:

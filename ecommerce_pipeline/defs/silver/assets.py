@@ -157,12 +157,13 @@ def orders_validated(
     )
     table = result.table
     revenue = float(pc.sum(table.column("line_revenue")).as_py() or 0.0)
+    kept_orders = distinct_count(table, ["business_date", "order_id"])
     yield dg.Output(
         table,
         "orders",
         metadata=table_metadata(
             table,
-            orders=distinct_count(table, ["business_date", "order_id"]),
+            orders=kept_orders,
             revenue=revenue,
             duplicate_orders_removed=result.duplicate_orders,
             duplicate_lines_removed=result.duplicate_lines,
@@ -176,7 +177,6 @@ def orders_validated(
     ):
         yield dg.Output(quarantine, name, metadata=table_metadata(quarantine) | {"rules": rule_counts(quarantine)})
     yield schema_check_result(ORDERS, check_schema("orders_validated", table))
-    kept_orders = distinct_count(table, ["business_date", "order_id"])
     yield conservation_check_result(
         ORDERS,
         silver_conservation(bronze_orders, ["order_id"], kept_orders, result.orders_quarantine.num_rows),
