@@ -1,6 +1,8 @@
 import json
 from datetime import UTC, date, datetime
 
+import pyarrow as pa
+
 from ecommerce_pipeline.contract import ENTITIES
 from ecommerce_pipeline.transforms.bronze import validate_batch
 from ecommerce_pipeline.transforms.landing import parse_landing_file
@@ -160,3 +162,15 @@ def test_a_file_found_unreadable_after_some_chunks_goes_to_quarantine_whole():
     }
     assert kept == ["f.csv"]
     assert result.landing_rows_by_file == {"f.csv": 1, "g.csv": 1}
+
+
+def test_values_are_trimmed_of_spaces_and_unicode_spaces_exactly_like_duckdb_trim():
+    from ecommerce_pipeline.transforms.bronze import trimmed_or_null
+    from ecommerce_pipeline.transforms.sql import query
+
+    values = ["a", " a ", "\u00a0a\u3000", "\ta\t", "é ", "é", "", "   ", "a b", " \u2003", None, "x" * 100 + " "]
+    table = pa.table({"v": pa.array(values, pa.string())})
+    fast = query(f"SELECT {trimmed_or_null('v')} AS v FROM t", t=table).column("v").to_pylist()
+    plain = query("SELECT NULLIF(trim(v), '') AS v FROM t", t=table).column("v").to_pylist()
+    assert fast == plain
+    assert fast[:4] == ["a", "a", "a", "\ta\t"] and fast[6:8] == [None, None]

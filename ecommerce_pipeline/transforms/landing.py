@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,7 +92,7 @@ def parse_landing_chunks(name: str, source: Source, chunk_rows: int = CHUNK_ROWS
     suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
     try:
         if suffix in (".csv", ".txt"):
-            for chunk in _csv_chunks(name, source, chunk_rows):
+            for chunk in _read_ahead(_csv_chunks(name, source, chunk_rows)):
                 yield _reject_oversized(chunk)
             return
         if suffix in (".parquet", ".pq"):
@@ -105,6 +107,47 @@ def parse_landing_chunks(name: str, source: Source, chunk_rows: int = CHUNK_ROWS
         yield _unreadable(name, exc)
         return
     yield _reject_oversized(parsed)
+
+
+def _read_ahead(chunks: Iterator[ParsedFile]) -> Iterator[ParsedFile]:
+    """Yield ``chunks`` while a thread parses the next one, so parsing overlaps the caller's validation
+    (pyarrow and DuckDB release the GIL). A parser error is raised here, in the caller's thread."""
+    ready: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def offer(item) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if not offer(("chunk", chunk)):
+                    return
+            offer(("end", None))
+        except Exception as exc:
+            offer(("error", exc))
+        finally:
+            chunks.close()
+
+    thread = threading.Thread(target=produce, name="landing-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = ready.get()
+            if kind == "error":
+                raise value
+            if kind == "end":
+                return
+            yield value
+    finally:
+        stop.set()
+        thread.join()
 
 
 def parse_landing_file(name: str, source: Source) -> ParsedFile:
