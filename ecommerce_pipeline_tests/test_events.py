@@ -30,3 +30,17 @@ def test_the_first_landed_copy_of_a_duplicate_is_kept():
     result = events_clean(bronze("events", [first, STORE["events"][1], second]))
     assert result.duplicates == 1
     assert [(r["event_id"], r["page_url"]) for r in result.table.to_pylist()] == [("E1", "/first"), ("E2", None)]
+
+
+def test_the_streamed_table_is_the_table_and_columns_are_its_columns(monkeypatch):
+    import pyarrow as pa
+
+    from ecommerce_pipeline.transforms import events
+
+    monkeypatch.setattr(events, "BATCH_ROWS", 2)  # several slices, some with a duplicate dropped
+    result = events_clean(bronze("events", [*STORE["events"], STORE["events"][3], STORE["events"][0]]))
+    assert result.duplicates == 3
+    streamed = pa.Table.from_batches(list(result.stream()))
+    assert streamed.equals(result.table) and streamed.num_rows == result.num_rows == 6
+    assert result.columns(["event_id", "event_seq"]).equals(result.table.select(["event_id", "event_seq"]))
+    assert result.head(3).equals(result.table.slice(0, 3))

@@ -63,3 +63,31 @@ def test_a_range_mixing_plain_and_dictionary_encoded_partitions_reads_plain(lake
     both = lake.read_partitions("bronze/t", [D1, D2])
     assert both.schema.field("_source_file").type == pa.string()
     assert both.column("_source_file").to_pylist() == ["old.csv", "new.csv", "new.csv"]
+
+
+def test_a_stream_of_batches_is_written_one_partition_a_day(lake):
+    batches = [
+        pa.record_batch({"business_date": [D1, D3], "x": [1, 3]}),
+        pa.record_batch({"business_date": [D1], "x": [2]}),
+    ]
+    reader = pa.RecordBatchReader.from_batches(batches[0].schema, iter(batches))
+    written = lake.write_batches("silver/t", [D1, D2, D3], reader)
+    assert [w.rows for w in written] == [2, 0, 1]
+    assert lake.read_partition("silver/t", D1).column("x").to_pylist() == [1, 2]
+    assert lake.read_partition("silver/t", D2).num_rows == 0  # a day without rows still gets its partition
+    assert lake.read_partition("silver/t", D3).column("x").to_pylist() == [3]
+
+
+def test_a_stream_that_fails_midway_leaves_the_previous_partition(lake):
+    lake.write_partition("silver/t", D1, pa.table({"business_date": [D1], "x": [0]}))
+    schema = pa.schema([("business_date", pa.date32()), ("x", pa.int64())])
+
+    def failing():
+        yield pa.record_batch({"business_date": [D1], "x": [1]}, schema=schema)
+        raise RuntimeError("the source went away")
+
+    with pytest.raises(RuntimeError, match="went away"):
+        lake.write_batches("silver/t", [D1], pa.RecordBatchReader.from_batches(schema, failing()))
+    assert lake.read_partition("silver/t", D1).column("x").to_pylist() == [0]
+    if isinstance(lake, LocalLake):
+        assert not list(lake.root.rglob("*.tmp"))

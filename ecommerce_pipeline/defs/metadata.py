@@ -34,9 +34,11 @@ def masked_preview(table: pa.Table, rows: int = PREVIEW_ROWS) -> str:
     return "\n".join(lines)
 
 
-def table_metadata(table: pa.Table, **numbers: float | int | None) -> dict[str, object]:
+def table_metadata(table: pa.Table, row_count: int | None = None, **numbers: float | int | None) -> dict[str, object]:
+    """Row count, column schema, a masked preview and plottable numbers. For a streamed table, ``table``
+    is its first rows and ``row_count`` its size."""
     metadata: dict[str, object] = {
-        "dagster/row_count": table.num_rows,
+        "dagster/row_count": table.num_rows if row_count is None else row_count,
         "dagster/column_schema": column_schema(table.schema),
         "preview": dg.MetadataValue.md(masked_preview(table)),
     }

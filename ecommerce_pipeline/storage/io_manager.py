@@ -1,7 +1,8 @@
 """Dagster IO managers that store every asset as a daily-partitioned table in a ``Lake``.
 
-Outputs are Arrow tables carrying a ``business_date`` column; a run that covers several partitions
-(a single-run backfill) returns one table and each day is written to its own partition. Inputs that
+Outputs are Arrow tables, or Arrow record batch streams for tables too large to hold twice, carrying a
+``business_date`` column; a run that covers several partitions (a single-run backfill) returns one
+table or stream and each day is written to its own partition. Inputs that
 span several partitions (a history window) are read back as one table, pruned to the columns the
 consuming asset asked for in its ``AssetIn`` metadata.
 """
@@ -12,28 +13,14 @@ from datetime import date
 
 import dagster as dg
 import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import PrivateAttr
 
 from ecommerce_pipeline.settings import load_settings
-from ecommerce_pipeline.storage.lake import Lake, LocalLake, MemoryLake
+from ecommerce_pipeline.storage.lake import Lake, LocalLake, MemoryLake, split_by_day
 
 
 def table_name(asset_key: dg.AssetKey) -> str:
     return "/".join(asset_key.path)
-
-
-def split_by_day(data: pa.Table, days: list[date]) -> dict[date, pa.Table]:
-    """One table per requested day; rows dated outside the requested days are an error, never dropped."""
-    if len(days) == 1 and "business_date" not in data.column_names:
-        return {days[0]: data}
-    dates = data.column("business_date")
-    stray = set(pc.unique(dates).to_pylist()) - set(days)
-    if stray:
-        raise ValueError(f"rows dated {sorted(stray)} are outside the partitions being written {days[0]}..{days[-1]}")
-    if len(days) == 1:
-        return {days[0]: data}
-    return {d: data.filter(pc.equal(dates, pa.scalar(d, pa.date32()))) for d in days}
 
 
 class LakeIOManager(dg.ConfigurableIOManager):
@@ -46,19 +33,17 @@ class LakeIOManager(dg.ConfigurableIOManager):
         if obj is None:
             return
         days = [date.fromisoformat(k) for k in context.asset_partition_keys]
-        total_rows = total_bytes = 0
-        locations = []
-        for day, part in split_by_day(obj, days).items():
-            stats = self.lake().write_partition(table_name(context.asset_key), day, part)
-            total_rows += stats.rows
-            total_bytes += stats.bytes
-            locations.append(stats.location)
+        lake, table = self.lake(), table_name(context.asset_key)
+        if isinstance(obj, pa.RecordBatchReader):
+            written = lake.write_batches(table, days, obj)
+        else:
+            written = [lake.write_partition(table, day, part) for day, part in split_by_day(obj, days).items()]
+        total_bytes = sum(w.bytes for w in written)
+        locations = [w.location for w in written]
         context.add_output_metadata(
             {
                 "bytes_written": dg.MetadataValue.int(total_bytes),
-                "location": dg.MetadataValue.path(
-                    locations[0] if len(locations) == 1 else self.lake().table_location(table_name(context.asset_key))
-                ),
+                "location": dg.MetadataValue.path(locations[0] if len(locations) == 1 else lake.table_location(table)),
                 "partitions_written": dg.MetadataValue.int(len(locations)),
             }
         )

@@ -11,13 +11,15 @@ import io
 import os
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 PART_FILE = "part-0.parquet"
@@ -46,16 +48,36 @@ def _prunes(field: pa.Field) -> bool:
     )
 
 
+ROW_GROUP_ROWS = 1 << 20
+
+
+def parquet_writer(sink, schema: pa.Schema) -> pq.ParquetWriter:
+    """Snappy Parquet, statistics on the columns they help."""
+    return pq.ParquetWriter(sink, schema, compression="snappy", write_statistics=[f.name for f in schema if _prunes(f)])
+
+
 def write_parquet(data: pa.Table, sink) -> None:
-    """Snappy Parquet, a row group per million rows, statistics on the columns they help."""
-    stats = [f.name for f in data.schema if _prunes(f)]
-    pq.write_table(data, sink, compression="snappy", row_group_size=1 << 20, write_statistics=stats)
+    with parquet_writer(sink, data.schema) as writer:
+        writer.write_table(data, row_group_size=ROW_GROUP_ROWS)
 
 
 def parquet_bytes(data: pa.Table) -> bytes:
     sink = io.BytesIO()
     write_parquet(data, sink)
     return sink.getvalue()
+
+
+def split_by_day(data: pa.Table, days: list[date]) -> dict[date, pa.Table]:
+    """One table per requested day; rows dated outside the requested days are an error, never dropped."""
+    if len(days) == 1 and "business_date" not in data.column_names:
+        return {days[0]: data}
+    dates = data.column("business_date")
+    stray = set(pc.unique(dates).to_pylist()) - set(days)
+    if stray:
+        raise ValueError(f"rows dated {sorted(stray)} are outside the partitions being written {days[0]}..{days[-1]}")
+    if len(days) == 1:
+        return {days[0]: data}
+    return {d: data.filter(pc.equal(dates, pa.scalar(d, pa.date32()))) for d in days}
 
 
 def concat(tables: Sequence[pa.Table]) -> pa.Table:
@@ -86,6 +108,12 @@ class Lake(ABC):
 
     @abstractmethod
     def read_partition(self, table: str, day: date, columns: Sequence[str] | None = None) -> pa.Table | None: ...
+
+    def write_batches(self, table: str, days: list[date], batches: pa.RecordBatchReader) -> list[WriteStats]:
+        """Write a stream of rows dated within ``days``, one partition a day (every day gets one, maybe empty).
+        Here the stream is collected first; a lake that can write as rows arrive overrides this."""
+        parts = split_by_day(batches.read_all(), days)
+        return [self.write_partition(table, day, parts[day]) for day in days]
 
     @abstractmethod
     def table_location(self, table: str) -> str:
@@ -136,19 +164,22 @@ def remove_stale_temp_files(folder: Path) -> list[Path]:
     return removed
 
 
-def _atomic_write(target: Path, write: Callable[[BinaryIO], None]) -> int:
-    """Write beside the target under a hidden name, fsync, then rename over it: readers see old or new, never half.
-    Returns the size written."""
+@contextmanager
+def _atomic_file(target: Path) -> Iterator[BinaryIO]:
+    """A hidden file beside the target, fsynced and renamed over it when the block succeeds, removed when it
+    fails: readers see the old file or the new one, never half."""
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(target.parent)
     tmp = _temp_name(target)
-    with open(tmp, "wb") as fh:
-        write(fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-        size = fh.tell()
+    try:
+        with open(tmp, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, target)
-    return size
 
 
 class LocalLake(Lake):
@@ -160,12 +191,38 @@ class LocalLake(Lake):
 
     def write_partition(self, table: str, day: date, data: pa.Table) -> WriteStats:
         target = self._file(table, day)
-        size = _atomic_write(target, lambda fh: write_parquet(data, fh))
-        return WriteStats(rows=data.num_rows, bytes=size, location=str(target))
+        with _atomic_file(target) as fh:
+            write_parquet(data, fh)
+        return WriteStats(rows=data.num_rows, bytes=target.stat().st_size, location=str(target))
+
+    def write_batches(self, table: str, days: list[date], batches: pa.RecordBatchReader) -> list[WriteStats]:
+        """Each batch goes straight into its day's file: the whole table is never in memory."""
+        rows = dict.fromkeys(days, 0)
+        with ExitStack() as files:
+            writers: dict[date, pq.ParquetWriter] = {}
+
+            def writer(day: date) -> pq.ParquetWriter:
+                if day not in writers:
+                    fh = files.enter_context(_atomic_file(self._file(table, day)))
+                    writers[day] = files.enter_context(parquet_writer(fh, batches.schema))
+                return writers[day]
+
+            for batch in batches:
+                for day, part in split_by_day(pa.Table.from_batches([batch]), days).items():
+                    if part.num_rows:
+                        writer(day).write_table(part, row_group_size=ROW_GROUP_ROWS)
+                        rows[day] += part.num_rows
+            for day in days:
+                writer(day)
+        return [
+            WriteStats(rows=rows[d], bytes=self._file(table, d).stat().st_size, location=str(self._file(table, d)))
+            for d in days
+        ]
 
     def keep_file(self, path: str, data: bytes) -> str:
         target = self.root / path
-        _atomic_write(target, lambda fh: fh.write(data))
+        with _atomic_file(target) as fh:
+            fh.write(data)
         return str(target)
 
     def read_partition(self, table: str, day: date, columns: Sequence[str] | None = None) -> pa.Table | None:

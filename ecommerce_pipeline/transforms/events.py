@@ -35,10 +35,65 @@ OUTPUT_COLUMNS = [
 ]  # fmt: skip
 
 
+# Rows assembled at a time when the cleaned table is streamed to storage.
+BATCH_ROWS = 1 << 19
+
+
 @dataclass
 class EventsResult:
-    table: pa.Table
+    """The cleaned click stream, described by the bronze rows it keeps rather than copied out of them.
+
+    The click stream is the largest table by far: the duplicates removed, the event sequence and the
+    defaulted columns are computed once, and the output columns are assembled only where they are
+    used: a few for the checks (``columns``), all of them slice by slice for storage (``stream``).
+    """
+
+    events: pa.Table  # the bronze rows
+    keep: np.ndarray  # which of them are kept
+    event_seq: np.ndarray
+    device_type: pa.ChunkedArray
+    country: pa.ChunkedArray
     duplicates: int
+
+    @property
+    def num_rows(self) -> int:
+        return int(self.keep.sum())
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self._assemble(0, 0, OUTPUT_COLUMNS).schema
+
+    def _assemble(self, start: int, length: int, names: list[str]) -> pa.Table:
+        derived = {"event_seq": pa.array(self.event_seq[start : start + length]),
+                   "device_type": self.device_type.slice(start, length), "country": self.country.slice(start, length)}  # fmt: skip
+        part = pa.table({n: derived[n] if n in derived else self.events.column(n).slice(start, length) for n in names})
+        keep = self.keep[start : start + length]
+        return part if keep.all() else part.filter(pa.array(keep))
+
+    def columns(self, names: list[str]) -> pa.Table:
+        """The cleaned table restricted to ``names``."""
+        return self._assemble(0, len(self.keep), names)
+
+    @property
+    def table(self) -> pa.Table:
+        return self.columns(OUTPUT_COLUMNS)
+
+    def head(self, rows: int) -> pa.Table:
+        found = []
+        for batch in self.stream():
+            found.append(batch)
+            if sum(b.num_rows for b in found) >= rows:
+                break
+        return pa.Table.from_batches(found, self.schema).slice(0, rows)
+
+    def stream(self) -> pa.RecordBatchReader:
+        """Every output column, a slice at a time: the whole cleaned table is never in memory."""
+
+        def batches():
+            for start in range(0, len(self.keep), BATCH_ROWS):
+                yield from self._assemble(start, BATCH_ROWS, OUTPUT_COLUMNS).to_batches()
+
+        return pa.RecordBatchReader.from_batches(self.schema, batches())
 
 
 def _default(column: pa.ChunkedArray, default: str, lower: bool = False) -> pa.ChunkedArray:
@@ -62,11 +117,11 @@ def events_clean(events: pa.Table) -> EventsResult:
 
     event_seq = np.zeros(events.num_rows, dtype=np.int32)
     event_seq[sequence.column("pos").to_numpy()] = sequence.column("event_seq").to_numpy()
-    kept = events.append_column("event_seq", pa.array(event_seq))
-    if dropped.any():
-        kept = kept.filter(pa.array(~dropped))
-    kept = kept.set_column(
-        kept.column_names.index("device_type"), "device_type", _default(kept["device_type"], "unknown", lower=True)
+    return EventsResult(
+        events=events,
+        keep=~dropped,
+        event_seq=event_seq,
+        device_type=_default(events["device_type"], "unknown", lower=True),
+        country=_default(events["country"], "unknown"),
+        duplicates=int(dropped.sum()),
     )
-    kept = kept.set_column(kept.column_names.index("country"), "country", _default(kept["country"], "unknown"))
-    return EventsResult(kept.select(OUTPUT_COLUMNS), int(dropped.sum()))
