@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from ecommerce_pipeline.contract import Column, Entity
 from ecommerce_pipeline.transforms.landing import ParsedFile
-from ecommerce_pipeline.transforms.sql import arrow, connect, literal, quote
+from ecommerce_pipeline.transforms.sql import arrow, connect, literal, quote, trimmed_or_null
 
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -96,16 +96,6 @@ def _failures(col: Column, v: str, typed: str) -> list[str]:
             raise ValueError(rule)
         checks.append(f"CASE WHEN {cond} THEN '{rule}: ' || {shown} || {literal(text)} END")
     return checks
-
-
-def trimmed_or_null(value: str) -> str:
-    """``NULLIF(trim(value), '')``, with DuckDB's trim (which strips spaces and Unicode spaces) skipped
-    where it cannot change anything: all-ASCII values that neither start nor end with a space.
-    Trimming walks every character; the skip checks lengths and two bytes, four times faster."""
-    return (
-        f"CASE WHEN prefix({value}, ' ') OR suffix({value}, ' ') OR strlen({value}) <> length({value}) "
-        f"THEN NULLIF(trim({value}), '') ELSE NULLIF({value}, '') END"
-    )
 
 
 def validation_sql(entity: Entity, present: dict[str, str], extras: list[str]) -> str:

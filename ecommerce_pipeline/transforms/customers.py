@@ -11,6 +11,7 @@ from datetime import date
 import pyarrow as pa
 
 from ecommerce_pipeline.transforms.snapshot import SilverResult, dimension_snapshots
+from ecommerce_pipeline.transforms.sql import trim
 
 EMAIL_PATTERN = r"^[a-z0-9._%+'-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$"
 E164_PATTERN = r"^\+[1-9][0-9]{7,14}$"
@@ -46,7 +47,7 @@ CALLING_CODES = {
 
 def phone_e164_sql(column: str, calling_code: str) -> str:
     """SQL normalising a phone number to E.164, or NULL when that is impossible."""
-    raw = f"trim({column})"
+    raw = trim(column)
     digits = f"regexp_replace({raw}, '[^0-9]', '', 'g')"
     national = (
         f"CASE WHEN length({digits}) = 11 AND starts_with({digits}, '1') THEN '+' || {digits} ELSE '+1' || {digits} END"
@@ -68,25 +69,39 @@ def customers_clean(history: pa.Table, days: list[date], default_country: str = 
         raise ValueError(
             f"unknown default phone country {default_country!r}; known: {', '.join(sorted(CALLING_CODES))}"
         )
-    email = "lower(trim(email))"
+    t = {
+        c: trim(c)
+        for c in (
+            "email",
+            "first_name",
+            "last_name",
+            "gender",
+            "city",
+            "state",
+            "country",
+            "postal_code",
+            "customer_segment",
+        )
+    }
+    email = f"lower({t['email']})"
     phone = phone_e164_sql("phone", calling_code)
     columns = {
         "customer_id": "customer_id",
         "email": email,
-        "first_name": "trim(first_name)",
-        "last_name": "trim(last_name)",
+        "first_name": t["first_name"],
+        "last_name": t["last_name"],
         "phone": phone,
         "date_of_birth": "date_of_birth",
-        "gender": "coalesce(lower(trim(gender)), 'unknown')",
-        "city": "coalesce(trim(city), 'unknown')",
-        "state": "trim(state)",
-        "country": "coalesce(trim(country), 'unknown')",
-        "postal_code": "trim(postal_code)",
+        "gender": f"coalesce(lower({t['gender']}), 'unknown')",
+        "city": f"coalesce({t['city']}, 'unknown')",
+        "state": t["state"],
+        "country": f"coalesce({t['country']}, 'unknown')",
+        "postal_code": t["postal_code"],
         "signup_date": "coalesce(signup_date, first_seen)",
-        "customer_segment": "coalesce(lower(trim(customer_segment)), 'standard')",
+        "customer_segment": f"coalesce(lower({t['customer_segment']}), 'standard')",
         "is_active": "coalesce(is_active, true)",
         "updated_at": "coalesce(updated_at, _ingested_at)",
-        "region": "coalesce(NULLIF(trim(state), ''), NULLIF(trim(country), ''), 'unknown')",
+        "region": f"coalesce(NULLIF({t['state']}, ''), NULLIF({t['country']}, ''), 'unknown')",
     }
     checks = [
         f"CASE WHEN email IS NOT NULL AND NOT regexp_full_match({email}, $email_pattern) "

@@ -7,16 +7,18 @@ from datetime import date
 import pyarrow as pa
 
 from ecommerce_pipeline.transforms.snapshot import SilverResult, dimension_snapshots
+from ecommerce_pipeline.transforms.sql import trim
 
 
 def products_clean(history: pa.Table, days: list[date]) -> SilverResult:
     """Snapshots as of ``days`` from bronze product rows of those days and every earlier day."""
+    t = {c: trim(c) for c in ("product_name", "category", "subcategory", "brand")}
     columns = {
         "product_id": "product_id",
-        "product_name": "coalesce(trim(product_name), product_id)",
-        "category": "coalesce(lower(trim(category)), 'uncategorized')",
-        "subcategory": "coalesce(lower(trim(subcategory)), 'uncategorized')",
-        "brand": "coalesce(trim(brand), 'unknown')",
+        "product_name": f"coalesce({t['product_name']}, product_id)",
+        "category": f"coalesce(lower({t['category']}), 'uncategorized')",
+        "subcategory": f"coalesce(lower({t['subcategory']}), 'uncategorized')",
+        "brand": f"coalesce({t['brand']}, 'unknown')",
         "base_price": "base_price",
         "current_price": "coalesce(current_price, base_price)",
         "cost": "cost",

@@ -46,9 +46,9 @@ def dimension_snapshots(
     failures = f"concat_ws('; ', {', '.join(failure_checks)})" if failure_checks else "''"
     cleaned = ", ".join(f"{expr} AS {quote(name)}" for name, expr in cleaned_columns.items())
     k = quote(key)
-    con.execute(
+    versions = arrow(
+        con,
         f"""
-        CREATE TEMP TABLE versions AS
         WITH first_seen AS (SELECT {k} AS k, min(business_date) AS first_seen FROM history GROUP BY 1),
         latest_of_day AS (
             SELECT h.*, f.first_seen
@@ -63,6 +63,9 @@ def dimension_snapshots(
         """,
         params or None,
     )
+    # An Arrow table, not a DuckDB temp table: DuckDB compresses what it stores, which costs more
+    # than the three queries below save.
+    con.register("versions", versions)
     out_cols = ", ".join(quote(c) for c in cleaned_columns)
     table = arrow(
         con,
