@@ -19,6 +19,11 @@ from ecommerce_pipeline.settings import load_settings
 from ecommerce_pipeline.storage.lake import Lake, LocalLake, MemoryLake, split_by_day
 
 
+def only_columns(names) -> dict:
+    """``AssetIn`` metadata asking the lake IO managers to read only these columns."""
+    return {"columns": list(names)}
+
+
 def table_name(asset_key: dg.AssetKey) -> str:
     return "/".join(asset_key.path)
 

@@ -24,20 +24,28 @@ class OrdersResult:
     duplicate_lines: int
 
 
-ORDERS_SQL = """
-CREATE TEMP TABLE orders_d AS
+# What the checks against the day's dimension snapshots read of them.
+DIMENSION_COLUMNS = {
+    "customers": ["business_date", "customer_id", "region"],
+    "products": ["business_date", "product_id", "category"],
+}
+
+# Each step's result is held as Arrow and registered for the next (a DuckDB temp table would be
+# compressed on the way in, which costs more than it saves here).
+STEPS = {
+    "orders_d": """
 SELECT *, count(*) OVER (PARTITION BY business_date, order_id) - 1 AS superseded
 FROM orders
 QUALIFY row_number() OVER (PARTITION BY business_date, order_id
-                           ORDER BY order_ts DESC, _source_file DESC, _source_row DESC) = 1;
-
-CREATE TEMP TABLE items_d AS
+                           ORDER BY order_ts DESC, _source_file DESC, _source_row DESC) = 1
+""",
+    "items_d": """
 SELECT *, count(*) OVER (PARTITION BY business_date, order_id, line_number) - 1 AS superseded
 FROM order_items
 QUALIFY row_number() OVER (PARTITION BY business_date, order_id, line_number
-                           ORDER BY _source_file DESC, _source_row DESC) = 1;
-
-CREATE TEMP TABLE lines_checked AS
+                           ORDER BY _source_file DESC, _source_row DESC) = 1
+""",
+    "lines_checked": """
 SELECT i.*, p.category AS product_category,
        concat_ws('; ',
          CASE WHEN o.order_id IS NULL THEN 'line_without_order: order ' || i.order_id || ' is not in the day''s orders' END,
@@ -47,9 +55,9 @@ SELECT i.*, p.category AS product_category,
        ) AS line_failures
 FROM items_d i
 LEFT JOIN orders_d o ON o.business_date = i.business_date AND o.order_id = i.order_id
-LEFT JOIN products p ON p.business_date = i.business_date AND p.product_id = i.product_id;
-
-CREATE TEMP TABLE orders_checked AS
+LEFT JOIN products p ON p.business_date = i.business_date AND p.product_id = i.product_id
+""",
+    "orders_checked": """
 WITH line_summary AS (
     SELECT business_date, order_id, count(*) AS lines, count(*) FILTER (WHERE line_failures <> '') AS bad_lines
     FROM lines_checked GROUP BY ALL
@@ -66,8 +74,9 @@ WITH line_summary AS (
 SELECT *, CASE WHEN own_failures <> '' THEN own_failures
                WHEN bad_lines > 0 THEN 'order_has_invalid_line: ' || bad_lines || ' line(s) of the order failed a rule'
                ELSE '' END AS order_failures
-FROM own;
-"""
+FROM own
+""",
+}
 
 VALID_SQL = """
 SELECT l.business_date, l.order_id, l.line_number, o.customer_id, l.product_id,
@@ -131,7 +140,10 @@ def orders_validated(
         "products": products,
     }.items():
         con.register(name, table)
-    con.execute(ORDERS_SQL)
+    steps = {}  # kept referenced while the connection reads them
+    for name, sql in STEPS.items():
+        steps[name] = arrow(con, sql)
+        con.register(name, steps[name])
     table = arrow(con, VALID_SQL, {"non_revenue": list(non_revenue_statuses), "currency": default_currency})
     orders_q = arrow(con, QUARANTINE_SQL.format(inner=ORDERS_QUARANTINE)).cast(QUARANTINE_SCHEMA)
     lines_q = arrow(con, QUARANTINE_SQL.format(inner=LINES_QUARANTINE)).cast(QUARANTINE_SCHEMA)

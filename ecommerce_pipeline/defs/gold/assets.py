@@ -8,6 +8,7 @@ from ecommerce_pipeline.defs.partitions import daily_partitions, history_window,
 from ecommerce_pipeline.defs.policies import BACKFILL, GOLD_FRESHNESS, OWNERS, STORAGE_RETRY
 from ecommerce_pipeline.defs.silver.assets import EVENTS, ORDERS, PRODUCTS
 from ecommerce_pipeline.quality.schemas import check_schema
+from ecommerce_pipeline.storage.io_manager import only_columns
 from ecommerce_pipeline.transforms import (
     conversion_funnel as funnel,
 )
@@ -41,13 +42,9 @@ def _result(name: str, table: pa.Table, **numbers) -> dg.Output:
     return dg.Output(table, metadata=table_metadata(table, **numbers))
 
 
-def _columns(names) -> dict:
-    """AssetIn metadata asking the IO manager to read only these columns."""
-    return {"columns": list(names)}
-
-
 @dg.asset(
-    ins={"orders_validated": dg.AssetIn(ORDERS, metadata=_columns(sales.INPUT_COLUMNS))}, **_gold("daily_sales_summary")
+    ins={"orders_validated": dg.AssetIn(ORDERS, metadata=only_columns(sales.INPUT_COLUMNS))},
+    **_gold("daily_sales_summary"),
 )
 def daily_sales_summary(orders_validated: pa.Table):
     """Sales per order date, product category and region (the customer's state, or country): orders,
@@ -65,7 +62,9 @@ def daily_sales_summary(orders_validated: pa.Table):
 
 @dg.asset(
     ins={
-        "order_history": dg.AssetIn(ORDERS, partition_mapping=history_window, metadata={"columns": clv.HISTORY_COLUMNS})
+        "order_history": dg.AssetIn(
+            ORDERS, partition_mapping=history_window, metadata=only_columns(clv.HISTORY_COLUMNS)
+        )
     },
     **_gold("customer_lifetime_value"),
 )
@@ -84,7 +83,7 @@ def customer_lifetime_value(context: dg.AssetExecutionContext, order_history: pa
 
 @dg.asset(
     ins={
-        name: dg.AssetIn(key, metadata=_columns(performance.INPUT_SCHEMAS[name].names))
+        name: dg.AssetIn(key, metadata=only_columns(performance.INPUT_SCHEMAS[name].names))
         for name, key in (("orders_validated", ORDERS), ("events_clean", EVENTS), ("products_clean", PRODUCTS))
     },
     **_gold("product_performance"),
@@ -103,7 +102,7 @@ def product_performance(orders_validated: pa.Table, events_clean: pa.Table, prod
 
 
 @dg.asset(
-    ins={"events_clean": dg.AssetIn(EVENTS, metadata=_columns(funnel.INPUT_COLUMNS))}, **_gold("conversion_funnel")
+    ins={"events_clean": dg.AssetIn(EVENTS, metadata=only_columns(funnel.INPUT_COLUMNS))}, **_gold("conversion_funnel")
 )
 def conversion_funnel(events_clean: pa.Table):
     """Sessions reaching each funnel stage (page view, product view, add to cart, checkout, purchase) per day

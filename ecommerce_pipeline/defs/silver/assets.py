@@ -17,6 +17,8 @@ from ecommerce_pipeline.defs.policies import BACKFILL, OWNERS, STORAGE_RETRY
 from ecommerce_pipeline.defs.resources import PipelineSettings
 from ecommerce_pipeline.quality.conservation import distinct_count, rows_of_days, silver_conservation
 from ecommerce_pipeline.quality.schemas import SCHEMAS, check_schema
+from ecommerce_pipeline.storage.io_manager import only_columns
+from ecommerce_pipeline.transforms import orders
 from ecommerce_pipeline.transforms.customers import customers_clean as clean_customers
 from ecommerce_pipeline.transforms.events import events_clean as clean_events
 from ecommerce_pipeline.transforms.orders import orders_validated as validate_orders
@@ -124,8 +126,8 @@ def products_clean(context: dg.AssetExecutionContext, bronze_products: pa.Table)
     ins={
         "bronze_orders": dg.AssetIn(bronze_key("orders")),
         "bronze_order_items": dg.AssetIn(bronze_key("order_items")),
-        "customers": dg.AssetIn(CUSTOMERS),
-        "products": dg.AssetIn(PRODUCTS),
+        "customers": dg.AssetIn(CUSTOMERS, metadata=only_columns(orders.DIMENSION_COLUMNS["customers"])),
+        "products": dg.AssetIn(PRODUCTS, metadata=only_columns(orders.DIMENSION_COLUMNS["products"])),
     },
     outs={
         "orders": _out(
