@@ -44,3 +44,27 @@ def test_the_streamed_table_is_the_table_and_columns_are_its_columns(monkeypatch
     assert streamed.equals(result.table) and streamed.num_rows == result.num_rows == 6
     assert result.columns(["event_id", "event_seq"]).equals(result.table.select(["event_id", "event_seq"]))
     assert result.head(3).equals(result.table.slice(0, 3))
+
+
+def test_a_lazily_read_partition_range_gives_the_same_cleaned_table(tmp_path, monkeypatch):
+    from datetime import timedelta
+
+    import pyarrow as pa
+
+    from ecommerce_pipeline.storage.lake import LocalLake, PartitionScan
+    from ecommerce_pipeline.transforms import events
+
+    monkeypatch.setattr(events, "BATCH_ROWS", 3)
+    day1 = bronze("events", STORE["events"])
+    day2_rows = [{**e, "event_id": e["event_id"] + "b"} for e in STORE["events"]]
+    day2 = bronze("events", day2_rows, day=day1.column("business_date")[0].as_py() + timedelta(days=1))
+    both = pa.concat_tables([day1, day2])
+    lake = LocalLake(tmp_path)
+    for day, part in (
+        (d, both.filter(pa.compute.equal(both["business_date"], d))) for d in both["business_date"].unique().to_pylist()
+    ):
+        lake.write_partition("bronze/events", day, part)
+    scan = PartitionScan(lake, "bronze/events", sorted(both["business_date"].unique().to_pylist()))
+    from_table, from_scan = events_clean(both), events_clean(scan)
+    assert from_scan.duplicates == from_table.duplicates == 2
+    assert pa.Table.from_batches(list(from_scan.stream())).equals(from_table.table)

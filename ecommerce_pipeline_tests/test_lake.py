@@ -91,3 +91,20 @@ def test_a_stream_that_fails_midway_leaves_the_previous_partition(lake):
     assert lake.read_partition("silver/t", D1).column("x").to_pylist() == [0]
     if isinstance(lake, LocalLake):
         assert not list(lake.root.rglob("*.tmp"))
+
+
+def test_a_partition_scan_reads_columns_or_batches_in_day_and_row_order(lake):
+    from ecommerce_pipeline.storage.lake import PartitionScan
+    from ecommerce_pipeline.transforms.bronze import constant_column
+
+    lake.write_partition("bronze/t", D1, pa.table({"business_date": [D1] * 3, "x": [1, 2, 3], "f": ["a"] * 3}))
+    lake.write_partition(
+        "bronze/t", D3, pa.table({"business_date": [D3] * 2, "x": [4, 5], "f": constant_column("b", 2)})
+    )
+    scan = PartitionScan(lake, "bronze/t", [D1, D2, D3])
+    assert scan.days == [D1, D3]
+    assert scan.schema.field("f").type == pa.string()  # plain in one partition: plain for the scan
+    assert scan.columns(["x"]).column("x").to_pylist() == [1, 2, 3, 4, 5]
+    batches = list(scan.batches(2))
+    assert max(b.num_rows for b in batches) <= 2
+    assert [v for b in batches for v in b.column("x").to_pylist()] == [1, 2, 3, 4, 5]

@@ -16,12 +16,17 @@ import pyarrow as pa
 from pydantic import PrivateAttr
 
 from ecommerce_pipeline.settings import load_settings
-from ecommerce_pipeline.storage.lake import Lake, LocalLake, MemoryLake, split_by_day
+from ecommerce_pipeline.storage.lake import Lake, LocalLake, MemoryLake, PartitionScan, split_by_day
 
 
 def only_columns(names) -> dict:
     """``AssetIn`` metadata asking the lake IO managers to read only these columns."""
     return {"columns": list(names)}
+
+
+def lazily() -> dict:
+    """``AssetIn`` metadata asking for a ``PartitionScan`` instead of a table: the input is read as it is used."""
+    return {"lazy": True}
 
 
 def table_name(asset_key: dg.AssetKey) -> str:
@@ -53,12 +58,16 @@ class LakeIOManager(dg.ConfigurableIOManager):
             }
         )
 
-    def load_input(self, context: dg.InputContext) -> pa.Table:
+    def load_input(self, context: dg.InputContext) -> pa.Table | PartitionScan:
         table = table_name(context.asset_key)
-        columns = (context.definition_metadata or {}).get("columns")
+        metadata = context.definition_metadata or {}
         window = context.asset_partitions_time_window
         days = _days_in(window.start.date(), window.end.date())
-        data = self.lake().read_partitions(table, days, columns)
+        if metadata.get("lazy"):
+            scan = PartitionScan(self.lake(), table, days)
+            data = scan if scan.days else None
+        else:
+            data = self.lake().read_partitions(table, days, metadata.get("columns"))
         if data is None:
             raise FileNotFoundError(
                 f"{table} has no materialized partition between {days[0]} and {days[-1]}; materialize it first"

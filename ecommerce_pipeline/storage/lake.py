@@ -125,9 +125,43 @@ class Lake(ABC):
         parts = [t for d in days if (t := self.read_partition(table, d, columns)) is not None]
         return concat(parts) if parts else None
 
+    def partition_schema(self, table: str, day: date) -> pa.Schema | None:
+        data = self.read_partition(table, day)
+        return None if data is None else data.schema
+
+    def iter_partition(self, table: str, day: date, rows: int) -> Iterator[pa.RecordBatch]:
+        data = self.read_partition(table, day)
+        if data is not None:
+            yield from data.to_batches(max_chunksize=rows)
+
     def keep_file(self, path: str, data: bytes) -> str:
         """Store a file's bytes as they are (an unreadable landing file kept in quarantine); returns its location."""
         raise NotImplementedError(f"{type(self).__name__} cannot keep files")
+
+
+class PartitionScan:
+    """A range of a table's partitions read lazily: a few columns at a time, or every column a batch at a
+    time in row order, so a table too large to hold is never read whole (a ``TableSource``)."""
+
+    def __init__(self, lake: Lake, table: str, days: list[date]):
+        self.lake, self.table = lake, table
+        self.schemas = {d: s for d in days if (s := lake.partition_schema(table, d)) is not None}
+        self.days = list(self.schemas)
+
+    @property
+    def schema(self) -> pa.Schema:
+        """The first partition's columns; a column plain in any partition is plain (as ``concat`` reads it)."""
+        first, *rest = self.schemas.values()
+        plain = {f.name: f for s in rest for f in s if not pa.types.is_dictionary(f.type)}
+        return pa.schema([plain.get(f.name, f) if pa.types.is_dictionary(f.type) else f for f in first])
+
+    def columns(self, names: list[str]) -> pa.Table:
+        data = self.lake.read_partitions(self.table, self.days, names)
+        return data.select(names) if data is not None else self.schema.empty_table().select(names)
+
+    def batches(self, rows: int) -> Iterator[pa.RecordBatch]:
+        for day in self.days:
+            yield from self.lake.iter_partition(self.table, day, rows)
 
 
 def quarantined_file_path(entity: str, day: date, name: str) -> str:
@@ -224,6 +258,15 @@ class LocalLake(Lake):
         with _atomic_file(target) as fh:
             fh.write(data)
         return str(target)
+
+    def partition_schema(self, table: str, day: date) -> pa.Schema | None:
+        path = self._file(table, day)
+        return pq.read_schema(path) if path.exists() else None
+
+    def iter_partition(self, table: str, day: date, rows: int) -> Iterator[pa.RecordBatch]:
+        path = self._file(table, day)
+        if path.exists():
+            yield from pq.ParquetFile(path).iter_batches(batch_size=rows)
 
     def read_partition(self, table: str, day: date, columns: Sequence[str] | None = None) -> pa.Table | None:
         path = self._file(table, day)

@@ -1,19 +1,50 @@
 """events_clean: click-stream events deduplicated by event id and ordered within their sessions.
 
-The click stream is the largest table by far, so the work is done on a narrow projection (keys,
-timestamps, positions) and applied to the wide table with one Arrow filter, instead of carrying
-every column through a window or a sort.
+The click stream is the largest table by far. The work is done on a narrow projection (keys,
+timestamps, positions) and the wide columns are only ever handled a slice at a time: the input is
+read from any ``TableSource`` (an Arrow table, or the lake's partitions read lazily) and the output
+is assembled where it is used.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecommerce_pipeline.transforms.sql import arrow, connect
+
+
+class TableSource(Protocol):
+    """A table read a few columns at a time, or whole a batch at a time, in a stable row order."""
+
+    schema: pa.Schema
+
+    def columns(self, names: list[str]) -> pa.Table: ...
+
+    def batches(self, rows: int) -> Iterator[pa.RecordBatch]: ...
+
+
+@dataclass
+class InMemory:
+    """An Arrow table as a ``TableSource``."""
+
+    table: pa.Table
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self.table.schema
+
+    def columns(self, names: list[str]) -> pa.Table:
+        return self.table.select(names)
+
+    def batches(self, rows: int) -> Iterator[pa.RecordBatch]:
+        yield from self.table.to_batches(max_chunksize=rows)
+
 
 KEY_COLUMNS = ["business_date", "event_id", "session_id", "event_ts", "_source_file", "_source_row"]
 
@@ -43,12 +74,12 @@ BATCH_ROWS = 1 << 19
 class EventsResult:
     """The cleaned click stream, described by the bronze rows it keeps rather than copied out of them.
 
-    The click stream is the largest table by far: the duplicates removed, the event sequence and the
-    defaulted columns are computed once, and the output columns are assembled only where they are
-    used: a few for the checks (``columns``), all of them slice by slice for storage (``stream``).
+    The duplicates removed, the event sequence and the defaulted columns are computed once on narrow
+    columns; the output is assembled only where it is used: a few columns for the checks
+    (``columns``), all of them slice by slice for storage (``stream``).
     """
 
-    events: pa.Table  # the bronze rows
+    events: TableSource  # the bronze rows
     keep: np.ndarray  # which of them are kept
     event_seq: np.ndarray
     device_type: pa.ChunkedArray
@@ -59,41 +90,55 @@ class EventsResult:
     def num_rows(self) -> int:
         return int(self.keep.sum())
 
+    def _derived(self, start: int, length: int) -> dict[str, pa.Array | pa.ChunkedArray]:
+        return {
+            "event_seq": pa.array(self.event_seq[start : start + length]),
+            "device_type": self.device_type.slice(start, length),
+            "country": self.country.slice(start, length),
+        }
+
+    def _kept(self, part: pa.Table, start: int) -> pa.Table:
+        keep = self.keep[start : start + part.num_rows]
+        return part if keep.all() else part.filter(pa.array(keep))
+
     @property
     def schema(self) -> pa.Schema:
-        return self._assemble(0, 0, OUTPUT_COLUMNS).schema
-
-    def _assemble(self, start: int, length: int, names: list[str]) -> pa.Table:
-        derived = {"event_seq": pa.array(self.event_seq[start : start + length]),
-                   "device_type": self.device_type.slice(start, length), "country": self.country.slice(start, length)}  # fmt: skip
-        part = pa.table({n: derived[n] if n in derived else self.events.column(n).slice(start, length) for n in names})
-        keep = self.keep[start : start + length]
-        return part if keep.all() else part.filter(pa.array(keep))
+        derived = self._derived(0, 0)
+        return pa.schema(
+            [pa.field(n, derived[n].type) if n in derived else self.events.schema.field(n) for n in OUTPUT_COLUMNS]
+        )
 
     def columns(self, names: list[str]) -> pa.Table:
         """The cleaned table restricted to ``names``."""
-        return self._assemble(0, len(self.keep), names)
+        derived = self._derived(0, len(self.keep))
+        read = self.events.columns([n for n in names if n not in derived])
+        return self._kept(pa.table({n: derived[n] if n in derived else read.column(n) for n in names}), 0)
 
     @property
     def table(self) -> pa.Table:
         return self.columns(OUTPUT_COLUMNS)
 
+    def _slices(self) -> Iterator[pa.Table]:
+        schema, start = self.schema, 0
+        for batch in self.events.batches(BATCH_ROWS):
+            derived = self._derived(start, batch.num_rows)
+            part = pa.table({n: derived[n] if n in derived else batch.column(n) for n in OUTPUT_COLUMNS})
+            yield self._kept(part, start).cast(schema)
+            start += batch.num_rows
+
     def head(self, rows: int) -> pa.Table:
-        found = []
-        for batch in self.stream():
-            found.append(batch)
-            if sum(b.num_rows for b in found) >= rows:
+        found: list[pa.Table] = []
+        for part in self._slices():
+            found.append(part)
+            if sum(p.num_rows for p in found) >= rows:
                 break
-        return pa.Table.from_batches(found, self.schema).slice(0, rows)
+        return pa.concat_tables(found).slice(0, rows) if found else self.schema.empty_table()
 
     def stream(self) -> pa.RecordBatchReader:
-        """Every output column, a slice at a time: the whole cleaned table is never in memory."""
-
-        def batches():
-            for start in range(0, len(self.keep), BATCH_ROWS):
-                yield from self._assemble(start, BATCH_ROWS, OUTPUT_COLUMNS).to_batches()
-
-        return pa.RecordBatchReader.from_batches(self.schema, batches())
+        """Every output column, a slice at a time: the whole table is never in memory."""
+        return pa.RecordBatchReader.from_batches(
+            self.schema, (batch for part in self._slices() for batch in part.to_batches())
+        )
 
 
 def _default(column: pa.ChunkedArray, default: str, lower: bool = False) -> pa.ChunkedArray:
@@ -103,25 +148,31 @@ def _default(column: pa.ChunkedArray, default: str, lower: bool = False) -> pa.C
     return pc.fill_null(pc.if_else(pc.equal(values, ""), None, values), default)
 
 
-def events_clean(events: pa.Table) -> EventsResult:
-    positions = np.arange(events.num_rows, dtype=np.int64)
-    narrow = events.select(KEY_COLUMNS).append_column("pos", pa.array(positions))
+def events_clean(events: pa.Table | TableSource) -> EventsResult:
+    source = InMemory(events) if isinstance(events, pa.Table) else events
+    narrow = source.columns([*KEY_COLUMNS, "device_type", "country"])
+    rows = narrow.num_rows
     con = connect()
-    con.register("narrow", narrow)
+    con.register("narrow", narrow.append_column("pos", pa.array(np.arange(rows, dtype=np.int64))))
     dropped_positions = arrow(con, DUPLICATES_SQL).column("pos").to_numpy()
-    dropped = np.zeros(events.num_rows, dtype=bool)
+    dropped = np.zeros(rows, dtype=bool)
     dropped[dropped_positions] = True
-    con.register("narrow", narrow.append_column("dropped", pa.array(dropped)))
+    con.register(
+        "narrow",
+        narrow.select(KEY_COLUMNS)
+        .append_column("pos", pa.array(np.arange(rows, dtype=np.int64)))
+        .append_column("dropped", pa.array(dropped)),
+    )
     sequence = arrow(con, SEQUENCE_SQL)
     con.close()
 
-    event_seq = np.zeros(events.num_rows, dtype=np.int32)
+    event_seq = np.zeros(rows, dtype=np.int32)
     event_seq[sequence.column("pos").to_numpy()] = sequence.column("event_seq").to_numpy()
     return EventsResult(
-        events=events,
+        events=source,
         keep=~dropped,
         event_seq=event_seq,
-        device_type=_default(events["device_type"], "unknown", lower=True),
-        country=_default(events["country"], "unknown"),
+        device_type=_default(narrow["device_type"], "unknown", lower=True),
+        country=_default(narrow["country"], "unknown"),
         duplicates=int(dropped.sum()),
     )

@@ -16,7 +16,6 @@ from urllib.parse import urlparse
 
 import boto3
 import dagster as dg
-from dagster_aws.s3.sensor import get_objects
 
 from ecommerce_pipeline.defs.automation import OPT_IN_SENSOR
 from ecommerce_pipeline.defs.partitions import daily_partitions
@@ -51,6 +50,9 @@ def list_s3(uri: str, client=None) -> list[LandedObject]:
     re-uploaded under the same key must be noticed by its new ETag, and LastModified has one-second
     resolution, so a "since" filter could skip a file written in the same second as the last one seen.
     """
+    # Imported here: dagster_aws takes half a second to import and local runs never list S3.
+    from dagster_aws.s3.sensor import get_objects
+
     parsed = urlparse(uri)
     bucket, prefix = parsed.netloc, parsed.path.strip("/")
     prefix = f"{prefix}/" if prefix else ""

@@ -17,7 +17,8 @@ from ecommerce_pipeline.defs.policies import BACKFILL, OWNERS, STORAGE_RETRY
 from ecommerce_pipeline.defs.resources import PipelineSettings
 from ecommerce_pipeline.quality.conservation import distinct_count, rows_of_days, silver_conservation
 from ecommerce_pipeline.quality.schemas import SCHEMAS, check_schema
-from ecommerce_pipeline.storage.io_manager import only_columns
+from ecommerce_pipeline.storage.io_manager import lazily, only_columns
+from ecommerce_pipeline.storage.lake import PartitionScan
 from ecommerce_pipeline.transforms import orders
 from ecommerce_pipeline.transforms.customers import customers_clean as clean_customers
 from ecommerce_pipeline.transforms.events import events_clean as clean_events
@@ -198,7 +199,7 @@ def orders_validated(
 
 @dg.multi_asset(
     name="events_clean",
-    ins={"bronze_events": dg.AssetIn(bronze_key("events"))},
+    ins={"bronze_events": dg.AssetIn(bronze_key("events"), metadata=lazily())},
     outs={
         "events": _out(
             EVENTS,
@@ -209,7 +210,7 @@ def orders_validated(
     check_specs=_checks(EVENTS, "row_conservation"),
     **COMMON,
 )
-def events_clean(bronze_events: pa.Table):
+def events_clean(bronze_events: PartitionScan):
     result = clean_events(bronze_events)
     # Checks read only the columns they judge; storage gets the full table slice by slice.
     checked = result.columns(["business_date", "session_id", *EVENTS_SCHEMA_COLUMNS])
@@ -224,7 +225,8 @@ def events_clean(bronze_events: pa.Table):
         ),
     )
     yield schema_check_result(EVENTS, check_schema("events_clean", checked))
-    yield conservation_check_result(EVENTS, silver_conservation(bronze_events, ["event_id"], checked.num_rows, 0))
+    bronze_keys = bronze_events.columns(["business_date", "event_id"])
+    yield conservation_check_result(EVENTS, silver_conservation(bronze_keys, ["event_id"], checked.num_rows, 0))
 
 
 silver_assets = [customers_clean, products_clean, orders_validated, events_clean]
