@@ -105,6 +105,6 @@ def test_a_partition_scan_reads_columns_or_batches_in_day_and_row_order(lake):
     assert scan.days == [D1, D3]
     assert scan.schema.field("f").type == pa.string()  # plain in one partition: plain for the scan
     assert scan.columns(["x"]).column("x").to_pylist() == [1, 2, 3, 4, 5]
-    batches = list(scan.batches(2))
+    batches = list(scan.batches(2, ["x"]))
     assert max(b.num_rows for b in batches) <= 2
     assert [v for b in batches for v in b.column("x").to_pylist()] == [1, 2, 3, 4, 5]

@@ -129,8 +129,10 @@ class Lake(ABC):
         data = self.read_partition(table, day)
         return None if data is None else data.schema
 
-    def iter_partition(self, table: str, day: date, rows: int) -> Iterator[pa.RecordBatch]:
-        data = self.read_partition(table, day)
+    def iter_partition(
+        self, table: str, day: date, rows: int, columns: Sequence[str] | None = None
+    ) -> Iterator[pa.RecordBatch]:
+        data = self.read_partition(table, day, columns)
         if data is not None:
             yield from data.to_batches(max_chunksize=rows)
 
@@ -159,9 +161,9 @@ class PartitionScan:
         data = self.lake.read_partitions(self.table, self.days, names)
         return data.select(names) if data is not None else self.schema.empty_table().select(names)
 
-    def batches(self, rows: int) -> Iterator[pa.RecordBatch]:
+    def batches(self, rows: int, names: list[str] | None = None) -> Iterator[pa.RecordBatch]:
         for day in self.days:
-            yield from self.lake.iter_partition(self.table, day, rows)
+            yield from self.lake.iter_partition(self.table, day, rows, names)
 
 
 def quarantined_file_path(entity: str, day: date, name: str) -> str:
@@ -263,10 +265,12 @@ class LocalLake(Lake):
         path = self._file(table, day)
         return pq.read_schema(path) if path.exists() else None
 
-    def iter_partition(self, table: str, day: date, rows: int) -> Iterator[pa.RecordBatch]:
+    def iter_partition(
+        self, table: str, day: date, rows: int, columns: Sequence[str] | None = None
+    ) -> Iterator[pa.RecordBatch]:
         path = self._file(table, day)
         if path.exists():
-            yield from pq.ParquetFile(path).iter_batches(batch_size=rows)
+            yield from pq.ParquetFile(path).iter_batches(batch_size=rows, columns=columns)
 
     def read_partition(self, table: str, day: date, columns: Sequence[str] | None = None) -> pa.Table | None:
         path = self._file(table, day)

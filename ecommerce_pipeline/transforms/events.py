@@ -26,7 +26,7 @@ class TableSource(Protocol):
 
     def columns(self, names: list[str]) -> pa.Table: ...
 
-    def batches(self, rows: int) -> Iterator[pa.RecordBatch]: ...
+    def batches(self, rows: int, names: list[str]) -> Iterator[pa.RecordBatch]: ...
 
 
 @dataclass
@@ -42,8 +42,8 @@ class InMemory:
     def columns(self, names: list[str]) -> pa.Table:
         return self.table.select(names)
 
-    def batches(self, rows: int) -> Iterator[pa.RecordBatch]:
-        yield from self.table.to_batches(max_chunksize=rows)
+    def batches(self, rows: int, names: list[str]) -> Iterator[pa.RecordBatch]:
+        yield from self.table.select(names).to_batches(max_chunksize=rows)
 
 
 KEY_COLUMNS = ["business_date", "event_id", "session_id", "event_ts", "_source_file", "_source_row"]
@@ -80,6 +80,7 @@ class EventsResult:
     """
 
     events: TableSource  # the bronze rows
+    narrow: pa.Table  # their key columns, read once
     keep: np.ndarray  # which of them are kept
     event_seq: np.ndarray
     device_type: pa.ChunkedArray
@@ -108,11 +109,16 @@ class EventsResult:
             [pa.field(n, derived[n].type) if n in derived else self.events.schema.field(n) for n in OUTPUT_COLUMNS]
         )
 
+    def _at_hand(self, start: int, length: int) -> dict[str, pa.Array | pa.ChunkedArray]:
+        """Output columns that need no reading: the derived ones and the key columns read once."""
+        keys = {n: self.narrow.column(n).slice(start, length) for n in KEY_COLUMNS}
+        return keys | self._derived(start, length)
+
     def columns(self, names: list[str]) -> pa.Table:
         """The cleaned table restricted to ``names``."""
-        derived = self._derived(0, len(self.keep))
-        read = self.events.columns([n for n in names if n not in derived])
-        return self._kept(pa.table({n: derived[n] if n in derived else read.column(n) for n in names}), 0)
+        at_hand = self._at_hand(0, len(self.keep))
+        read = self.events.columns([n for n in names if n not in at_hand])
+        return self._kept(pa.table({n: at_hand[n] if n in at_hand else read.column(n) for n in names}), 0)
 
     @property
     def table(self) -> pa.Table:
@@ -120,9 +126,10 @@ class EventsResult:
 
     def _slices(self) -> Iterator[pa.Table]:
         schema, start = self.schema, 0
-        for batch in self.events.batches(BATCH_ROWS):
-            derived = self._derived(start, batch.num_rows)
-            part = pa.table({n: derived[n] if n in derived else batch.column(n) for n in OUTPUT_COLUMNS})
+        to_read = [n for n in OUTPUT_COLUMNS if n not in self._at_hand(0, 0)]
+        for batch in self.events.batches(BATCH_ROWS, to_read):
+            at_hand = self._at_hand(start, batch.num_rows)
+            part = pa.table({n: at_hand[n] if n in at_hand else batch.column(n) for n in OUTPUT_COLUMNS})
             yield self._kept(part, start).cast(schema)
             start += batch.num_rows
 
@@ -170,6 +177,7 @@ def events_clean(events: pa.Table | TableSource) -> EventsResult:
     event_seq[sequence.column("pos").to_numpy()] = sequence.column("event_seq").to_numpy()
     return EventsResult(
         events=source,
+        narrow=narrow.select(KEY_COLUMNS),
         keep=~dropped,
         event_seq=event_seq,
         device_type=_default(narrow["device_type"], "unknown", lower=True),

@@ -225,7 +225,7 @@ def events_clean(bronze_events: PartitionScan):
         ),
     )
     yield schema_check_result(EVENTS, check_schema("events_clean", checked))
-    bronze_keys = bronze_events.columns(["business_date", "event_id"])
+    bronze_keys = result.narrow.select(["business_date", "event_id"])  # the bronze rows' own keys
     yield conservation_check_result(EVENTS, silver_conservation(bronze_keys, ["event_id"], checked.num_rows, 0))
 
 
