@@ -39,3 +39,23 @@ def test_silver_conservation_counts_duplicates():
 def test_silver_conservation_fails_when_rows_vanish_or_double():
     assert not silver_conservation(bronze_orders(["O1", "O2", "O3"]), ["order_id"], kept=1, quarantined=1).passed
     assert not silver_conservation(bronze_orders(["O1", "O2"]), ["order_id"], kept=2, quarantined=1).passed
+
+
+def test_repeated_pairs_are_counted_alike_over_dense_keys_and_by_hashing():
+    from ecommerce_pipeline.quality.conservation import _repeated_pairs
+    from ecommerce_pipeline.transforms.bronze import constant_column
+
+    valid = pa.table(
+        {
+            "_source_file": pa.chunked_array([constant_column("a.csv", 3), constant_column("b.csv", 2)]),
+            "_source_row": [2, 3, 3, 2, 2],  # a.csv row 3 twice; b.csv row 2 twice; row 2 in both files is fine
+        }
+    )
+    outcome = bronze_conservation({"a.csv": 3, "b.csv": 2}, valid, lineage([("a.csv", 4), ("b.csv", 3)]))
+    assert not outcome.passed and "2 (file, row) pairs appear more than once" in outcome.problems[0]
+
+    files = pa.chunked_array([pa.array([0, 0, 0, 1, 1], pa.int32())])
+    far = 60_000_000  # a key range too large to count densely: the hash aggregate counts instead
+    assert _repeated_pairs(files, pa.chunked_array([pa.array([2, 3, 3, 2, 2])])) == 2
+    assert _repeated_pairs(files, pa.chunked_array([pa.array([2, far, far, 2, 2])])) == 2
+    assert _repeated_pairs(files, pa.chunked_array([pa.array([2, far, far, 2, far])])) == 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -33,17 +34,19 @@ def distinct_count(table: pa.Table, keys: list[str]) -> int:
 
 def bronze_conservation(landing_rows: dict[str, int], valid: pa.Table, quarantine: pa.Table) -> ConservationOutcome:
     """Each landing file's rows are all in bronze or quarantine, and no (file, row) appears twice."""
-    per_file = query(
-        """
-        SELECT _source_file::VARCHAR AS file, count(*) AS found, count(DISTINCT _source_row) AS distinct_rows
-        FROM (SELECT _source_file, _source_row FROM valid UNION ALL SELECT _source_file, _source_row FROM quarantine)
-        GROUP BY ALL
-        """,
-        valid=valid.select(["_source_file", "_source_row"]),
-        quarantine=quarantine.select(["_source_file", "_source_row"]),
+    lineage = [t.column("_source_file") for t in (valid, quarantine)]
+    names = sorted(set(landing_rows) | {f for column in lineage for f in _files(column)})
+    # Files are counted by number, not by name: hashing millions of (name, row) pairs costs seconds.
+    files = pa.chunked_array(
+        [*_file_numbers(lineage[0], names).chunks, *_file_numbers(lineage[1], names).chunks], pa.int32()
     )
-    found = dict(zip(per_file["file"].to_pylist(), per_file["found"].to_pylist()))
-    repeated = sum(per_file["found"].to_pylist()) - sum(per_file["distinct_rows"].to_pylist())
+    rows = pa.chunked_array([*valid.column("_source_row").chunks, *quarantine.column("_source_row").chunks], pa.int64())
+    counted = pc.value_counts(files)
+    found = {
+        names[i] if i is not None else None: n
+        for i, n in zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist())
+    }
+    repeated = _repeated_pairs(files, rows)
     problems = []
     if repeated:
         problems.append(f"{repeated} (file, row) pairs appear more than once across bronze and quarantine")
@@ -60,6 +63,43 @@ def bronze_conservation(landing_rows: dict[str, int], valid: pa.Table, quarantin
         counts={"landing_rows": expected, "bronze_rows": valid.num_rows, "quarantined_rows": quarantine.num_rows},
         problems=problems,
     )
+
+
+def _files(column: pa.ChunkedArray) -> set[str]:
+    """The file names in a lineage column (its dictionaries, where it has them)."""
+    found: set[str] = set()
+    for chunk in column.chunks:
+        values = chunk.dictionary if pa.types.is_dictionary(chunk.type) else pc.unique(chunk)
+        found.update(v for v in values.to_pylist() if v is not None)
+    return found
+
+
+def _file_numbers(column: pa.ChunkedArray, names: list[str]) -> pa.ChunkedArray:
+    """Each row's file as its position in ``names``: one lookup per dictionary chunk, not per row."""
+    value_set = pa.array(names, pa.string())
+    chunks = [
+        pc.index_in(chunk.dictionary, value_set=value_set).take(chunk.indices)
+        if pa.types.is_dictionary(chunk.type)
+        else pc.index_in(chunk, value_set=value_set)
+        for chunk in column.chunks
+    ]
+    return pa.chunked_array(chunks, pa.int32())
+
+
+def _repeated_pairs(files: pa.ChunkedArray, rows: pa.ChunkedArray) -> int:
+    """How many (file, row) pairs are surplus copies. Rows are line numbers, so a count per pair over
+    dense keys is cheap; where nulls or a large key range rule that out, a hash aggregate counts them."""
+    if len(rows) == 0:
+        return 0
+    if not (files.null_count or rows.null_count or pc.min(rows).as_py() < 0):
+        width = pc.max(rows).as_py() + 1
+        if (pc.max(files).as_py() + 1) * width <= 50_000_000:
+            keys = files.to_numpy().astype(np.int64) * width + rows.to_numpy()
+            return int(len(keys) - np.count_nonzero(np.bincount(keys)))
+    pairs = pa.table({"f": files, "r": rows})
+    return query(
+        "SELECT coalesce(sum(n - 1), 0) AS n FROM (SELECT f, r, count(*) AS n FROM pairs GROUP BY ALL)", pairs=pairs
+    )["n"][0].as_py()
 
 
 def silver_conservation(bronze: pa.Table, keys: list[str], kept: int, quarantined: int) -> ConservationOutcome:
