@@ -74,6 +74,7 @@ def _materialize(start: date, end: date, per_day: bool, out_file: Path) -> None:
             if not result.success:
                 raise RuntimeError(f"run {result.run_id} failed")
             step_started: dict[str, float] = {}
+            run_bytes: dict = {}
             for record in instance.all_logs(result.run_id):
                 event = record.dagster_event
                 if event is None:
@@ -85,8 +86,12 @@ def _materialize(start: date, end: date, per_day: bool, out_file: Path) -> None:
                         steps.get(event.step_key, 0.0) + record.timestamp - step_started[event.step_key]
                     )
                 elif event.event_type_value == "ASSET_MATERIALIZATION":
-                    written = event.event_specific_data.materialization.metadata.get("bytes_written")
-                    bytes_written += int(written.value) if written is not None else 0
+                    # Every partition's materialization repeats its output's total: count each asset once.
+                    materialization = event.event_specific_data.materialization
+                    written = materialization.metadata.get("bytes_written")
+                    if written is not None:
+                        run_bytes[materialization.asset_key] = int(written.value)
+            bytes_written += sum(run_bytes.values())
             failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
             if failed:
                 raise RuntimeError(f"checks failed: {failed}")

@@ -4,8 +4,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ecommerce_pipeline.storage.io_manager import split_by_day
-from ecommerce_pipeline.storage.lake import LocalLake, MemoryLake
+from ecommerce_pipeline.storage.lake import LocalLake, MemoryLake, split_by_day
 
 D1, D2, D3 = date(2025, 1, 1), date(2025, 1, 2), date(2025, 1, 3)
 

@@ -6,7 +6,7 @@ import boto3
 import pyarrow as pa
 import pytest
 
-from ecommerce_pipeline.storage.io_manager import split_by_day
+from ecommerce_pipeline.storage.lake import split_by_day
 from ecommerce_pipeline.storage.s3_lake import S3Lake, layer_uris
 from ecommerce_pipeline.storage.s3_landing import S3LandingStore
 
@@ -118,3 +118,23 @@ def test_landing_store_lists_a_days_files_skipping_hidden_ones(aws_env):
     s3.put_object(Bucket="ecom-landing", Key="exports/orders/2025-01-01/a.csv", Body=b"order_id\n2\n")
     assert store.list_files("orders", D1)[0].fingerprint != before
     assert store.list_files("customers", D1) == []
+
+
+def test_a_stream_is_uploaded_one_partition_a_day_and_a_failed_stream_publishes_nothing(lake):
+    lake.write_partition("silver/events_clean", D2, day_table(D2, 1))
+    batches = [day_table(D1, 3).to_batches()[0], day_table(D3, 2).to_batches()[0]]
+    written = lake.write_batches(
+        "silver/events_clean", [D1, D2, D3], pa.RecordBatchReader.from_batches(batches[0].schema, iter(batches))
+    )
+    assert [w.rows for w in written] == [3, 0, 2]
+    assert keys("ecom-silver") == [f"events_clean/year=2025/month=01/day=0{d}/part-0.parquet" for d in (1, 2, 3)]
+    assert lake.read_partition("silver/events_clean", D3).equals(day_table(D3, 2))
+    assert lake.read_partition("silver/events_clean", D2).num_rows == 0  # replaced by the run's empty day
+
+    def failing():
+        yield day_table(D1, 7).to_batches()[0]
+        raise RuntimeError("the source went away")
+
+    with pytest.raises(RuntimeError):
+        lake.write_batches("silver/events_clean", [D1], pa.RecordBatchReader.from_batches(batches[0].schema, failing()))
+    assert lake.read_partition("silver/events_clean", D1).num_rows == 3

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import io
 import re
+import tempfile
 from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
 from datetime import date
 
 import awswrangler as wr
@@ -24,7 +26,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ecommerce_pipeline.storage.aws import join_uri
-from ecommerce_pipeline.storage.lake import PART_FILE, Lake, WriteStats, concat, parquet_bytes, partition_path
+from ecommerce_pipeline.storage.lake import (
+    PART_FILE,
+    ROW_GROUP_ROWS,
+    Lake,
+    WriteStats,
+    concat,
+    parquet_bytes,
+    parquet_writer,
+    partition_path,
+    split_by_day,
+)
 
 _PARTITION = re.compile(r"/year=(\d{4})/month=(\d{2})/day=(\d{2})/")
 
@@ -55,13 +67,36 @@ class S3Lake(Lake):
         return self.partition_location(table, day) + PART_FILE
 
     def write_partition(self, table: str, day: date, data: pa.Table) -> WriteStats:
-        target = self._file(table, day)
         payload = parquet_bytes(data)
-        wr.s3.upload(io.BytesIO(payload), target, use_threads=False, boto3_session=self.session)
+        return self._publish(table, day, io.BytesIO(payload), data.num_rows, len(payload))
+
+    def write_batches(self, table: str, days: list[date], batches: pa.RecordBatchReader) -> list[WriteStats]:
+        """Each day's batches go into a local temporary file as they arrive, which is then uploaded."""
+        with ExitStack() as files:
+            spools = {d: files.enter_context(tempfile.TemporaryFile()) for d in days}
+            writers = {d: files.enter_context(parquet_writer(spools[d], batches.schema)) for d in days}
+            rows = dict.fromkeys(days, 0)
+            for batch in batches:
+                for day, part in split_by_day(pa.Table.from_batches([batch]), days).items():
+                    writers[day].write_table(part, row_group_size=ROW_GROUP_ROWS)
+                    rows[day] += part.num_rows
+            for writer in writers.values():
+                writer.close()
+            written = []
+            for day in days:
+                size = spools[day].seek(0, io.SEEK_END)
+                spools[day].seek(0)
+                written.append(self._publish(table, day, spools[day], rows[day], size))
+        return written
+
+    def _publish(self, table: str, day: date, payload, rows: int, size: int) -> WriteStats:
+        """PUT the partition's file over the old one, then remove anything else left in its folder."""
+        target = self._file(table, day)
+        wr.s3.upload(payload, target, use_threads=False, boto3_session=self.session)
         stale = [p for p in self._objects(self.partition_location(table, day)) if p != target]
         if stale:
             wr.s3.delete_objects(stale, use_threads=False, boto3_session=self.session)
-        return WriteStats(rows=data.num_rows, bytes=len(payload), location=target)
+        return WriteStats(rows=rows, bytes=size, location=target)
 
     def keep_file(self, path: str, data: bytes) -> str:
         layer, _, rest = path.partition("/")
