@@ -7,8 +7,8 @@ import dagster as dg
 
 from ecommerce_pipeline.contract import ENTITIES, Entity
 from ecommerce_pipeline.defs.metadata import conservation_check_result, rule_counts, table_metadata
-from ecommerce_pipeline.defs.partitions import daily_partitions, partition_days
-from ecommerce_pipeline.defs.policies import BACKFILL, OWNERS, STORAGE_RETRY
+from ecommerce_pipeline.defs.partitions import partition_days
+from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, OWNERS
 from ecommerce_pipeline.defs.resources import LandingResource, QuarantineFilesResource
 from ecommerce_pipeline.quality.conservation import bronze_conservation
 from ecommerce_pipeline.storage.lake import concat, quarantined_file_path
@@ -78,9 +78,7 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
                 description="Every landing row is in bronze or its quarantine exactly once.",
             )
         ],
-        partitions_def=daily_partitions,
-        backfill_policy=BACKFILL,
-        retry_policy=STORAGE_RETRY,
+        **DAILY_LAKE_STEP,
     )
     def _bronze(context: dg.AssetExecutionContext, landing: LandingResource, quarantine_files: QuarantineFilesResource):
         store = landing.store()

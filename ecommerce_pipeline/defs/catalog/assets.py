@@ -4,8 +4,7 @@ import dagster as dg
 
 from ecommerce_pipeline.defs.bronze.assets import bronze_assets
 from ecommerce_pipeline.defs.gold.assets import gold_assets
-from ecommerce_pipeline.defs.partitions import daily_partitions
-from ecommerce_pipeline.defs.policies import BACKFILL, OWNERS, STORAGE_RETRY
+from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, OWNERS
 from ecommerce_pipeline.defs.resources import CatalogResource
 from ecommerce_pipeline.defs.silver.assets import silver_assets
 from ecommerce_pipeline.storage.io_manager import table_name
@@ -19,9 +18,7 @@ LAKE_TABLES = [key for assets in (bronze_assets, silver_assets, gold_assets) for
     group_name="catalog",
     kinds={"duckdb"},
     owners=OWNERS,
-    partitions_def=daily_partitions,
-    backfill_policy=BACKFILL,
-    retry_policy=STORAGE_RETRY,
+    **DAILY_LAKE_STEP,
 )
 def duckdb_catalog(context: dg.AssetExecutionContext, catalog: CatalogResource) -> dg.MaterializeResult:
     """Views over every bronze, silver, gold and quarantine table in the local DuckDB catalog

@@ -9,17 +9,15 @@ from ecommerce_pipeline.catalog.athena import estimated_cost_usd
 from ecommerce_pipeline.catalog.glue import Registration, glue_table_name, partition_filter
 from ecommerce_pipeline.catalog.query_library import athena_create_view, athena_view_name, query_names
 from ecommerce_pipeline.defs.catalog.assets import LAKE_TABLES
-from ecommerce_pipeline.defs.partitions import daily_partitions, partition_days
-from ecommerce_pipeline.defs.policies import BACKFILL, OWNERS, STORAGE_RETRY
+from ecommerce_pipeline.defs.partitions import partition_days
+from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, OWNERS
 from ecommerce_pipeline.defs.resources import AwsCatalogResource
 from ecommerce_pipeline.storage.io_manager import table_name
 
 COMMON = dict(
     group_name="catalog",
     owners=OWNERS,
-    partitions_def=daily_partitions,
-    backfill_policy=BACKFILL,
-    retry_policy=STORAGE_RETRY,
+    **DAILY_LAKE_STEP,
 )
 
 

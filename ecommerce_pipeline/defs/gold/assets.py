@@ -4,8 +4,8 @@ import dagster as dg
 import pyarrow as pa
 
 from ecommerce_pipeline.defs.metadata import column_sum, schema_check_result, table_metadata
-from ecommerce_pipeline.defs.partitions import daily_partitions, history_window, partition_days
-from ecommerce_pipeline.defs.policies import BACKFILL, GOLD_FRESHNESS, OWNERS, STORAGE_RETRY
+from ecommerce_pipeline.defs.partitions import history_window, partition_days
+from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, GOLD_FRESHNESS, OWNERS
 from ecommerce_pipeline.defs.silver.assets import EVENTS, ORDERS, PRODUCTS
 from ecommerce_pipeline.quality.schemas import check_schema
 from ecommerce_pipeline.storage.io_manager import only_columns
@@ -30,9 +30,7 @@ def _gold(name: str) -> dict:
         group_name="gold",
         kinds={"parquet"},
         owners=OWNERS,
-        partitions_def=daily_partitions,
-        backfill_policy=BACKFILL,
-        retry_policy=STORAGE_RETRY,
+        **DAILY_LAKE_STEP,
         freshness_policy=GOLD_FRESHNESS,
         check_specs=[dg.AssetCheckSpec("schema", asset=key, description="The table matches its pandera schema.")],
     )

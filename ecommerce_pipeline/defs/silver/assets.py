@@ -12,8 +12,8 @@ from ecommerce_pipeline.defs.metadata import (
     schema_check_result,
     table_metadata,
 )
-from ecommerce_pipeline.defs.partitions import daily_partitions, history_window, partition_days
-from ecommerce_pipeline.defs.policies import BACKFILL, OWNERS, STORAGE_RETRY
+from ecommerce_pipeline.defs.partitions import history_window, partition_days
+from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, OWNERS
 from ecommerce_pipeline.defs.resources import PipelineSettings
 from ecommerce_pipeline.quality.conservation import distinct_count, rows_of_days, silver_conservation
 from ecommerce_pipeline.quality.schemas import SCHEMAS, check_schema
@@ -34,8 +34,6 @@ ORDERS_QUARANTINE = dg.AssetKey(["quarantine", "silver_orders"])
 LINES_QUARANTINE = dg.AssetKey(["quarantine", "silver_order_items"])
 
 EVENTS_SCHEMA_COLUMNS = [c for c in SCHEMAS["events_clean"].columns if c != "session_id"]
-
-COMMON = dict(partitions_def=daily_partitions, backfill_policy=BACKFILL, retry_policy=STORAGE_RETRY)
 
 
 def _out(key: dg.AssetKey, description: str) -> dg.AssetOut:
@@ -72,7 +70,7 @@ def _applied_today(snapshot: pa.Table) -> int:
         ),
     },
     check_specs=_checks(CUSTOMERS, "row_conservation"),
-    **COMMON,
+    **DAILY_LAKE_STEP,
 )
 def customers_clean(context: dg.AssetExecutionContext, bronze_customers: pa.Table, pipeline_settings: PipelineSettings):
     days = partition_days(context)
@@ -107,7 +105,7 @@ def customers_clean(context: dg.AssetExecutionContext, bronze_customers: pa.Tabl
         )
     },
     check_specs=_checks(PRODUCTS, "row_conservation"),
-    **COMMON,
+    **DAILY_LAKE_STEP,
 )
 def products_clean(context: dg.AssetExecutionContext, bronze_products: pa.Table):
     days = partition_days(context)
@@ -144,7 +142,7 @@ def products_clean(context: dg.AssetExecutionContext, bronze_products: pa.Table)
         ),
     },
     check_specs=_checks(ORDERS, "order_conservation", "line_conservation"),
-    **COMMON,
+    **DAILY_LAKE_STEP,
 )
 def orders_validated(
     bronze_orders: pa.Table,
@@ -208,7 +206,7 @@ def orders_validated(
         )
     },
     check_specs=_checks(EVENTS, "row_conservation"),
-    **COMMON,
+    **DAILY_LAKE_STEP,
 )
 def events_clean(bronze_events: PartitionScan):
     result = clean_events(bronze_events)
