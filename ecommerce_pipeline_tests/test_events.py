@@ -68,3 +68,16 @@ def test_a_lazily_read_partition_range_gives_the_same_cleaned_table(tmp_path, mo
     from_table, from_scan = events_clean(both), events_clean(scan)
     assert from_scan.duplicates == from_table.duplicates == 2
     assert pa.Table.from_batches(list(from_scan.stream())).equals(from_table.table)
+
+
+def test_missing_and_blank_devices_and_countries_get_defaults_and_sessions_are_counted():
+    import pyarrow as pa
+
+    from ecommerce_pipeline.transforms.events import _default
+
+    column = pa.chunked_array([["Mobile", None, " tablet\t", ""], ["DESKTOP", None], []], pa.string())
+    assert _default(column, "unknown", lower=True).to_pylist() == [
+        "mobile", "unknown", "tablet", "unknown", "desktop", "unknown",
+    ]  # fmt: skip
+    result = events_clean(bronze("events", STORE["events"]))
+    assert result.sessions == len({r["session_id"] for r in result.table.to_pylist()}) == 2

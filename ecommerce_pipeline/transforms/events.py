@@ -91,6 +91,11 @@ class EventsResult:
     def num_rows(self) -> int:
         return int(self.keep.sum())
 
+    @property
+    def sessions(self) -> int:
+        """Every session has exactly one first event."""
+        return int(np.count_nonzero(self.event_seq[self.keep] == 1))
+
     def _derived(self, start: int, length: int) -> dict[str, pa.Array | pa.ChunkedArray]:
         return {
             "event_seq": pa.array(self.event_seq[start : start + length]),
@@ -149,10 +154,17 @@ class EventsResult:
 
 
 def _default(column: pa.ChunkedArray, default: str, lower: bool = False) -> pa.ChunkedArray:
-    values = pc.utf8_trim_whitespace(column)
-    if lower:
-        values = pc.utf8_lower(values)
-    return pc.fill_null(pc.if_else(pc.equal(values, ""), None, values), default)
+    """Trimmed (and lower-cased) values, ``default`` where missing or blank, as a dictionary column: worked
+    out once per distinct value (a handful of devices and countries), never copied out per row."""
+    chunks = []
+    for chunk in column.dictionary_encode().chunks:
+        values = pc.utf8_trim_whitespace(chunk.dictionary)
+        if lower:
+            values = pc.utf8_lower(values)
+        values = pc.fill_null(pc.if_else(pc.equal(values, ""), None, values), default)
+        values = pa.concat_arrays([values, pa.array([default], pa.string())])  # where the row is null
+        chunks.append(pa.DictionaryArray.from_arrays(pc.fill_null(chunk.indices, len(values) - 1), values))
+    return pa.chunked_array(chunks, pa.dictionary(pa.int32(), pa.string()))
 
 
 def events_clean(events: pa.Table | TableSource) -> EventsResult:

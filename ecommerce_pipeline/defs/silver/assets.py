@@ -218,7 +218,7 @@ def events_clean(bronze_events: PartitionScan):
         metadata=table_metadata(
             result.head(PREVIEW_ROWS),
             row_count=result.num_rows,
-            sessions=distinct_count(checked, ["business_date", "session_id"]),
+            sessions=result.sessions,
             duplicates_removed=result.duplicates,
         ),
     )
