@@ -11,7 +11,7 @@ import io
 import os
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -65,6 +65,20 @@ def parquet_bytes(data: pa.Table) -> bytes:
     sink = io.BytesIO()
     write_parquet(data, sink)
     return sink.getvalue()
+
+
+def write_by_day(batches: pa.RecordBatchReader, days: list[date], sink: Callable[[date], BinaryIO]) -> dict[date, int]:
+    """Write each batch's rows as Parquet into the file ``sink(day)`` of their day (every day gets one, rows
+    or not) and finish the files; returns the rows written a day."""
+    rows = dict.fromkeys(days, 0)
+    with ExitStack() as writers:
+        by_day = {d: writers.enter_context(parquet_writer(sink(d), batches.schema)) for d in days}
+        for batch in batches:
+            for day, part in split_by_day(pa.Table.from_batches([batch]), days).items():
+                if part.num_rows:
+                    by_day[day].write_table(part, row_group_size=ROW_GROUP_ROWS)
+                    rows[day] += part.num_rows
+    return rows
 
 
 def split_by_day(data: pa.Table, days: list[date]) -> dict[date, pa.Table]:
@@ -233,23 +247,8 @@ class LocalLake(Lake):
 
     def write_batches(self, table: str, days: list[date], batches: pa.RecordBatchReader) -> list[WriteStats]:
         """Each batch goes straight into its day's file: the whole table is never in memory."""
-        rows = dict.fromkeys(days, 0)
         with ExitStack() as files:
-            writers: dict[date, pq.ParquetWriter] = {}
-
-            def writer(day: date) -> pq.ParquetWriter:
-                if day not in writers:
-                    fh = files.enter_context(_atomic_file(self._file(table, day)))
-                    writers[day] = files.enter_context(parquet_writer(fh, batches.schema))
-                return writers[day]
-
-            for batch in batches:
-                for day, part in split_by_day(pa.Table.from_batches([batch]), days).items():
-                    if part.num_rows:
-                        writer(day).write_table(part, row_group_size=ROW_GROUP_ROWS)
-                        rows[day] += part.num_rows
-            for day in days:
-                writer(day)
+            rows = write_by_day(batches, days, lambda day: files.enter_context(_atomic_file(self._file(table, day))))
         return [
             WriteStats(rows=rows[d], bytes=self._file(table, d).stat().st_size, location=str(self._file(table, d)))
             for d in days

@@ -28,14 +28,12 @@ import pyarrow.parquet as pq
 from ecommerce_pipeline.storage.aws import join_uri
 from ecommerce_pipeline.storage.lake import (
     PART_FILE,
-    ROW_GROUP_ROWS,
     Lake,
     WriteStats,
     concat,
     parquet_bytes,
-    parquet_writer,
     partition_path,
-    split_by_day,
+    write_by_day,
 )
 
 _PARTITION = re.compile(r"/year=(\d{4})/month=(\d{2})/day=(\d{2})/")
@@ -74,14 +72,7 @@ class S3Lake(Lake):
         """Each day's batches go into a local temporary file as they arrive, which is then uploaded."""
         with ExitStack() as files:
             spools = {d: files.enter_context(tempfile.TemporaryFile()) for d in days}
-            writers = {d: files.enter_context(parquet_writer(spools[d], batches.schema)) for d in days}
-            rows = dict.fromkeys(days, 0)
-            for batch in batches:
-                for day, part in split_by_day(pa.Table.from_batches([batch]), days).items():
-                    writers[day].write_table(part, row_group_size=ROW_GROUP_ROWS)
-                    rows[day] += part.num_rows
-            for writer in writers.values():
-                writer.close()
+            rows = write_by_day(batches, days, spools.__getitem__)
             written = []
             for day in days:
                 size = spools[day].seek(0, io.SEEK_END)
