@@ -65,23 +65,18 @@ def dimension_snapshots(
     )
     # An Arrow table, not a DuckDB temp table: DuckDB compresses what it stores, which costs more
     # than the three queries below save.
-    versions = versions.append_column("_row", pa.array(np.arange(versions.num_rows, dtype=np.int64)))
     con.register("versions", versions)
-    # Each key's newest valid version per day is chosen on a narrow projection and then taken whole,
-    # rather than carrying every column through the window's sort.
-    chosen = arrow(
+    out_cols = ", ".join(quote(c) for c in cleaned_columns)
+    table = arrow(
         con,
         f"""
-        SELECT d.as_of, v._row
+        SELECT d.as_of AS business_date, {out_cols}, v.version_date, {", ".join("v." + c for c in LINEAGE)}
         FROM (SELECT unnest($days::DATE[]) AS as_of) d
-        JOIN (SELECT {k} AS k, version_date, _row FROM versions WHERE _failures = '') v ON v.version_date <= d.as_of
-        QUALIFY row_number() OVER (PARTITION BY d.as_of, v.k ORDER BY v.version_date DESC) = 1
-        ORDER BY d.as_of, v._row
+        JOIN versions v ON v.version_date <= d.as_of AND v._failures = ''
+        QUALIFY row_number() OVER (PARTITION BY d.as_of, v.{k} ORDER BY v.version_date DESC) = 1
         """,
         {"days": days},
     )
-    table = versions.take(chosen.column("_row")).select([*cleaned_columns, "version_date", *LINEAGE])
-    table = table.add_column(0, "business_date", chosen.column("as_of"))
     # Raw values are rebuilt for the few rejected versions only.
     raw = ", ".join(f"{quote(c)} := h.{quote(c)}" for c in history.column_names if not c.startswith("_"))
     quarantine = arrow(
