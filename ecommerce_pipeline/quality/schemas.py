@@ -166,6 +166,12 @@ UNIQUE_KEYS: dict[str, list[str]] = {
 }
 
 
+def checked_columns(table_name: str) -> list[str]:
+    """The columns ``check_schema`` reads: the table's unique key, then the schema's columns."""
+    key = UNIQUE_KEYS[table_name]
+    return [*key, *(c for c in SCHEMAS[table_name].columns if c not in key)]
+
+
 @dataclass
 class SchemaOutcome:
     passed: bool

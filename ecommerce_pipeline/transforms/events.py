@@ -171,17 +171,13 @@ def events_clean(events: pa.Table | TableSource) -> EventsResult:
     source = InMemory(events) if isinstance(events, pa.Table) else events
     narrow = source.columns([*KEY_COLUMNS, "device_type", "country"])
     rows = narrow.num_rows
+    keys = narrow.select(KEY_COLUMNS)
+    positioned = keys.append_column("pos", pa.array(np.arange(rows, dtype=np.int64)))
     con = connect()
-    con.register("narrow", narrow.append_column("pos", pa.array(np.arange(rows, dtype=np.int64))))
-    dropped_positions = arrow(con, DUPLICATES_SQL).column("pos").to_numpy()
+    con.register("narrow", positioned)
     dropped = np.zeros(rows, dtype=bool)
-    dropped[dropped_positions] = True
-    con.register(
-        "narrow",
-        narrow.select(KEY_COLUMNS)
-        .append_column("pos", pa.array(np.arange(rows, dtype=np.int64)))
-        .append_column("dropped", pa.array(dropped)),
-    )
+    dropped[arrow(con, DUPLICATES_SQL).column("pos").to_numpy()] = True
+    con.register("narrow", positioned.append_column("dropped", pa.array(dropped)))
     sequence = arrow(con, SEQUENCE_SQL)
     con.close()
 
@@ -189,7 +185,7 @@ def events_clean(events: pa.Table | TableSource) -> EventsResult:
     event_seq[sequence.column("pos").to_numpy()] = sequence.column("event_seq").to_numpy()
     return EventsResult(
         events=source,
-        narrow=narrow.select(KEY_COLUMNS),
+        narrow=keys,
         keep=~dropped,
         event_seq=event_seq,
         device_type=_default(narrow["device_type"], "unknown", lower=True),

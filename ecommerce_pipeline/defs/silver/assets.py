@@ -16,12 +16,12 @@ from ecommerce_pipeline.defs.partitions import history_window, partition_days
 from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, OWNERS
 from ecommerce_pipeline.defs.resources import PipelineSettings
 from ecommerce_pipeline.quality.conservation import distinct_count, rows_of_days, silver_conservation
-from ecommerce_pipeline.quality.schemas import SCHEMAS, check_schema
+from ecommerce_pipeline.quality.schemas import check_schema, checked_columns
 from ecommerce_pipeline.storage.io_manager import lazily, only_columns
 from ecommerce_pipeline.storage.lake import PartitionScan
-from ecommerce_pipeline.transforms import orders
 from ecommerce_pipeline.transforms.customers import customers_clean as clean_customers
 from ecommerce_pipeline.transforms.events import events_clean as clean_events
+from ecommerce_pipeline.transforms.orders import DIMENSION_COLUMNS
 from ecommerce_pipeline.transforms.orders import orders_validated as validate_orders
 from ecommerce_pipeline.transforms.products import products_clean as clean_products
 
@@ -32,8 +32,6 @@ EVENTS = dg.AssetKey(["silver", "events_clean"])
 CUSTOMERS_QUARANTINE = dg.AssetKey(["quarantine", "silver_customers"])
 ORDERS_QUARANTINE = dg.AssetKey(["quarantine", "silver_orders"])
 LINES_QUARANTINE = dg.AssetKey(["quarantine", "silver_order_items"])
-
-EVENTS_SCHEMA_COLUMNS = [c for c in SCHEMAS["events_clean"].columns if c != "session_id"]
 
 
 def _out(key: dg.AssetKey, description: str) -> dg.AssetOut:
@@ -125,8 +123,8 @@ def products_clean(context: dg.AssetExecutionContext, bronze_products: pa.Table)
     ins={
         "bronze_orders": dg.AssetIn(bronze_key("orders")),
         "bronze_order_items": dg.AssetIn(bronze_key("order_items")),
-        "customers": dg.AssetIn(CUSTOMERS, metadata=only_columns(orders.DIMENSION_COLUMNS["customers"])),
-        "products": dg.AssetIn(PRODUCTS, metadata=only_columns(orders.DIMENSION_COLUMNS["products"])),
+        "customers": dg.AssetIn(CUSTOMERS, metadata=only_columns(DIMENSION_COLUMNS["customers"])),
+        "products": dg.AssetIn(PRODUCTS, metadata=only_columns(DIMENSION_COLUMNS["products"])),
     },
     outs={
         "orders": _out(
@@ -211,7 +209,7 @@ def orders_validated(
 def events_clean(bronze_events: PartitionScan):
     result = clean_events(bronze_events)
     # Checks read only the columns they judge; storage gets the full table slice by slice.
-    checked = result.columns(["business_date", "session_id", *EVENTS_SCHEMA_COLUMNS])
+    checked = result.columns(checked_columns("events_clean"))
     yield dg.Output(
         result.stream(),
         "events",
