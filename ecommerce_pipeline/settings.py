@@ -36,6 +36,9 @@ class Settings:
     aws_region: str | None = None
     # Which engine computes the whole-history gold tables: "local" (in-process DuckDB) or "athena" (aws only).
     gold_engine: str = "local"
+    # The store's time zone: order and event dates are calendar dates there.
+    store_timezone: str = "UTC"
+    aws_endpoint_url: str | None = None
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -65,6 +68,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         # because boto3 itself only looks at AWS_DEFAULT_REGION.
         aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
         gold_engine=env.get("ECOM_GOLD_ENGINE", "local").lower(),
+        store_timezone=env.get("ECOM_STORE_TIMEZONE", "UTC"),
+        aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
     )
 
 

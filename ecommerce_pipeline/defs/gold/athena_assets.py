@@ -17,7 +17,7 @@ from ecommerce_pipeline.catalog.glue import glue_table_name
 from ecommerce_pipeline.defs.catalog.aws_assets import glue_key, register_unregistered
 from ecommerce_pipeline.defs.gold.assets import _gold, gold_assets
 from ecommerce_pipeline.defs.metadata import column_sum, schema_check_result, table_metadata
-from ecommerce_pipeline.defs.partitions import HISTORY_DAYS, history_window, partition_days
+from ecommerce_pipeline.defs.partitions import HISTORY_DAYS, partition_days
 from ecommerce_pipeline.defs.resources import AwsCatalogResource
 from ecommerce_pipeline.defs.silver.assets import EVENTS, ORDERS, PRODUCTS
 from ecommerce_pipeline.quality.schemas import check_schema
@@ -28,7 +28,9 @@ from ecommerce_pipeline.transforms import product_performance as performance
 
 
 def _on_athena(name: str) -> dict:
-    return {**_gold(name), "kinds": {"athena", "parquet"}}
+    spec = _gold(name)
+    spec.pop("deps")
+    return {**spec, "kinds": {"athena", "parquet"}}
 
 
 def _run(context: dg.AssetExecutionContext, aws: AwsCatalogResource, name: str, relations, schema, **numbers):
@@ -54,7 +56,7 @@ def _run(context: dg.AssetExecutionContext, aws: AwsCatalogResource, name: str, 
 
 
 @dg.asset(
-    deps=[dg.AssetDep(glue_key(ORDERS), partition_mapping=history_window)],
+    deps=[glue_key(ORDERS)],
     **_on_athena("customer_lifetime_value"),
 )
 def customer_lifetime_value(context: dg.AssetExecutionContext, aws: AwsCatalogResource):
