@@ -148,6 +148,7 @@ class TableStore:
             if stray:
                 raise ValueError(f"{table}: rows dated {sorted(stray)[:5]} are outside the dates being restated")
         if not values:
+            self._table_for(table, data.schema, column)  # an empty table is still a table analysts can query
             return
         where = In(column, values) if also is None else And(In(column, values), also)
         self._commit(table, data, column, where)

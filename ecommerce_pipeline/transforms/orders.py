@@ -24,6 +24,7 @@ from ecommerce_pipeline.transforms.dimensions import as_of_join_sql
 from ecommerce_pipeline.transforms.sql import arrow, connect, literal
 
 VERSION_ORDER = "version_ts, landing_date, _source_file, _source_row"
+NEWEST_FIRST = "version_ts DESC, landing_date DESC, _source_file DESC, _source_row DESC"
 
 HEADER_COLUMNS = (
     "order_id", "customer_id", "order_ts", "order_date", "status", "payment_method", "currency",
@@ -212,9 +213,9 @@ def merge_versions(
             UNION ALL BY NAME SELECT * FROM new_h
         ), flagged AS (
             SELECT *, order_id IN (SELECT order_id FROM touched) AS _touched,
-                   row_number() OVER (PARTITION BY order_id ORDER BY {VERSION_ORDER} DESC) = 1 AS _latest,
+                   row_number() OVER (PARTITION BY order_id ORDER BY {NEWEST_FIRST}) = 1 AS _latest,
                    line_count > 0 AND row_number() OVER (
-                       PARTITION BY order_id, line_count > 0 ORDER BY {VERSION_ORDER} DESC) = 1 AS _lines_latest
+                       PARTITION BY order_id, line_count > 0 ORDER BY {NEWEST_FIRST}) = 1 AS _lines_latest
             FROM all_h
         )
         SELECT * EXCLUDE (_touched, _latest, _lines_latest, is_current, lines_current),
