@@ -299,21 +299,42 @@ def upload_store(variables: dict[str, str], day: date = DAY) -> None:
         s3.put_object(Bucket=bucket, Key=f"{prefix}/{entity}/{day}/{entity}.csv", Body=csv_bytes(rows))
 
 
+_MOTO: dict[str, object] = {}
+
+
+def moto_endpoint() -> str:
+    """A moto server on 127.0.0.1 for the whole test session (started on first use), emptied before each use.
+
+    A server rather than moto's in-process mock: pyiceberg writes Iceberg files through pyarrow's own S3
+    client, which an in-process mock of boto3 cannot see. boto3 and awswrangler reach it through
+    AWS_ENDPOINT_URL, like any other S3-compatible endpoint.
+    """
+    from urllib.request import Request, urlopen
+
+    from moto.server import ThreadedMotoServer
+
+    if "server" not in _MOTO:
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        _MOTO["server"] = server
+        _MOTO["url"] = f"http://127.0.0.1:{server._server.server_port}"
+    with urlopen(Request(f"{_MOTO['url']}/moto-api/reset", method="POST"), timeout=30):
+        pass
+    return str(_MOTO["url"])
+
+
 @contextmanager
 def mocked_aws(tmp_path: Path):
-    """ECOM_ENV=aws against moto's in-process S3, Glue and Athena, with the buckets and workgroup created."""
-    from moto import mock_aws
-
-    variables = aws_variables(tmp_path)
+    """ECOM_ENV=aws against moto's S3, Glue and Athena (a server on 127.0.0.1), with the buckets and workgroup
+    created."""
+    variables = {**aws_variables(tmp_path), "AWS_ENDPOINT_URL": moto_endpoint()}
     with pytest.MonkeyPatch.context() as monkeypatch:
         for name, value in variables.items():
             monkeypatch.setenv(name, value)
-        monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
         monkeypatch.delenv("AWS_PROFILE", raising=False)
         (tmp_path / "dagster_home").mkdir(exist_ok=True)
-        with mock_aws():
-            create_aws_fixtures(variables)
-            yield variables
+        create_aws_fixtures(variables)
+        yield variables
 
 
 @pytest.fixture

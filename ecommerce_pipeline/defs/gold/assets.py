@@ -151,6 +151,16 @@ def _end_of_day(day: date):
     return datetime.combine(day + timedelta(days=1), datetime.min.time(), timezone.utc)
 
 
+def product_dates(store: TableStore, days: list[date]) -> set[date]:
+    """The dates product_performance restates: those of the orders and events silver restated, and those whose
+    product name or category may have changed."""
+    return (
+        restatements.restated(store, table_of(ORDERS), days)
+        | restatements.restated(store, table_of(EVENTS), days)
+        | _product_change_dates(store, days)
+    )
+
+
 @dg.asset(**_gold("product_performance", ORDERS, EVENTS, PRODUCTS))
 def product_performance(context: dg.AssetExecutionContext, tables: TablesResource):
     """Per product, date and currency: orders, units and revenue (by order date, each order in its current
@@ -158,11 +168,7 @@ def product_performance(context: dg.AssetExecutionContext, tables: TablesResourc
     and the view-to-purchase rate (orders / views). Name and category are the product's version valid at the
     end of the day."""
     store, days = tables.store(), partition_days(context)
-    dates = (
-        restatements.restated(store, table_of(ORDERS), days)
-        | restatements.restated(store, table_of(EVENTS), days)
-        | _product_change_dates(store, days)
-    )
+    dates = product_dates(store, days)
     schemas = performance.INPUT_SCHEMAS
     orders = _orders_of(store, dates, schemas["orders_validated"].names)
     events = store.read_dates(table_of(EVENTS), "business_date", dates, [*schemas["events_clean"].names, "is_duplicate"])

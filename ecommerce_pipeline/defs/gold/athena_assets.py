@@ -8,18 +8,20 @@ silently left out of the history).
 """
 
 import uuid
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 
-from ecommerce_pipeline.catalog.athena_gold import compute_on_athena, days_relation, partitions_of
+import pyarrow as pa
+
+from ecommerce_pipeline.catalog.athena_gold import compute_on_athena, days_relation
 from ecommerce_pipeline.catalog.glue import glue_table_name
-from ecommerce_pipeline.defs.catalog.aws_assets import glue_key, register_unregistered
-from ecommerce_pipeline.defs.gold.assets import _gold, gold_assets
+from ecommerce_pipeline.defs.gold.assets import _gold, _latest_landing_day, gold_assets, product_dates
 from ecommerce_pipeline.defs.metadata import column_sum, schema_check_result, table_metadata
-from ecommerce_pipeline.defs.partitions import HISTORY_DAYS, partition_days
-from ecommerce_pipeline.defs.resources import AwsCatalogResource
+from ecommerce_pipeline.defs.partitions import partition_days
+from ecommerce_pipeline.defs.resources import AwsCatalogResource, TablesResource
 from ecommerce_pipeline.defs.silver.assets import EVENTS, ORDERS, PRODUCTS
+from ecommerce_pipeline.storage.tables import TableStore
 from ecommerce_pipeline.quality.schemas import check_schema
 from ecommerce_pipeline.settings import Settings
 from ecommerce_pipeline.storage.io_manager import table_name
@@ -28,20 +30,40 @@ from ecommerce_pipeline.transforms import product_performance as performance
 
 
 def _on_athena(name: str) -> dict:
-    spec = _gold(name)
-    spec.pop("deps")
-    return {**spec, "kinds": {"athena", "parquet"}}
+    return {**_gold(name, ORDERS), "kinds": {"athena", "iceberg"}}
 
 
-def _run(context: dg.AssetExecutionContext, aws: AwsCatalogResource, name: str, relations, schema, **numbers):
-    """Compute ``gold/<name>`` on Athena, then describe and check the partitions as written to S3."""
-    table, days = f"gold/{name}", partition_days(context)
-    lake, athena = aws.lake(), aws.athena()
+class IcebergPublisher:
+    """What ``compute_on_athena`` publishes into: the staged days are collected and committed to the gold
+    Iceberg table in one restatement (readers see all the dates or none); staging stays on S3."""
+
+    def __init__(self, lake, store: TableStore, table: str):
+        self.lake, self.store, self.table = lake, store, table
+        self.parts: dict[date, pa.Table] = {}
+
+    def __getattr__(self, name):  # staging_location, read_folder, delete_folder
+        return getattr(self.lake, name)
+
+    def write_partition(self, table: str, day: date, data: pa.Table):
+        self.parts[day] = data
+
+    def commit(self, schema: pa.Schema, replace_all: bool = False) -> pa.Table:
+        data = pa.concat_tables([self.parts[d] for d in sorted(self.parts)]) if self.parts else schema.empty_table()
+        if replace_all:
+            self.store.replace(self.table, data)
+        else:
+            self.store.restate(self.table, "business_date", set(self.parts), data)
+        return data
+
+
+def _run(context, aws: AwsCatalogResource, store: TableStore, name: str, relations, days, schema, replace_all, **numbers):
+    """Compute ``gold/<name>`` for ``days`` on Athena, commit it to the Iceberg table and describe it."""
+    table = f"gold/{name}"
+    publisher = IcebergPublisher(aws.lake(), store, table)
     runs = compute_on_athena(
-        athena, lake, table, relations, days, schema, token=f"{context.run.run_id}-{uuid.uuid4().hex[:8]}"
+        aws.athena(), publisher, table, relations, days, schema, token=f"{context.run.run_id}-{uuid.uuid4().hex[:8]}"
     )
-    # The check reads back what was published, so it judges the files downstream readers get.
-    written = lake.read_partitions(table, days)
+    written = publisher.commit(schema, replace_all)
     scanned = sum(r.bytes_scanned for r in runs)
     yield dg.MaterializeResult(
         metadata={
@@ -55,55 +77,65 @@ def _run(context: dg.AssetExecutionContext, aws: AwsCatalogResource, name: str, 
     yield schema_check_result(dg.AssetKey(["gold", name]), check_schema(name, written))
 
 
-@dg.asset(
-    deps=[glue_key(ORDERS)],
-    **_on_athena("customer_lifetime_value"),
-)
-def customer_lifetime_value(context: dg.AssetExecutionContext, aws: AwsCatalogResource):
-    """Every customer's lifetime up to the day: orders, total spent, average order value, first and last
-    order dates and days since each, recency/frequency/monetary scores from 1 to 5 and an RFM segment
-    (Champions, Loyal, Potential Loyalist, New, Need Attention, At Risk, Hibernating, Lost). Computed by
-    Athena over the whole order history in the Glue catalog."""
-    days = partition_days(context)
-    orders = table_name(ORDERS)
-    register_unregistered(aws, orders, min(days) - timedelta(days=HISTORY_DAYS), max(days))
-    history = glue_table_name(orders)
+def _silver(key: dg.AssetKey) -> str:
+    return glue_table_name(table_name(key))
+
+
+def _dates_in(column: str, dates) -> str:
+    listed = ", ".join(f"DATE '{d.isoformat()}'" for d in sorted(dates)) or "NULL"
+    return f"{column} IN ({listed})"
+
+
+@dg.asset(**_on_athena("customer_lifetime_value"))
+def customer_lifetime_value(context: dg.AssetExecutionContext, aws: AwsCatalogResource, tables: TablesResource):
+    """Every customer's lifetime as of the latest landing day processed: orders, total spent, average order
+    value, first and last order dates and days since each, recency/frequency/monetary scores from 1 to 5 and
+    an RFM segment. Computed by Athena over the current state of every order (the Iceberg table
+    `silver_orders_validated` in Glue)."""
+    store = tables.store()
+    as_of = _latest_landing_day(store, partition_days(context))
 
     def relations(chunk: list[date]) -> dict[str, str]:
-        return {"history": history, "as_of_days": days_relation(chunk)}
+        return {"orders": _silver(ORDERS), "as_of": days_relation(chunk)}
 
     yield from _run(
         context,
         aws,
+        store,
         "customer_lifetime_value",
         relations,
+        [as_of],
         clv.output_schema(),
+        True,
         customers=lambda t: t.num_rows,
         lifetime_revenue=lambda t: column_sum(t, "total_spent"),
     )
 
 
-PRODUCT_INPUTS = {"orders_validated": ORDERS, "events_clean": EVENTS, "products_clean": PRODUCTS}
-
-
-@dg.asset(deps=[glue_key(key) for key in PRODUCT_INPUTS.values()], **_on_athena("product_performance"))
-def product_performance(context: dg.AssetExecutionContext, aws: AwsCatalogResource):
-    """Per product and day: orders, units and revenue, the product's revenue rank within its category,
-    product views and add-to-carts from the click stream, and the view-to-purchase rate (orders / views).
-    Computed by Athena over the day's silver tables in the Glue catalog."""
-    days = partition_days(context)
-    for key in PRODUCT_INPUTS.values():
-        register_unregistered(aws, table_name(key), min(days), max(days))
+@dg.asset(**{**_on_athena("product_performance"), "deps": [ORDERS, EVENTS, PRODUCTS]})
+def product_performance(context: dg.AssetExecutionContext, aws: AwsCatalogResource, tables: TablesResource):
+    """Per product, date and currency: orders, units and revenue, the product's revenue rank within its
+    category, product views and add-to-carts, and the view-to-purchase rate. Computed by Athena over the
+    restated dates of the silver Iceberg tables in Glue."""
+    store, days = tables.store(), partition_days(context)
+    dates = product_dates(store, days)
 
     def relations(chunk: list[date]) -> dict[str, str]:
-        return {name: partitions_of(glue_table_name(table_name(key)), chunk) for name, key in PRODUCT_INPUTS.items()}
+        return {
+            "orders_validated": f"(SELECT * FROM {_silver(ORDERS)} WHERE {_dates_in('business_date', chunk)})",
+            "events_clean": f"(SELECT * FROM {_silver(EVENTS)} WHERE {_dates_in('business_date', chunk)} AND NOT is_duplicate)",
+            "products_clean": _silver(PRODUCTS),
+        }
 
     yield from _run(
         context,
         aws,
+        store,
         "product_performance",
         relations,
+        sorted(dates),
         performance.output_schema(),
+        False,
         revenue=lambda t: column_sum(t, "revenue"),
         product_views=lambda t: column_sum(t, "product_views"),
     )
