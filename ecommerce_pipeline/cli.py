@@ -209,7 +209,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from ecommerce_pipeline.bench import run_benchmark
 
     scales = [int(s) for s in args.scales.split(",") if s]
-    run_benchmark(scales, 0 if args.no_backfill else args.backfill_days, args.backfill_lines, Path(args.output))
+    nightly = [int(d) for d in args.nightly_history.split(",") if d.strip()]
+    run_benchmark(
+        scales,
+        0 if args.no_backfill else args.backfill_days,
+        args.backfill_lines,
+        Path(args.output),
+        nightly,
+        args.nightly_lines,
+    )
     return 0
 
 
@@ -255,6 +263,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--backfill-days", type=int, default=30)
     bench.add_argument("--backfill-lines", type=int, default=10000)
     bench.add_argument("--no-backfill", action="store_true")
+    bench.add_argument(
+        "--nightly-history",
+        default="2,365",
+        help="days of history before the measured nightly run, comma-separated ('' to skip)",
+    )
+    bench.add_argument("--nightly-lines", type=int, default=10000, help="order lines per day of the nightly runs")
     bench.add_argument("--output", default="data/bench/results.json")
     bench.set_defaults(func=cmd_bench)
     return parser

@@ -3,7 +3,7 @@ tables and the DuckDB catalog, compared with figures worked out by hand from the
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -91,7 +91,9 @@ def test_a_later_refund_removes_the_revenue_from_the_order_date(shop):
     assert revenue_by_date() == {}
     clv = sql("SELECT count(*) AS n FROM gold.customer_lifetime_value")
     assert clv == [{"n": 0}]
-    restated = sql("SELECT business_date FROM silver.restatements WHERE landing_date = DATE '2025-01-03' AND table_name = 'silver/orders_validated'")
+    restated = sql(
+        "SELECT business_date FROM silver.restatements WHERE landing_date = DATE '2025-01-03' AND table_name = 'silver/orders_validated'"
+    )
     assert {r["business_date"] for r in restated} == {D1}
 
 
@@ -131,7 +133,11 @@ def test_a_line_rejected_in_bronze_holds_back_the_whole_order(shop):
 def test_orders_after_the_folder_day_in_utc_are_dated_in_the_store_time_zone(shop, monkeypatch):
     monkeypatch.setenv("ECOM_STORE_TIMEZONE", "America/New_York")
     # 22:30 in New York on 1 January is 03:30 UTC on 2 January; 07:00 UTC on 2 January is 02:00 in New York.
-    shop("orders", [order("delivered", "2025-01-02T03:30:00Z"), order("delivered", "2025-01-02T07:00:00Z", order_id="O2")], D1)
+    shop(
+        "orders",
+        [order("delivered", "2025-01-02T03:30:00Z"), order("delivered", "2025-01-02T07:00:00Z", order_id="O2")],
+        D1,
+    )
     shop("order_items", [*LINES_125, {**LINES_125[0], "order_id": "O2"}], D1)
     run(D1)
     assert revenue_by_date() == {D1: Decimal("125.00"), D2: Decimal("100.00")}
@@ -145,7 +151,10 @@ def test_orders_take_the_region_the_customer_had_when_they_ordered(shop):
     shop("customers", [{**CUSTOMER, "state": "NY", "updated_at": "2025-01-02T09:00:00Z"}], D2)
     shop(
         "orders",
-        [order("delivered", "2025-01-02T08:00:00Z", order_id="O2"), order("delivered", "2025-01-02T12:00:00Z", order_id="O3")],
+        [
+            order("delivered", "2025-01-02T08:00:00Z", order_id="O2"),
+            order("delivered", "2025-01-02T12:00:00Z", order_id="O3"),
+        ],
         D2,
     )
     shop("order_items", [{**LINES_125[0], "order_id": "O2"}, {**LINES_125[0], "order_id": "O3"}], D2)
@@ -157,7 +166,10 @@ def test_orders_take_the_region_the_customer_had_when_they_ordered(shop):
         {"order_id": "O3", "customer_region": "NY"},
     ]
     history = sql("SELECT state, valid_to IS NULL AS open, is_current FROM silver.customers_clean ORDER BY valid_from")
-    assert history == [{"state": "CA", "open": False, "is_current": False}, {"state": "NY", "open": True, "is_current": True}]
+    assert history == [
+        {"state": "CA", "open": False, "is_current": False},
+        {"state": "NY", "open": True, "is_current": True},
+    ]
 
 
 def test_a_backdated_customer_version_restates_the_orders_it_covers(shop):
@@ -236,8 +248,16 @@ def test_replaying_days_in_any_order_gives_identical_gold(tmp_path, monkeypatch)
     assert main(args) == 0
     days = [date(2025, 1, d) for d in range(1, 6)]
     results = {}
-    for name, order_of_days in (("backfill", None), ("in_order", days), ("shuffled", [days[i] for i in (3, 0, 4, 2, 1)])):
-        for var, sub in (("ECOM_LAKE_DIR", "lake"), ("ECOM_CATALOG_PATH", "lake/catalog.duckdb"), ("DAGSTER_HOME", "home")):
+    for name, order_of_days in (
+        ("backfill", None),
+        ("in_order", days),
+        ("shuffled", [days[i] for i in (3, 0, 4, 2, 1)]),
+    ):
+        for var, sub in (
+            ("ECOM_LAKE_DIR", "lake"),
+            ("ECOM_CATALOG_PATH", "lake/catalog.duckdb"),
+            ("DAGSTER_HOME", "home"),
+        ):
             monkeypatch.setenv(var, str(tmp_path / name / sub))
         (tmp_path / name / "home").mkdir(parents=True)
         if order_of_days is None:

@@ -71,7 +71,9 @@ class CatalogResource(dg.ConfigurableResource):
 
     def catalog(self) -> DuckDBCatalog:
         lake_dir = self.lake_dir or load_settings().lake_dir
-        return DuckDBCatalog(self.catalog_path or load_settings().catalog_path, self.lake(), local_table_store(lake_dir))
+        return DuckDBCatalog(
+            self.catalog_path or load_settings().catalog_path, self.lake(), local_table_store(lake_dir)
+        )
 
 
 class TablesResource(dg.ConfigurableResource):

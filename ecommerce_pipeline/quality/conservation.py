@@ -23,6 +23,21 @@ class ConservationOutcome:
     problems: list[str]
 
 
+def combined(outcomes: list[ConservationOutcome]) -> ConservationOutcome:
+    """One outcome for several days checked one at a time."""
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        for name, n in outcome.counts.items():
+            counts[name] = counts.get(name, 0) + n
+    return ConservationOutcome(
+        passed=all(o.passed for o in outcomes),
+        expected=sum(o.expected for o in outcomes),
+        accounted=sum(o.accounted for o in outcomes),
+        counts=counts,
+        problems=[p for o in outcomes for p in o.problems],
+    )
+
+
 def distinct_count(table: pa.Table, keys: list[str]) -> int:
     cols = ", ".join(f'"{k}"' for k in keys)
     return (

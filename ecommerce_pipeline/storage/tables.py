@@ -16,7 +16,7 @@ import threading
 import time
 import warnings
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -123,7 +123,7 @@ class TableStore:
         if t is None:
             return []
         return [
-            {"snapshot_id": s.snapshot_id, "committed_at": datetime.fromtimestamp(s.timestamp_ms / 1000, timezone.utc)}
+            {"snapshot_id": s.snapshot_id, "committed_at": datetime.fromtimestamp(s.timestamp_ms / 1000, UTC)}
             for s in t.snapshots()
         ]
 
@@ -202,7 +202,7 @@ class TableStore:
         """Expire snapshots older than the time-travel window (always keeping the current one) and delete
         the files no kept snapshot references (pyiceberg expires metadata only)."""
         t = self.load(table)
-        cutoff = int((datetime.now(timezone.utc) - timedelta(days=KEEP_SNAPSHOTS_DAYS)).timestamp() * 1000)
+        cutoff = int((datetime.now(UTC) - timedelta(days=KEEP_SNAPSHOTS_DAYS)).timestamp() * 1000)
         newest_first = sorted(t.snapshots(), key=lambda s: s.timestamp_ms, reverse=True)
         old = [
             s.snapshot_id

@@ -46,11 +46,17 @@ def new_events(bronze: pa.Table, timezone: str = "UTC") -> pa.Table:
     )
     con.close()
     table = bronze.drop_columns(["business_date"])
-    table = table.set_column(table.schema.get_field_index("device_type"), "device_type",
-                             _default(bronze["device_type"], "unknown", lower=True).cast(pa.string()))
-    table = table.set_column(table.schema.get_field_index("country"), "country",
-                             _default(bronze["country"], "unknown").cast(pa.string()))
-    return table.append_column("business_date", dated["event_date"]).append_column("landing_date", dated["landing_date"])
+    table = table.set_column(
+        table.schema.get_field_index("device_type"),
+        "device_type",
+        _default(bronze["device_type"], "unknown", lower=True).cast(pa.string()),
+    )
+    table = table.set_column(
+        table.schema.get_field_index("country"), "country", _default(bronze["country"], "unknown").cast(pa.string())
+    )
+    return table.append_column("business_date", dated["event_date"]).append_column(
+        "landing_date", dated["landing_date"]
+    )
 
 
 MERGE_SQL = """

@@ -10,8 +10,9 @@ from ecommerce_pipeline.defs.metadata import conservation_check_result, rule_cou
 from ecommerce_pipeline.defs.partitions import partition_days
 from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, OWNERS
 from ecommerce_pipeline.defs.resources import LandingResource, QuarantineFilesResource
-from ecommerce_pipeline.quality.conservation import bronze_conservation
-from ecommerce_pipeline.storage.lake import concat, quarantined_file_path
+from ecommerce_pipeline.quality.conservation import bronze_conservation, combined
+from ecommerce_pipeline.storage.io_manager import table_name
+from ecommerce_pipeline.storage.lake import quarantined_file_path
 from ecommerce_pipeline.storage.landing import LandingFile, LandingStore
 from ecommerce_pipeline.transforms.bronze import validate_batch
 from ecommerce_pipeline.transforms.landing import parse_landing_chunks
@@ -81,9 +82,11 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
         **DAILY_LAKE_STEP,
     )
     def _bronze(context: dg.AssetExecutionContext, landing: LandingResource, quarantine_files: QuarantineFilesResource):
-        store = landing.store()
+        store, lake = landing.store(), quarantine_files.lake()
         ingested_at = datetime.now(UTC)
-        valid, quarantine, landing_rows, extras, files = [], [], {}, {}, 0
+        # Each day is validated and written on its own, so a long single-run backfill holds one day at a time.
+        rows, quarantined, landing_rows, extras, files, outcomes, rules = 0, 0, 0, {}, 0, [], {}
+        preview = None
         for day in partition_days(context):
             landed = store.list_files(entity.name, day)
             result = validate_batch(
@@ -94,34 +97,34 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
                 ingested_at,
                 keep_unreadable=_keeper(context, store, quarantine_files, landed),
             )
-            valid.append(result.valid)
-            quarantine.append(result.quarantine)
-            landing_rows.update(result.landing_rows_by_file)
+            lake.write_partition(table_name(key), day, result.valid)
+            lake.write_partition(table_name(quarantine_key), day, result.quarantine)
+            outcomes.append(bronze_conservation(result.landing_rows_by_file, result.valid, result.quarantine))
+            for rule, n in rule_counts(result.quarantine).items():
+                rules[rule] = rules.get(rule, 0) + n
+            preview = result.valid if preview is None or not preview.num_rows else preview
+            rows, quarantined = rows + result.valid.num_rows, quarantined + result.quarantine.num_rows
+            landing_rows += sum(result.landing_rows_by_file.values())
             extras.update(result.extra_columns)
             files += result.files
             if not landed:
                 context.log.warning(f"no {entity.name} files landed for {day}")
-        valid_table, quarantine_table = concat(valid), concat(quarantine)
         if extras:
             context.log.warning(f"{entity.name}: extra columns kept in _extra_columns: {extras}")
-        rules = rule_counts(quarantine_table)
         yield dg.Output(
-            valid_table,
+            None,
             output_name="bronze",
             metadata=table_metadata(
-                valid_table,
-                landing_files=files,
-                landing_rows=sum(landing_rows.values()),
-                quarantined_rows=quarantine_table.num_rows,
+                preview, row_count=rows, landing_files=files, landing_rows=landing_rows, quarantined_rows=quarantined
             )
             | {"extra_columns": dg.MetadataValue.json(extras)},
         )
         yield dg.Output(
-            quarantine_table,
+            None,
             output_name="quarantine",
-            metadata=table_metadata(quarantine_table) | {"rules": dg.MetadataValue.json(rules)},
+            metadata={"dagster/row_count": quarantined, "rules": dg.MetadataValue.json(rules)},
         )
-        yield conservation_check_result(key, bronze_conservation(landing_rows, valid_table, quarantine_table))
+        yield conservation_check_result(key, combined(outcomes))
 
     return _bronze
 

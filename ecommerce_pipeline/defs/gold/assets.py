@@ -4,8 +4,7 @@ Each run rebuilds exactly the dates silver restated for its landing days, in one
 so a date's figures are its current rows once, whatever day their versions arrived.
 """
 
-
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 import dagster as dg
 import pyarrow as pa
@@ -41,11 +40,26 @@ def _gold(name: str, *deps: dg.AssetKey) -> dict:
     )
 
 
-def _restate(store: TableStore, name: str, dates: set[date], table: pa.Table, **numbers):
-    """Commit the dates' rows and describe what was written."""
+# Dates computed and committed at once: a long backfill restates its dates a few weeks at a time.
+CHUNK_DATES = 14
+
+
+def date_chunks(dates: set[date]) -> list[list[date]]:
+    ordered = sorted(dates)
+    return [ordered[i : i + CHUNK_DATES] for i in range(0, len(ordered), CHUNK_DATES)] or [[]]
+
+
+def _restate_in_chunks(store: TableStore, name: str, dates: set[date], compute, **numbers):
+    """Compute and commit the dates' rows a chunk at a time (``compute(chunk)`` -> table), then describe
+    and check what was written."""
     key = dg.AssetKey(["gold", name])
-    store.restate(f"gold/{name}", "business_date", dates, table)
-    metadata = table_metadata(table, **numbers) | {
+    written = []
+    for chunk in date_chunks(dates):
+        table = compute(chunk)
+        store.restate(f"gold/{name}", "business_date", chunk, table)
+        written.append(table)
+    table = pa.concat_tables(written)
+    metadata = table_metadata(table, **{k: f(table) for k, f in numbers.items()}) | {
         "restated_dates": dg.MetadataValue.json(sorted(d.isoformat() for d in dates))
     }
     return [dg.MaterializeResult(metadata=metadata), schema_check_result(key, check_schema(name, table))]
@@ -73,19 +87,22 @@ def daily_sales_summary(context: dg.AssetExecutionContext, tables: TablesResourc
     quantity x unit price minus discount over orders that are not cancelled, refunded, unavailable or
     failed; shipping and tax excluded."""
     store, days = tables.store(), partition_days(context)
-    dates = restatements.restated(store, table_of(ORDERS), days)
-    orders = store.read_dates(table_of(ORDERS), "business_date", dates, sales.INPUT_COLUMNS)
-    if orders is None:
+    if not store.exists(table_of(ORDERS)):
         yield from _nothing_yet("daily_sales_summary")
         return
-    table = sales.daily_sales_summary(orders)
-    yield from _restate(
+
+    def compute(chunk: list[date]) -> pa.Table:
+        return sales.daily_sales_summary(
+            store.read_dates(table_of(ORDERS), "business_date", chunk, sales.INPUT_COLUMNS)
+        )
+
+    yield from _restate_in_chunks(
         store,
         "daily_sales_summary",
-        dates,
-        table,
-        total_revenue=column_sum(table, "total_revenue"),
-        units_sold=column_sum(table, "units_sold"),
+        restatements.restated(store, table_of(ORDERS), days),
+        compute,
+        total_revenue=lambda t: column_sum(t, "total_revenue"),
+        units_sold=lambda t: column_sum(t, "units_sold"),
     )
 
 
@@ -114,7 +131,9 @@ def customer_lifetime_value(context: dg.AssetExecutionContext, tables: TablesRes
         metadata=table_metadata(table, customers=table.num_rows, lifetime_revenue=column_sum(table, "total_spent"))
         | {"as_of": dg.MetadataValue.text(as_of.isoformat())}
     )
-    yield schema_check_result(dg.AssetKey(["gold", "customer_lifetime_value"]), check_schema("customer_lifetime_value", table))
+    yield schema_check_result(
+        dg.AssetKey(["gold", "customer_lifetime_value"]), check_schema("customer_lifetime_value", table)
+    )
 
 
 def _product_change_dates(store: TableStore, days: list[date]) -> set[date]:
@@ -146,9 +165,9 @@ def _product_change_dates(store: TableStore, days: list[date]) -> set[date]:
 
 
 def _end_of_day(day: date):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.combine(day + timedelta(days=1), datetime.min.time(), timezone.utc)
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
 
 
 def product_dates(store: TableStore, days: list[date]) -> set[date]:
@@ -168,21 +187,29 @@ def product_performance(context: dg.AssetExecutionContext, tables: TablesResourc
     and the view-to-purchase rate (orders / views). Name and category are the product's version valid at the
     end of the day."""
     store, days = tables.store(), partition_days(context)
-    dates = product_dates(store, days)
     schemas = performance.INPUT_SCHEMAS
-    orders = _orders_of(store, dates, schemas["orders_validated"].names)
-    events = store.read_dates(table_of(EVENTS), "business_date", dates, [*schemas["events_clean"].names, "is_duplicate"])
-    events = counted(events).select(schemas["events_clean"].names) if events is not None else schemas["events_clean"].empty_table()
     products = store.read(table_of(PRODUCTS), schemas["products_clean"].names)
     products = products if products is not None else schemas["products_clean"].empty_table()
-    table = performance.product_performance(orders, events, products)
-    yield from _restate(
+
+    def compute(chunk: list[date]) -> pa.Table:
+        orders = _orders_of(store, set(chunk), schemas["orders_validated"].names)
+        events = store.read_dates(
+            table_of(EVENTS), "business_date", chunk, [*schemas["events_clean"].names, "is_duplicate"]
+        )
+        events = (
+            counted(events).select(schemas["events_clean"].names)
+            if events is not None
+            else schemas["events_clean"].empty_table()
+        )
+        return performance.product_performance(orders, events, products)
+
+    yield from _restate_in_chunks(
         store,
         "product_performance",
-        dates,
-        table,
-        revenue=column_sum(table, "revenue"),
-        product_views=column_sum(table, "product_views"),
+        product_dates(store, days),
+        compute,
+        revenue=lambda t: column_sum(t, "revenue"),
+        product_views=lambda t: column_sum(t, "product_views"),
     )
 
 
@@ -192,16 +219,29 @@ def conversion_funnel(context: dg.AssetExecutionContext, tables: TablesResource)
     event date and device type, plus an `all` row; stage-to-stage and overall conversion rates. A session
     that spans midnight counts on each date it has events."""
     store, days = tables.store(), partition_days(context)
-    dates = restatements.restated(store, table_of(EVENTS), days)
-    events = store.read_dates(table_of(EVENTS), "business_date", dates, [*funnel.INPUT_COLUMNS, "is_duplicate"])
-    if events is None:
+    if not store.exists(table_of(EVENTS)):
         yield from _nothing_yet("conversion_funnel")
         return
-    table = funnel.conversion_funnel(counted(events).select(funnel.INPUT_COLUMNS))
-    overall = table.filter(pc.equal(table.column("device_type"), "all"))
-    sessions = column_sum(overall, "sessions")
-    rate = column_sum(overall, "purchase_sessions") / sessions if sessions else None
-    yield from _restate(store, "conversion_funnel", dates, table, sessions=sessions, overall_conversion_rate=rate)
+
+    def compute(chunk: list[date]) -> pa.Table:
+        events = store.read_dates(table_of(EVENTS), "business_date", chunk, [*funnel.INPUT_COLUMNS, "is_duplicate"])
+        return funnel.conversion_funnel(counted(events).select(funnel.INPUT_COLUMNS))
+
+    def overall(table: pa.Table) -> pa.Table:
+        return table.filter(pc.equal(table.column("device_type"), "all"))
+
+    def rate(table: pa.Table) -> float | None:
+        sessions = column_sum(overall(table), "sessions")
+        return column_sum(overall(table), "purchase_sessions") / sessions if sessions else None
+
+    yield from _restate_in_chunks(
+        store,
+        "conversion_funnel",
+        restatements.restated(store, table_of(EVENTS), days),
+        compute,
+        sessions=lambda t: column_sum(overall(t), "sessions"),
+        overall_conversion_rate=rate,
+    )
 
 
 gold_assets = [daily_sales_summary, customer_lifetime_value, product_performance, conversion_funnel]

@@ -11,7 +11,6 @@ import uuid
 from datetime import date
 
 import dagster as dg
-
 import pyarrow as pa
 
 from ecommerce_pipeline.catalog.athena_gold import compute_on_athena, days_relation
@@ -21,10 +20,10 @@ from ecommerce_pipeline.defs.metadata import column_sum, schema_check_result, ta
 from ecommerce_pipeline.defs.partitions import partition_days
 from ecommerce_pipeline.defs.resources import AwsCatalogResource, TablesResource
 from ecommerce_pipeline.defs.silver.assets import EVENTS, ORDERS, PRODUCTS
-from ecommerce_pipeline.storage.tables import TableStore
 from ecommerce_pipeline.quality.schemas import check_schema
 from ecommerce_pipeline.settings import Settings
 from ecommerce_pipeline.storage.io_manager import table_name
+from ecommerce_pipeline.storage.tables import TableStore
 from ecommerce_pipeline.transforms import customer_lifetime_value as clv
 from ecommerce_pipeline.transforms import product_performance as performance
 
@@ -56,7 +55,9 @@ class IcebergPublisher:
         return data
 
 
-def _run(context, aws: AwsCatalogResource, store: TableStore, name: str, relations, days, schema, replace_all, **numbers):
+def _run(
+    context, aws: AwsCatalogResource, store: TableStore, name: str, relations, days, schema, replace_all, **numbers
+):
     """Compute ``gold/<name>`` for ``days`` on Athena, commit it to the Iceberg table and describe it."""
     table = f"gold/{name}"
     publisher = IcebergPublisher(aws.lake(), store, table)

@@ -5,8 +5,8 @@ beside bronze. A run reads only its landing days' bronze rows and the dates it r
 history. Checks block gold on failure.
 """
 
-
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import dagster as dg
@@ -25,13 +25,21 @@ from ecommerce_pipeline.defs.metadata import (
 from ecommerce_pipeline.defs.partitions import partition_days
 from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, OWNERS
 from ecommerce_pipeline.defs.resources import PipelineSettings, TablesResource
-from ecommerce_pipeline.quality.conservation import ConservationOutcome
-from ecommerce_pipeline.quality.schemas import check_schema
+from ecommerce_pipeline.quality.conservation import ConservationOutcome, combined
+from ecommerce_pipeline.quality.schemas import check_schema, checked_columns
+from ecommerce_pipeline.storage.io_manager import lazily
+from ecommerce_pipeline.storage.lake import PartitionScan, day_chunks
 from ecommerce_pipeline.storage.tables import TableStore
 from ecommerce_pipeline.transforms.customers import customers_clean as clean_customers
 from ecommerce_pipeline.transforms.dimensions import CHANGES_SCHEMA, DimensionResult, affected_dates_sql
 from ecommerce_pipeline.transforms.events import merge_events, new_events
-from ecommerce_pipeline.transforms.orders import DIMENSION_COLUMNS, UNRESOLVED_COLUMNS, merge_versions, order_batch
+from ecommerce_pipeline.transforms.orders import (
+    DIMENSION_COLUMNS,
+    UNRESOLVED_COLUMNS,
+    OrderBatch,
+    merge_versions,
+    order_batch,
+)
 from ecommerce_pipeline.transforms.orders import resolve_dimensions as resolve
 from ecommerce_pipeline.transforms.products import products_clean as clean_products
 from ecommerce_pipeline.transforms.sql import query
@@ -66,7 +74,9 @@ def _parquet_out(key: dg.AssetKey, description: str) -> dg.AssetOut:
 
 
 def _checks(key: dg.AssetKey, *conservation: str) -> list[dg.AssetCheckSpec]:
-    specs = [dg.AssetCheckSpec("schema", asset=key, blocking=True, description="The rows written match the pandera schema.")]
+    specs = [
+        dg.AssetCheckSpec("schema", asset=key, blocking=True, description="The rows written match the pandera schema.")
+    ]
     specs += [
         dg.AssetCheckSpec(
             name, asset=key, blocking=True, description="Bronze rows of the run = stored + quarantined + duplicates."
@@ -107,24 +117,38 @@ def _record_changes(store: TableStore, entity: str, days: list[date], result: Di
     store.restate(DIMENSION_CHANGES, "landing_date", days, log, also=EqualTo("entity", entity))
 
 
-def _dimension(context, store: TableStore, name: str, key: dg.AssetKey, result: DimensionResult, days: list[date]):
+def _dimension(store: TableStore, name: str, key: dg.AssetKey, result: DimensionResult, days: list[date]) -> pa.Table:
+    """Commit the merged history and the changes the orders step reads; returns the versions of ``days``."""
     store.replace(table_of(key), result.history)
     _record_changes(store, name, days, result)
-    today = result.history.filter(pc.is_in(result.history.column("landing_date"), pa.array(days, pa.date32())))
-    metadata = table_metadata(
+    return result.history.filter(pc.is_in(result.history.column("landing_date"), pa.array(days, pa.date32())))
+
+
+def _dimension_metadata(results: list) -> dict:
+    last = results[-1][2]
+    today = pa.concat_tables([t for _, t, _ in results])
+    key = next(c for c in last.history.column_names if c.endswith("_id"))
+    return table_metadata(
         today,
-        row_count=result.history.num_rows,
-        versions_received=result.versions_added,
-        keys=len(pc.unique(result.history.column(f"{name[:-1]}_id"))),
-        keys_changed=len(pc.unique(result.changes.column("key"))),
-        quarantined_rows=result.quarantine.num_rows,
+        row_count=last.history.num_rows,
+        versions_received=sum(r.versions_added for _, _, r in results),
+        keys=len(pc.unique(last.history.column(key))),
+        keys_changed=sum(len(pc.unique(r.changes.column("key"))) for _, _, r in results),
+        quarantined_rows=sum(r.quarantine.num_rows for _, _, r in results),
     )
-    return today, metadata
+
+
+# Bronze rows a chunk of a long backfill reads at once.
+CHUNK_ROWS = 1_000_000
+
+
+def _chunks(context: dg.AssetExecutionContext, *scans: PartitionScan):
+    return day_chunks(list(scans), partition_days(context), CHUNK_ROWS)
 
 
 @dg.multi_asset(
     name="customers_clean",
-    ins={"bronze_customers": dg.AssetIn(bronze_key("customers"))},
+    ins={"bronze_customers": dg.AssetIn(bronze_key("customers"), metadata=lazily())},
     outs={
         "customers": _iceberg_out(
             CUSTOMERS,
@@ -141,28 +165,28 @@ def _dimension(context, store: TableStore, name: str, key: dg.AssetKey, result: 
 )
 def customers_clean(
     context: dg.AssetExecutionContext,
-    bronze_customers: pa.Table,
+    bronze_customers: PartitionScan,
     tables: TablesResource,
     pipeline_settings: PipelineSettings,
 ):
-    days, store = partition_days(context), tables.store()
-    result = clean_customers(
-        bronze_customers, store.read(table_of(CUSTOMERS)), days, pipeline_settings.phone_country()
-    )
-    today, metadata = _dimension(context, store, "customers", CUSTOMERS, result, days)
-    yield dg.Output(None, "customers", metadata=metadata)
-    yield dg.Output(
-        result.quarantine, "quarantine", metadata=table_metadata(result.quarantine) | {"rules": rule_counts(result.quarantine)}
-    )
-    yield schema_check_result(CUSTOMERS, check_schema("customers_clean", today))
+    store, results = tables.store(), []
+    for days in _chunks(context, bronze_customers):
+        result = clean_customers(
+            bronze_customers.of_days(days), store.read(table_of(CUSTOMERS)), days, pipeline_settings.phone_country()
+        )
+        results.append((days, _dimension(store, "customers", CUSTOMERS, result, days), result))
+    yield dg.Output(None, "customers", metadata=_dimension_metadata(results))
+    quarantine = pa.concat_tables([r.quarantine for _, _, r in results])
+    yield dg.Output(quarantine, "quarantine", metadata=table_metadata(quarantine) | {"rules": rule_counts(quarantine)})
+    yield schema_check_result(CUSTOMERS, check_schema("customers_clean", pa.concat_tables([t for _, t, _ in results])))
     yield conservation_check_result(
-        CUSTOMERS, _conservation(result.received, result.versions_added, result.quarantine.num_rows)
+        CUSTOMERS, combined([_conservation(r.received, r.versions_added, r.quarantine.num_rows) for _, _, r in results])
     )
 
 
 @dg.multi_asset(
     name="products_clean",
-    ins={"bronze_products": dg.AssetIn(bronze_key("products"))},
+    ins={"bronze_products": dg.AssetIn(bronze_key("products"), metadata=lazily())},
     outs={
         "products": _iceberg_out(
             PRODUCTS,
@@ -173,13 +197,16 @@ def customers_clean(
     check_specs=_checks(PRODUCTS, "row_conservation"),
     **DAILY_LAKE_STEP,
 )
-def products_clean(context: dg.AssetExecutionContext, bronze_products: pa.Table, tables: TablesResource):
-    days, store = partition_days(context), tables.store()
-    result = clean_products(bronze_products, store.read(table_of(PRODUCTS)), days)
-    today, metadata = _dimension(context, store, "products", PRODUCTS, result, days)
-    yield dg.Output(None, "products", metadata=metadata)
-    yield schema_check_result(PRODUCTS, check_schema("products_clean", today))
-    yield conservation_check_result(PRODUCTS, _conservation(result.received, result.versions_added, 0))
+def products_clean(context: dg.AssetExecutionContext, bronze_products: PartitionScan, tables: TablesResource):
+    store, results = tables.store(), []
+    for days in _chunks(context, bronze_products):
+        result = clean_products(bronze_products.of_days(days), store.read(table_of(PRODUCTS)), days)
+        results.append((days, _dimension(store, "products", PRODUCTS, result, days), result))
+    yield dg.Output(None, "products", metadata=_dimension_metadata(results))
+    yield schema_check_result(PRODUCTS, check_schema("products_clean", pa.concat_tables([t for _, t, _ in results])))
+    yield conservation_check_result(
+        PRODUCTS, combined([_conservation(r.received, r.versions_added, 0) for _, _, r in results])
+    )
 
 
 def _id_range(column: str, ids: list[str]):
@@ -222,7 +249,11 @@ def _dimension_affected_dates(store: TableStore, days: list[date]) -> set[date]:
         if froms.null_count == 0:  # no key's first version changed: nothing before the earliest change moves
             where = And(where, GreaterThanOrEqual("order_date", (pc.min(froms).as_py().date() - _DAY).isoformat()))
         facts = store.read(table_of(ORDERS), [column, "order_ts", "order_date"], where)
-        found = query(affected_dates_sql("facts", column, "order_ts", "order_date"), facts=facts, changes=c.select(["key", "from_ts", "to_ts"]))
+        found = query(
+            affected_dates_sql("facts", column, "order_ts", "order_date"),
+            facts=facts,
+            changes=c.select(["key", "from_ts", "to_ts"]),
+        )
         dates |= set(found.column("d").to_pylist())
     return dates
 
@@ -251,12 +282,61 @@ def _empty_dimension(name: str) -> pa.Table:
     )
 
 
+@dataclass
+class OrdersStep:
+    """What one chunk of landing days did to the orders."""
+
+    batch: OrderBatch
+    current: pa.Table  # the current rows of every restated date
+    restated: set[date]
+
+
+def _orders_step(
+    store: TableStore, days: list[date], orders, items, rejected, settings: PipelineSettings
+) -> OrdersStep:
+    batch = order_batch(orders, items, rejected, settings.timezone(), settings.currency())
+    new_ids = set(batch.headers.column("order_id").to_pylist())
+    touched, old_dates = _version_dates(store, new_ids, days)
+    version_dates = old_dates | set(batch.headers.column("order_date").to_pylist())
+    merged = merge_versions(
+        store.read_dates(ORDER_VERSIONS, "order_date", version_dates),
+        store.read_dates(LINE_VERSIONS, "order_date", version_dates),
+        batch,
+        days,
+        sorted(touched),
+    )
+    store.restate(ORDER_VERSIONS, "order_date", version_dates, merged.headers)
+    store.restate(LINE_VERSIONS, "order_date", version_dates, merged.lines)
+
+    restated = (
+        version_dates | set(merged.current.column("order_date").to_pylist()) | _dimension_affected_dates(store, days)
+    )
+    stored = store.read_dates(table_of(ORDERS), "business_date", restated, UNRESOLVED_COLUMNS)
+    rows = merged.current.select(UNRESOLVED_COLUMNS)
+    if stored is not None and stored.num_rows:
+        kept = stored.filter(pc.invert(pc.is_in(stored.column("order_id"), pa.array(sorted(touched), pa.string()))))
+        rows = pa.concat_tables([kept.cast(rows.schema), rows])
+    dims = _dimensions(store)
+    current = resolve(rows, dims["customers"], dims["products"], settings.statuses())
+    store.restate(table_of(ORDERS), "business_date", restated, current)
+
+    # The dates of each landing day's versions, so a re-run revisits them; the rest go to the last day.
+    footprint = defaultdict(set)
+    headers = merged.headers
+    for d, landing in zip(headers.column("order_date").to_pylist(), headers.column("landing_date").to_pylist()):
+        if landing in days:
+            footprint[landing].add(d)
+    footprint[max(days)] |= restated
+    restatements.record(store, table_of(ORDERS), days, footprint)
+    return OrdersStep(batch, current, restated)
+
+
 @dg.multi_asset(
     name="orders_validated",
     ins={
-        "bronze_orders": dg.AssetIn(bronze_key("orders")),
-        "bronze_order_items": dg.AssetIn(bronze_key("order_items")),
-        "order_items_rejected": dg.AssetIn(bronze_quarantine_key("order_items")),
+        "bronze_orders": dg.AssetIn(bronze_key("orders"), metadata=lazily()),
+        "bronze_order_items": dg.AssetIn(bronze_key("order_items"), metadata=lazily()),
+        "order_items_rejected": dg.AssetIn(bronze_quarantine_key("order_items"), metadata=lazily()),
     },
     deps=[CUSTOMERS, PRODUCTS],
     outs={
@@ -269,97 +349,84 @@ def _empty_dimension(name: str) -> pa.Table:
             "are those valid at the order's time. Every version received is kept in `silver.order_versions` and "
             "`silver.order_line_versions`.",
         ),
-        "orders_quarantine": _parquet_out(ORDERS_QUARANTINE, "Order versions of the day held back by a silver rule, with the reason."),
-        "lines_quarantine": _parquet_out(LINES_QUARANTINE, "Order lines of the day held back by a silver rule, with the reason."),
+        "orders_quarantine": _parquet_out(
+            ORDERS_QUARANTINE, "Order versions of the day held back by a silver rule, with the reason."
+        ),
+        "lines_quarantine": _parquet_out(
+            LINES_QUARANTINE, "Order lines of the day held back by a silver rule, with the reason."
+        ),
     },
     check_specs=_checks(ORDERS, "order_conservation", "line_conservation"),
     **DAILY_LAKE_STEP,
 )
 def orders_validated(
     context: dg.AssetExecutionContext,
-    bronze_orders: pa.Table,
-    bronze_order_items: pa.Table,
-    order_items_rejected: pa.Table,
+    bronze_orders: PartitionScan,
+    bronze_order_items: PartitionScan,
+    order_items_rejected: PartitionScan,
     tables: TablesResource,
     pipeline_settings: PipelineSettings,
 ):
-    days, store = partition_days(context), tables.store()
-    batch = order_batch(
-        bronze_orders, bronze_order_items, order_items_rejected, pipeline_settings.timezone(), pipeline_settings.currency()
-    )
-    new_ids = set(batch.headers.column("order_id").to_pylist())
-    touched, old_dates = _version_dates(store, new_ids, days)
-    new_dates = set(batch.headers.column("order_date").to_pylist())
-    version_dates = old_dates | new_dates
-    merged = merge_versions(
-        store.read_dates(ORDER_VERSIONS, "order_date", version_dates),
-        store.read_dates(LINE_VERSIONS, "order_date", version_dates),
-        batch,
-        days,
-        sorted(touched),
-    )
-    store.restate(ORDER_VERSIONS, "order_date", version_dates, merged.headers)
-    store.restate(LINE_VERSIONS, "order_date", version_dates, merged.lines)
-
-    dimension_dates = _dimension_affected_dates(store, days)
-    restated = version_dates | set(merged.current.column("order_date").to_pylist()) | dimension_dates
-    stored = store.read_dates(table_of(ORDERS), "business_date", restated, UNRESOLVED_COLUMNS)
-    kept = None
-    if stored is not None and stored.num_rows:
-        kept = stored.filter(pc.invert(pc.is_in(stored.column("order_id"), pa.array(sorted(touched), pa.string()))))
-    rows = merged.current.select(UNRESOLVED_COLUMNS)
-    if kept is not None:
-        rows = pa.concat_tables([kept.cast(rows.schema), rows])
-    dims = _dimensions(store)
-    current = resolve(rows, dims["customers"], dims["products"], pipeline_settings.statuses())
-    store.restate(table_of(ORDERS), "business_date", restated, current)
-
-    # The dates of each landing day's versions, so a re-run revisits them; the rest go to the last day.
-    footprint = defaultdict(set)
-    for d, landing in zip(merged.headers.column("order_date").to_pylist(), merged.headers.column("landing_date").to_pylist()):
-        if landing in days:
-            footprint[landing].add(d)
-    footprint[max(days)] |= restated
-    restatements.record(store, table_of(ORDERS), days, footprint)
-
-    new_rows = current.filter(pc.is_in(current.column("landing_date"), pa.array(days, pa.date32())))
-    revenue = pc.sum(current.column("line_revenue")).as_py() or 0
+    store, steps = tables.store(), []
+    for days in _chunks(context, bronze_orders, bronze_order_items):
+        steps.append(
+            _orders_step(
+                store,
+                days,
+                bronze_orders.of_days(days),
+                bronze_order_items.of_days(days),
+                order_items_rejected.of_days(days),
+                pipeline_settings,
+            )
+        )
+    restated = set().union(*(s.restated for s in steps))
+    current = steps[-1].current if len(steps) == 1 else store.read_dates(table_of(ORDERS), "business_date", restated)
+    batches = [s.batch for s in steps]
+    orders_q = pa.concat_tables([b.orders_quarantine for b in batches])
+    lines_q = pa.concat_tables([b.lines_quarantine for b in batches])
     yield dg.Output(
         None,
         "orders",
         metadata=table_metadata(
-            new_rows,
-            row_count=current.num_rows,
+            current,
             restated_dates=len(restated),
-            versions_received=batch.headers.num_rows,
-            revenue_of_restated_dates=float(revenue),
-            quarantined_orders=batch.orders_quarantine.num_rows,
-            quarantined_lines=batch.lines_quarantine.num_rows,
+            versions_received=sum(b.headers.num_rows for b in batches),
+            revenue_of_restated_dates=float(pc.sum(current.column("line_revenue")).as_py() or 0),
+            quarantined_orders=orders_q.num_rows,
+            quarantined_lines=lines_q.num_rows,
             unknown_customers=int(pc.sum(pc.invert(current.column("customer_known"))).as_py() or 0),
             unknown_products=int(pc.sum(pc.invert(current.column("product_known"))).as_py() or 0),
         )
         | {"restated": dg.MetadataValue.json(sorted(d.isoformat() for d in restated))},
     )
-    for name, q in (("orders_quarantine", batch.orders_quarantine), ("lines_quarantine", batch.lines_quarantine)):
+    for name, q in (("orders_quarantine", orders_q), ("lines_quarantine", lines_q)):
         yield dg.Output(q, name, metadata=table_metadata(q) | {"rules": rule_counts(q)})
     yield schema_check_result(ORDERS, check_schema("orders_validated", current))
     yield conservation_check_result(
         ORDERS,
-        _conservation(bronze_orders.num_rows, batch.headers.num_rows, batch.orders_quarantine.num_rows),
+        _conservation(bronze_rows(bronze_orders), sum(b.headers.num_rows for b in batches), orders_q.num_rows),
         "order_conservation",
     )
     yield conservation_check_result(
         ORDERS,
         _conservation(
-            bronze_order_items.num_rows, batch.lines.num_rows, batch.lines_quarantine.num_rows, batch.duplicate_lines
+            bronze_rows(bronze_order_items),
+            sum(b.lines.num_rows for b in batches),
+            lines_q.num_rows,
+            sum(b.duplicate_lines for b in batches),
         ),
         "line_conservation",
     )
 
 
+def bronze_rows(scan: PartitionScan) -> int:
+    """Rows of the run's bronze partitions, counted from the files (not taken from the transform)."""
+    return sum(scan.lake.partition_rows(scan.table, d) for d in scan.days)
+
+
 @dg.multi_asset(
     name="events_clean",
-    ins={"bronze_events": dg.AssetIn(bronze_key("events"))},
+    ins={"bronze_events": dg.AssetIn(bronze_key("events"), metadata=lazily())},
     outs={
         "events": _iceberg_out(
             EVENTS,
@@ -372,36 +439,46 @@ def orders_validated(
     **DAILY_LAKE_STEP,
 )
 def events_clean(
-    context: dg.AssetExecutionContext, bronze_events: pa.Table, tables: TablesResource, pipeline_settings: PipelineSettings
+    context: dg.AssetExecutionContext,
+    bronze_events: PartitionScan,
+    tables: TablesResource,
+    pipeline_settings: PipelineSettings,
 ):
-    days, store = partition_days(context), tables.store()
-    incoming = new_events(bronze_events, pipeline_settings.timezone())
-    table = table_of(EVENTS)
-    dates = set(incoming.column("business_date").to_pylist()) | restatements.restated(store, table, days)
-    merged = merge_events(store.read_dates(table, "business_date", dates), incoming, days)
-    store.restate(table, "business_date", dates, merged)
-    footprint = defaultdict(set)
-    for d, landing in zip(incoming.column("business_date").to_pylist(), incoming.column("landing_date").to_pylist()):
-        footprint[landing].add(d)
-    footprint[max(days)] |= dates
-    restatements.record(store, table, days, footprint)
-
-    counted = merged.filter(pc.invert(merged.column("is_duplicate")))
-    new_rows = merged.filter(pc.is_in(merged.column("landing_date"), pa.array(days, pa.date32())))
-    duplicates = int(pc.sum(new_rows.column("is_duplicate")).as_py() or 0)
+    store, table = tables.store(), table_of(EVENTS)
+    restated, stored_rows, duplicates, sessions, checked = set(), 0, 0, 0, []
+    for days in _chunks(context, bronze_events):
+        incoming = new_events(bronze_events.of_days(days), pipeline_settings.timezone())
+        dates = set(incoming.column("business_date").to_pylist()) | restatements.restated(store, table, days)
+        merged = merge_events(store.read_dates(table, "business_date", dates), incoming, days)
+        store.restate(table, "business_date", dates, merged)
+        footprint = defaultdict(set)
+        for d, landing in zip(
+            incoming.column("business_date").to_pylist(), incoming.column("landing_date").to_pylist()
+        ):
+            footprint[landing].add(d)
+        footprint[max(days)] |= dates
+        restatements.record(store, table, days, footprint)
+        new_rows = merged.filter(pc.is_in(merged.column("landing_date"), pa.array(days, pa.date32())))
+        stored_rows += new_rows.num_rows
+        duplicates += int(pc.sum(new_rows.column("is_duplicate")).as_py() or 0)
+        counted = merged.filter(pc.invert(merged.column("is_duplicate")))
+        sessions += int(pc.sum(pc.equal(counted.column("event_seq"), 1)).as_py() or 0)
+        checked.append(counted.select(checked_columns("events_clean")))
+        restated |= dates
     yield dg.Output(
         None,
         "events",
         metadata=table_metadata(
-            new_rows,
-            restated_dates=len(dates),
-            sessions=int(pc.sum(pc.equal(counted.column("event_seq"), 1)).as_py() or 0),
+            checked[-1],
+            row_count=stored_rows,
+            restated_dates=len(restated),
+            sessions=sessions,
             duplicates_flagged=duplicates,
         )
-        | {"restated": dg.MetadataValue.json(sorted(d.isoformat() for d in dates))},
+        | {"restated": dg.MetadataValue.json(sorted(d.isoformat() for d in restated))},
     )
-    yield schema_check_result(EVENTS, check_schema("events_clean", counted))
-    yield conservation_check_result(EVENTS, _conservation(bronze_events.num_rows, new_rows.num_rows, 0))
+    yield schema_check_result(EVENTS, check_schema("events_clean", pa.concat_tables(checked)))
+    yield conservation_check_result(EVENTS, _conservation(bronze_rows(bronze_events), stored_rows, 0))
 
 
 silver_assets = [customers_clean, products_clean, orders_validated, events_clean]
