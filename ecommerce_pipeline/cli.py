@@ -92,9 +92,10 @@ def _catalog():
     from ecommerce_pipeline.catalog.duckdb_catalog import DuckDBCatalog
     from ecommerce_pipeline.settings import load_settings
     from ecommerce_pipeline.storage.lake import LocalLake
+    from ecommerce_pipeline.storage.tables import local_table_store
 
     settings = load_settings()
-    return DuckDBCatalog(settings.catalog_path, LocalLake(settings.lake_dir))
+    return DuckDBCatalog(settings.catalog_path, LocalLake(settings.lake_dir), local_table_store(settings.lake_dir))
 
 
 def _summary_catalog(start: date, end: date):
@@ -105,12 +106,12 @@ def _summary_catalog(start: date, end: date):
         return _catalog()
     from ecommerce_pipeline.catalog.duckdb_catalog import LakeSnapshot
     from ecommerce_pipeline.defs.catalog.assets import LAKE_TABLES
-    from ecommerce_pipeline.defs.resources import AwsCatalogResource
+    from ecommerce_pipeline.defs.resources import AwsCatalogResource, GlueTablesResource
     from ecommerce_pipeline.storage.io_manager import table_name
 
     tables = [table_name(k) for k in LAKE_TABLES if k.path[0] in ("gold", "quarantine")]
     days = [date.fromordinal(o) for o in range(start.toordinal(), end.toordinal() + 1)]
-    return LakeSnapshot(AwsCatalogResource().lake(), tables, days)
+    return LakeSnapshot(AwsCatalogResource().lake(), tables, days, GlueTablesResource().store())
 
 
 def _print_summary(start: date, end: date) -> None:
@@ -158,13 +159,31 @@ def cmd_sql(args: argparse.Namespace) -> int:
         )
         return 2
     catalog = _catalog()
+    as_of = {}
+    for pin in args.as_of or []:
+        table_name, _, snapshot = pin.partition("=")
+        as_of[table_name] = int(snapshot)
     try:
-        table = catalog.query(args.query)
+        table = catalog.query(args.query, as_of)
     except Exception as exc:  # show the engine's message, not a traceback
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(_format(table, args.max_rows))
     print(f"({table.num_rows} row{'s' if table.num_rows != 1 else ''})")
+    return 0
+
+
+def cmd_snapshots(args: argparse.Namespace) -> int:
+    from ecommerce_pipeline.settings import load_settings
+    from ecommerce_pipeline.storage.tables import local_table_store
+
+    store = local_table_store(load_settings().lake_dir)
+    found = store.snapshots(args.table)
+    if not found:
+        print(f"error: no Iceberg table {args.table} (silver/<name> or gold/<name>) in this lake", file=sys.stderr)
+        return 1
+    for snapshot in found:
+        print(f"{snapshot['snapshot_id']}  {snapshot['committed_at']:%Y-%m-%d %H:%M:%S} UTC")
     return 0
 
 
@@ -245,7 +264,16 @@ def build_parser() -> argparse.ArgumentParser:
     sql = sub.add_parser("sql", help="run a SQL query against the local catalog and print the result")
     sql.add_argument("query")
     sql.add_argument("--max-rows", type=int, default=100)
+    sql.add_argument(
+        "--as-of",
+        action="append",
+        metavar="TABLE=SNAPSHOT",
+        help="time travel: read an Iceberg table (gold/daily_sales_summary) as of a snapshot id (see `snapshots`)",
+    )
     sql.set_defaults(func=cmd_sql)
+    snapshots = sub.add_parser("snapshots", help="list an Iceberg table's snapshots (for sql --as-of)")
+    snapshots.add_argument("table", help="a silver or gold table, e.g. gold/daily_sales_summary")
+    snapshots.set_defaults(func=cmd_snapshots)
     olist = sub.add_parser("import-olist", help="convert the public Olist e-commerce CSVs into landing files")
     olist.add_argument("path", help="folder holding Olist's orders.csv, order_items.csv, customers.csv, products.csv")
     olist.add_argument("--to", help="landing folder (default: ECOM_LANDING_DIR or ./data/landing)")

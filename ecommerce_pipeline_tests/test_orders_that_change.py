@@ -97,6 +97,26 @@ def test_a_later_refund_removes_the_revenue_from_the_order_date(shop):
     assert {r["business_date"] for r in restated} == {D1}
 
 
+def test_time_travel_reads_a_gold_table_as_it_was_before_the_refund(shop):
+    from ecommerce_pipeline.catalog.duckdb_catalog import DuckDBCatalog
+    from ecommerce_pipeline.storage.lake import LocalLake
+    from ecommerce_pipeline.storage.tables import local_table_store
+
+    shop("orders", [order("delivered")], D1)
+    shop("order_items", LINES_125, D1)
+    shop("orders", [order("refunded", updated="2025-01-03T08:00:00Z")], D3)
+    run(D1)
+    settings = load_settings()
+    store = local_table_store(settings.lake_dir)
+    before_refund = store.snapshots("gold/daily_sales_summary")[-1]["snapshot_id"]
+    run(D3)
+    catalog = DuckDBCatalog(settings.catalog_path, LocalLake(settings.lake_dir), store)
+    query = "SELECT sum(total_revenue) AS revenue FROM gold.daily_sales_summary"
+    assert catalog.query(query).to_pylist() == [{"revenue": None}]
+    as_of = catalog.query(query, {"gold/daily_sales_summary": before_refund}).to_pylist()
+    assert as_of == [{"revenue": Decimal("125.00")}]
+
+
 def test_a_status_only_update_keeps_the_known_lines(shop):
     shop("orders", [order("processing")], D1)
     shop("order_items", LINES_125, D1)

@@ -100,9 +100,17 @@ class DuckDBCatalog:
                     skipped[f"{VIEW_SCHEMA}.{name}"] = str(exc).splitlines()[0]
         return created, skipped
 
-    def query(self, sql: str) -> pa.Table:
+    def query(self, sql: str, as_of: dict[str, int] | None = None) -> pa.Table:
+        """Run ``sql``; ``as_of`` maps Iceberg tables (``gold/daily_sales_summary``) to a snapshot id to read
+        instead of their current state (time travel)."""
         if not self.path.exists():
             raise FileNotFoundError(f"no catalog at {self.path}: run the pipeline first (ecommerce-pipeline run ...)")
+        for table, snapshot_id in (as_of or {}).items():
+            iceberg = self.tables.load(table) if self.tables is not None else None
+            if iceberg is None:
+                raise ValueError(f"{table} is not an Iceberg table of this catalog")
+            view = iceberg_view_sql(self.tables.files(table, snapshot_id), iceberg.schema().as_arrow())
+            sql = sql.replace(table.replace("/", "."), f"({view})")
         with _connect(self.path, read_only=True) as con:
             con.execute("SET TimeZone = 'UTC'")
             return con.sql(sql).to_arrow_table()
@@ -123,11 +131,12 @@ class LakeSnapshot:
     """Some days of some lake tables loaded into an in-memory DuckDB under the catalog's ``<layer>.<name>``
     names, so the same SQL summarizes a run on any ``Lake`` (S3 included) without a catalog file."""
 
-    def __init__(self, lake: Lake, tables: list[str], days: list[date]):
+    def __init__(self, lake: Lake, tables: list[str], days: list[date], store: TableStore | None = None):
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
         for table in tables:
-            data = lake.read_partitions(table, days)
+            iceberg = store is not None and store.exists(table)
+            data = store.read(table) if iceberg else lake.read_partitions(table, days)
             if data is None:
                 continue
             schema, name = table.split("/", 1)

@@ -107,13 +107,13 @@ class TableStore:
             return _empty(t, columns)
         return self.read(table, columns, In(column, sorted(set(dates))))
 
-    def files(self, table: str) -> list[str]:
-        """The data files of the current snapshot: what a plain Parquet reader must read (never a glob of the
-        table's folder, which still holds files of older snapshots)."""
+    def files(self, table: str, snapshot_id: int | None = None) -> list[str]:
+        """The data files of the current snapshot (or of ``snapshot_id``): what a plain Parquet reader must read
+        (never a glob of the table's folder, which still holds files of older snapshots)."""
         t = self.load(table)
         if t is None:
             return []
-        tasks = list(t.scan().plan_files())
+        tasks = list(t.scan(snapshot_id=snapshot_id).plan_files())
         if any(task.delete_files for task in tasks):
             raise RuntimeError(f"{table} has delete files; a plain Parquet reader would see deleted rows")
         return [_local(task.file.file_path) for task in tasks]
