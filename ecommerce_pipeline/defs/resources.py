@@ -9,7 +9,7 @@ from ecommerce_pipeline.catalog.duckdb_catalog import DuckDBCatalog
 from ecommerce_pipeline.catalog.glue import GlueCatalog
 from ecommerce_pipeline.settings import Settings, load_settings
 from ecommerce_pipeline.storage.aws import session
-from ecommerce_pipeline.storage.io_manager import LakeIOManager, LocalParquetIOManager
+from ecommerce_pipeline.storage.io_manager import LocalParquetIOManager
 from ecommerce_pipeline.storage.lake import Lake, LocalLake
 from ecommerce_pipeline.storage.landing import LandingStore, LocalLandingStore
 from ecommerce_pipeline.storage.s3_io_manager import S3ParquetIOManager, configured_s3_lake
@@ -107,15 +107,6 @@ class GlueTablesResource(TablesResource):
         )
 
 
-class QuarantineFilesResource(dg.ConfigurableResource):
-    """Where landing files the parser cannot read at all are kept whole: the lake's quarantine/files/."""
-
-    lake_io: LakeIOManager
-
-    def lake(self) -> Lake:
-        return self.lake_io.lake()
-
-
 def local_resources() -> dict[str, object]:
     lake_io = LocalParquetIOManager(lake_dir=_env("ECOM_LAKE_DIR"))
     return {
@@ -123,7 +114,6 @@ def local_resources() -> dict[str, object]:
         "landing": LandingResource(landing_dir=_env("ECOM_LANDING_DIR")),
         "catalog": CatalogResource(catalog_path=_env("ECOM_CATALOG_PATH"), lake_dir=_env("ECOM_LAKE_DIR")),
         "tables": TablesResource(lake_dir=_env("ECOM_LAKE_DIR")),
-        "quarantine_files": QuarantineFilesResource(lake_io=lake_io),
         "pipeline_settings": PipelineSettings(
             non_revenue_statuses=_env("ECOM_NON_REVENUE_STATUSES"),
             default_phone_country=_env("ECOM_DEFAULT_PHONE_COUNTRY"),
@@ -188,7 +178,6 @@ def aws_resources() -> dict[str, object]:
     return {
         "io_manager": lake_io,
         "landing": S3LandingResource(landing_uri=_env("ECOM_LANDING_URI"), aws_region=_env("AWS_REGION")),
-        "quarantine_files": QuarantineFilesResource(lake_io=lake_io),
         "tables": GlueTablesResource(
             silver_uri=uris["silver_uri"],
             gold_uri=uris["gold_uri"],

@@ -9,10 +9,10 @@ from ecommerce_pipeline.contract import ENTITIES, Entity
 from ecommerce_pipeline.defs.metadata import conservation_check_result, rule_counts, table_metadata
 from ecommerce_pipeline.defs.partitions import partition_days
 from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, OWNERS
-from ecommerce_pipeline.defs.resources import LandingResource, QuarantineFilesResource
+from ecommerce_pipeline.defs.resources import LandingResource
 from ecommerce_pipeline.quality.conservation import bronze_conservation, combined
 from ecommerce_pipeline.storage.io_manager import table_name
-from ecommerce_pipeline.storage.lake import quarantined_file_path
+from ecommerce_pipeline.storage.lake import Lake, quarantined_file_path
 from ecommerce_pipeline.storage.landing import LandingFile, LandingStore
 from ecommerce_pipeline.transforms.bronze import validate_batch
 from ecommerce_pipeline.transforms.landing import parse_landing_chunks
@@ -31,14 +31,14 @@ def _batch_id(fingerprints: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(fingerprints)).encode()).hexdigest()[:16]
 
 
-def _keeper(context, store: LandingStore, quarantine_files: QuarantineFilesResource, landed: list[LandingFile]):
+def _keeper(context, store: LandingStore, lake: Lake, landed: list[LandingFile]):
     """Keeps an unreadable landing file whole under the lake's quarantine/files/ and says where."""
     by_key = {f.key: f for f in landed}
 
     def keep(key: str) -> str:
         file = by_key[key]
         path = quarantined_file_path(file.entity, file.day, key)
-        kept = quarantine_files.lake().keep_file(path, store.read_bytes(file))
+        kept = lake.keep_file(path, store.read_bytes(file))
         context.log.warning(f"{key} could not be read at all; kept whole at {kept}")
         return kept
 
@@ -79,10 +79,13 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
                 description="Every landing row is in bronze or its quarantine exactly once.",
             )
         ],
+        required_resource_keys={"io_manager", "landing"},
         **DAILY_LAKE_STEP,
     )
-    def _bronze(context: dg.AssetExecutionContext, landing: LandingResource, quarantine_files: QuarantineFilesResource):
-        store, lake = landing.store(), quarantine_files.lake()
+    def _bronze(context: dg.AssetExecutionContext):
+        # Bronze writes each day into the lake the IO manager reads from, as soon as the day is validated.
+        landing: LandingResource = context.resources.landing
+        store, lake = landing.store(), context.resources.io_manager.lake()
         ingested_at = datetime.now(UTC)
         # Each day is validated and written on its own, so a long single-run backfill holds one day at a time.
         rows, quarantined, landing_rows, extras, files, outcomes, rules = 0, 0, 0, {}, 0, [], {}
@@ -95,7 +98,7 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
                 day,
                 _batch_id([f.fingerprint for f in landed]),
                 ingested_at,
-                keep_unreadable=_keeper(context, store, quarantine_files, landed),
+                keep_unreadable=_keeper(context, store, lake, landed),
             )
             lake.write_partition(table_name(key), day, result.valid)
             lake.write_partition(table_name(quarantine_key), day, result.quarantine)
