@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -48,6 +50,33 @@ def table_metadata(table: pa.Table, row_count: int | None = None, **numbers: flo
                 dg.MetadataValue.float(float(value)) if isinstance(value, float) else dg.MetadataValue.int(int(value))
             )
     return metadata
+
+
+def numbers_metadata(**numbers: float | int | None) -> dict[str, object]:
+    return {
+        name: dg.MetadataValue.float(float(value)) if isinstance(value, float) else dg.MetadataValue.int(int(value))
+        for name, value in numbers.items()
+        if value is not None
+    }
+
+
+def describe_partitions(context: dg.AssetExecutionContext, key: dg.AssetKey, per_day: dict) -> None:
+    """Give each partition of the run its own figures (``per_day``: day -> {name: number}): a single-run
+    backfill then shows every day's own rows and revenue, and the UI plots them across days."""
+    for partition in context.partition_keys:
+        numbers = per_day.get(date.fromisoformat(partition), {})
+        context.add_asset_metadata(numbers_metadata(**numbers), asset_key=key, partition_key=partition)
+
+
+def day_figures(table: pa.Table, date_column: str, sums: dict[str, str], days) -> dict:
+    """Per day of ``days``: the rows dated that day and the sums of some columns (name -> column)."""
+    figures = {}
+    for day in days:
+        rows = table.filter(pc.equal(table.column(date_column), pa.scalar(day, pa.date32())))
+        figures[day] = {"dagster/row_count": rows.num_rows} | {
+            name: column_sum(rows, column) for name, column in sums.items()
+        }
+    return figures
 
 
 def column_sum(table: pa.Table, column: str) -> float:

@@ -6,7 +6,12 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from ecommerce_pipeline.contract import ENTITIES, Entity
-from ecommerce_pipeline.defs.metadata import conservation_check_result, rule_counts, table_metadata
+from ecommerce_pipeline.defs.metadata import (
+    conservation_check_result,
+    describe_partitions,
+    rule_counts,
+    table_metadata,
+)
 from ecommerce_pipeline.defs.partitions import partition_days
 from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, OWNERS
 from ecommerce_pipeline.defs.resources import LandingResource
@@ -89,7 +94,7 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
         ingested_at = datetime.now(UTC)
         # Each day is validated and written on its own, so a long single-run backfill holds one day at a time.
         rows, quarantined, landing_rows, extras, files, outcomes, rules = 0, 0, 0, {}, 0, [], {}
-        preview = None
+        preview, per_day, per_day_quarantine = None, {}, {}
         for day in partition_days(context):
             landed = store.list_files(entity.name, day)
             result = validate_batch(
@@ -102,6 +107,16 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
             )
             lake.write_partition(table_name(key), day, result.valid)
             lake.write_partition(table_name(quarantine_key), day, result.quarantine)
+            today = {
+                "dagster/row_count": result.valid.num_rows,
+                "landing_files": result.files,
+                "landing_rows": sum(result.landing_rows_by_file.values()),
+                "quarantined_rows": result.quarantine.num_rows,
+            }
+            per_day[day] = today
+            per_day_quarantine[day] = {"dagster/row_count": result.quarantine.num_rows} | {
+                f"rule_{rule}": n for rule, n in rule_counts(result.quarantine).items()
+            }
             outcomes.append(bronze_conservation(result.landing_rows_by_file, result.valid, result.quarantine))
             for rule, n in rule_counts(result.quarantine).items():
                 rules[rule] = rules.get(rule, 0) + n
@@ -114,6 +129,8 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
                 context.log.warning(f"no {entity.name} files landed for {day}")
         if extras:
             context.log.warning(f"{entity.name}: extra columns kept in _extra_columns: {extras}")
+        describe_partitions(context, key, per_day)
+        describe_partitions(context, quarantine_key, per_day_quarantine)
         yield dg.Output(
             None,
             output_name="bronze",

@@ -12,7 +12,13 @@ import pyarrow.compute as pc
 from pyiceberg.expressions import And, GreaterThanOrEqual, LessThanOrEqual
 
 from ecommerce_pipeline.defs import restatements
-from ecommerce_pipeline.defs.metadata import column_sum, schema_check_result, table_metadata
+from ecommerce_pipeline.defs.metadata import (
+    column_sum,
+    day_figures,
+    describe_partitions,
+    schema_check_result,
+    table_metadata,
+)
 from ecommerce_pipeline.defs.partitions import partition_days
 from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, GOLD_FRESHNESS, OWNERS
 from ecommerce_pipeline.defs.resources import TablesResource
@@ -49,17 +55,25 @@ def date_chunks(dates: set[date]) -> list[list[date]]:
     return [ordered[i : i + CHUNK_DATES] for i in range(0, len(ordered), CHUNK_DATES)] or [[]]
 
 
-def _restate_in_chunks(store: TableStore, name: str, dates: set[date], compute, **numbers):
+def _restate_in_chunks(
+    context, store: TableStore, name: str, dates: set[date], compute, sums: dict, described=None, **numbers
+):
     """Compute and commit the dates' rows a chunk at a time (``compute(chunk)`` -> table), then describe
-    and check what was written."""
+    and check what was written. Each partition of the run is described by the table's rows of its own
+    date (``sums``: figure name -> column summed)."""
     key = dg.AssetKey(["gold", name])
     written = []
     for chunk in date_chunks(dates):
         table = compute(chunk)
         store.restate(f"gold/{name}", "business_date", chunk, table)
         written.append(table)
+    days = partition_days(context)
+    of_days = store.read_dates(f"gold/{name}", "business_date", days)
+    of_days = described(of_days) if described else of_days
+    describe_partitions(context, key, day_figures(of_days, "business_date", sums, days))
     table = pa.concat_tables(written)
-    metadata = table_metadata(table, **{k: f(table) for k, f in numbers.items()}) | {
+    # The run's figures over every restated date are named as such: each partition has its own under the plain names.
+    metadata = table_metadata(table, **{f"restated_{k}": f(table) for k, f in numbers.items()}) | {
         "restated_dates": dg.MetadataValue.json(sorted(d.isoformat() for d in dates))
     }
     return [dg.MaterializeResult(metadata=metadata), schema_check_result(key, check_schema(name, table))]
@@ -97,10 +111,12 @@ def daily_sales_summary(context: dg.AssetExecutionContext, tables: TablesResourc
         )
 
     yield from _restate_in_chunks(
+        context,
         store,
         "daily_sales_summary",
         restatements.restated(store, table_of(ORDERS), days),
         compute,
+        {"total_revenue": "total_revenue", "orders": "total_orders", "units_sold": "units_sold"},
         total_revenue=lambda t: column_sum(t, "total_revenue"),
         units_sold=lambda t: column_sum(t, "units_sold"),
     )
@@ -204,10 +220,12 @@ def product_performance(context: dg.AssetExecutionContext, tables: TablesResourc
         return performance.product_performance(orders, events, products)
 
     yield from _restate_in_chunks(
+        context,
         store,
         "product_performance",
         product_dates(store, days),
         compute,
+        {"revenue": "revenue", "product_views": "product_views"},
         revenue=lambda t: column_sum(t, "revenue"),
         product_views=lambda t: column_sum(t, "product_views"),
     )
@@ -235,10 +253,13 @@ def conversion_funnel(context: dg.AssetExecutionContext, tables: TablesResource)
         return column_sum(overall(table), "purchase_sessions") / sessions if sessions else None
 
     yield from _restate_in_chunks(
+        context,
         store,
         "conversion_funnel",
         restatements.restated(store, table_of(EVENTS), days),
         compute,
+        {"sessions": "sessions", "purchase_sessions": "purchase_sessions"},
+        overall,
         sessions=lambda t: column_sum(overall(t), "sessions"),
         overall_conversion_rate=rate,
     )

@@ -18,6 +18,8 @@ from ecommerce_pipeline.defs import restatements
 from ecommerce_pipeline.defs.bronze.assets import bronze_key, bronze_quarantine_key
 from ecommerce_pipeline.defs.metadata import (
     conservation_check_result,
+    day_figures,
+    describe_partitions,
     rule_counts,
     schema_check_result,
     table_metadata,
@@ -384,6 +386,20 @@ def orders_validated(
     batches = [s.batch for s in steps]
     orders_q = pa.concat_tables([b.orders_quarantine for b in batches])
     lines_q = pa.concat_tables([b.lines_quarantine for b in batches])
+    # Each partition: the current rows of its own order date, and what its landing day brought.
+    days = partition_days(context)
+    figures = day_figures(
+        store.read_dates(table_of(ORDERS), "business_date", days, ["business_date", "line_revenue"]),
+        "business_date",
+        {"revenue": "line_revenue"},
+        days,
+    )
+    headers = pa.concat_tables([b.headers.select(["landing_date"]) for b in batches])
+    for day, numbers in day_figures(headers, "landing_date", {}, days).items():
+        figures[day]["versions_received"] = numbers["dagster/row_count"]
+    for day, numbers in day_figures(orders_q, "business_date", {}, days).items():
+        figures[day]["quarantined_orders"] = numbers["dagster/row_count"]
+    describe_partitions(context, ORDERS, figures)
     yield dg.Output(
         None,
         "orders",
