@@ -26,9 +26,11 @@ from pyiceberg.exceptions import CommitFailedException, NamespaceAlreadyExistsEr
 from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, In
 
 # Snapshots kept for time travel: those of the last week, at most the newest KEEP_SNAPSHOTS (a nightly run
-# commits one restatement, two snapshots, per table); older ones are expired after every commit.
+# commits one restatement, two snapshots, per table). Older ones are expired EXPIRE_BATCH at a time, so the
+# manifests are walked once per batch of commits, not at every commit.
 KEEP_SNAPSHOTS_DAYS = 7
 KEEP_SNAPSHOTS = 60
+EXPIRE_BATCH = 20
 # Tables are created with these properties: the metadata stays small however many commits a table sees.
 TABLE_PROPERTIES = {
     "commit.manifest-merge.enabled": "true",
@@ -209,7 +211,7 @@ class TableStore:
             for i, s in enumerate(newest_first)
             if (s.timestamp_ms < cutoff or i >= KEEP_SNAPSHOTS) and s.snapshot_id != t.metadata.current_snapshot_id
         ]
-        if old:
+        if len(old) >= EXPIRE_BATCH or (old and len(newest_first) - len(old) < KEEP_SNAPSHOTS):
             before = referenced_files(t)
             t.maintenance.expire_snapshots().by_ids(old).commit()
             delete_unreferenced(self.load(table), before)
