@@ -70,6 +70,11 @@ class DuckDBCatalog:
                     con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
                     sql = iceberg_view_sql(self.tables.files(table), iceberg.schema().as_arrow())
                     con.execute(f"CREATE OR REPLACE VIEW {quote(schema)}.{quote(name)} AS {sql}")
+                    for field in iceberg.schema().fields:
+                        if field.doc:
+                            con.execute(
+                                f"COMMENT ON COLUMN {quote(schema)}.{quote(name)}.{quote(field.name)} IS {literal(field.doc)}"
+                            )
                     registered[f"{schema}.{name}"] = iceberg.location()
                     continue
                 if not self.lake.has_data(table):

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecommerce_pipeline.contract import ENTITIES
+from ecommerce_pipeline.quality.columns import describe
 from ecommerce_pipeline.quality.conservation import ConservationOutcome
 from ecommerce_pipeline.quality.schemas import SchemaOutcome
 
@@ -17,8 +18,13 @@ PREVIEW_ROWS = 5
 MASK = "***"
 
 
-def column_schema(schema: pa.Schema) -> dg.TableSchema:
-    return dg.TableSchema(columns=[dg.TableColumn(f.name, str(f.type)) for f in schema])
+def column_schema(schema: pa.Schema, table: str | None = None) -> dg.TableSchema:
+    """Columns, types and, for silver and gold tables, what each column means."""
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(f.name, str(f.type), description=describe(table, f.name) if table else None) for f in schema
+        ]
+    )
 
 
 def masked_preview(table: pa.Table, rows: int = PREVIEW_ROWS) -> str:
@@ -36,12 +42,14 @@ def masked_preview(table: pa.Table, rows: int = PREVIEW_ROWS) -> str:
     return "\n".join(lines)
 
 
-def table_metadata(table: pa.Table, row_count: int | None = None, **numbers: float | int | None) -> dict[str, object]:
-    """Row count, column schema, a masked preview and plottable numbers. For a streamed table, ``table``
-    is its first rows and ``row_count`` its size."""
+def table_metadata(
+    table: pa.Table, row_count: int | None = None, described_as: str | None = None, **numbers: float | int | None
+) -> dict[str, object]:
+    """Row count, column schema (with the columns' descriptions of the table ``described_as``), a masked
+    preview and plottable numbers. For a streamed table, ``table`` is its first rows and ``row_count`` its size."""
     metadata: dict[str, object] = {
         "dagster/row_count": table.num_rows if row_count is None else row_count,
-        "dagster/column_schema": column_schema(table.schema),
+        "dagster/column_schema": column_schema(table.schema, described_as),
         "preview": dg.MetadataValue.md(masked_preview(table)),
     }
     for name, value in numbers.items():

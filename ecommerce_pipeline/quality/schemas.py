@@ -57,7 +57,9 @@ def _is_money(values: pd.Series) -> pd.Series:
 
 
 def _money(*checks: pa.Check, nullable: bool = False) -> pa.Column:
-    return pa.Column(None, checks=[pa.Check(_is_money, error="not a decimal with two places"), *checks], nullable=nullable)
+    return pa.Column(
+        None, checks=[pa.Check(_is_money, error="not a decimal with two places"), *checks], nullable=nullable
+    )
 
 
 def _rate() -> pa.Column:
@@ -91,7 +93,10 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
     ),
     "products_clean": pa.DataFrameSchema(
         {
-            **_contract_columns("products", *[c for c in ENTITIES["products"].column_names if c not in MONEY_COLUMNS and c != "updated_at"]),
+            **_contract_columns(
+                "products",
+                *[c for c in ENTITIES["products"].column_names if c not in MONEY_COLUMNS and c != "updated_at"],
+            ),
             "base_price": _money(pa.Check.gt(0), nullable=True),
             "current_price": _money(pa.Check.gt(0), nullable=True),
             "cost": _money(pa.Check.ge(0), nullable=True),

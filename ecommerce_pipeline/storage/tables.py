@@ -24,6 +24,9 @@ import pyarrow as pa
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import CommitFailedException, NamespaceAlreadyExistsError, NoSuchTableError
 from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, In
+from pyiceberg.io.pyarrow import PYARROW_FIELD_DOC_KEY
+
+from ecommerce_pipeline.quality.columns import describe
 
 # Snapshots kept for time travel: those of the last week, at most the newest KEEP_SNAPSHOTS (a nightly run
 # commits one restatement, two snapshots, per table). Older ones are expired EXPIRE_BATCH at a time, so the
@@ -177,6 +180,7 @@ class TableStore:
             self._expire(table)
 
     def _table_for(self, table: str, schema: pa.Schema, partition_column: str | None):
+        schema = documented(table, schema)
         t = self.load(table)
         if t is None:
             layer = table.split("/", 1)[0]
@@ -194,9 +198,13 @@ class TableStore:
             return self.catalog.load_table(self.identifier(table))
         # Schema evolution: new columns are added by name; existing ones keep their ids and types.
         missing = [f for f in schema if f.name not in t.schema().column_names]
-        if missing:
+        stale = [f for f in t.schema().fields if (doc := describe(table, f.name)) and f.doc != doc]
+        if missing or stale:
             with t.update_schema() as update:
-                update.union_by_name(pa.schema(missing))
+                if missing:
+                    update.union_by_name(pa.schema(missing))
+                for f in stale:
+                    update.update_column(f.name, doc=describe(table, f.name))
             t = self.catalog.load_table(self.identifier(table))
         return t
 
@@ -215,6 +223,15 @@ class TableStore:
             before = referenced_files(t)
             t.maintenance.expire_snapshots().by_ids(old).commit()
             delete_unreferenced(self.load(table), before)
+
+
+def documented(table: str, schema: pa.Schema) -> pa.Schema:
+    """The schema with each column's description as its Iceberg doc (Glue shows it as the column comment)."""
+    fields = []
+    for f in schema:
+        doc = describe(table, f.name)
+        fields.append(f.with_metadata({**(f.metadata or {}), PYARROW_FIELD_DOC_KEY: doc.encode()}) if doc else f)
+    return pa.schema(fields)
 
 
 def _empty(t, columns):

@@ -73,9 +73,9 @@ def _restate_in_chunks(
     describe_partitions(context, key, day_figures(of_days, "business_date", sums, days))
     table = pa.concat_tables(written)
     # The run's figures over every restated date are named as such: each partition has its own under the plain names.
-    metadata = table_metadata(table, **{f"restated_{k}": f(table) for k, f in numbers.items()}) | {
-        "restated_dates": dg.MetadataValue.json(sorted(d.isoformat() for d in dates))
-    }
+    metadata = table_metadata(
+        table, described_as=f"gold/{name}", **{f"restated_{k}": f(table) for k, f in numbers.items()}
+    ) | {"restated_dates": dg.MetadataValue.json(sorted(d.isoformat() for d in dates))}
     return [dg.MaterializeResult(metadata=metadata), schema_check_result(key, check_schema(name, table))]
 
 
@@ -144,7 +144,12 @@ def customer_lifetime_value(context: dg.AssetExecutionContext, tables: TablesRes
     table = clv.customer_lifetime_value(orders.cast(clv.HISTORY_SCHEMA), as_of)
     store.replace("gold/customer_lifetime_value", table)
     yield dg.MaterializeResult(
-        metadata=table_metadata(table, customers=table.num_rows, lifetime_revenue=column_sum(table, "total_spent"))
+        metadata=table_metadata(
+            table,
+            described_as="gold/customer_lifetime_value",
+            customers=table.num_rows,
+            lifetime_revenue=column_sum(table, "total_spent"),
+        )
         | {"as_of": dg.MetadataValue.text(as_of.isoformat())}
     )
     yield schema_check_result(

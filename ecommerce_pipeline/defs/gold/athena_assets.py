@@ -68,7 +68,7 @@ def _run(
     scanned = sum(r.bytes_scanned for r in runs)
     yield dg.MaterializeResult(
         metadata={
-            **table_metadata(written, **{k: f(written) for k, f in numbers.items()}),
+            **table_metadata(written, described_as=table, **{k: f(written) for k, f in numbers.items()}),
             "engine": "athena",
             "athena_query_ids": dg.MetadataValue.json([r.query_id for r in runs]),
             "bytes_scanned": scanned,

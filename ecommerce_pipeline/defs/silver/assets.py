@@ -126,15 +126,16 @@ def _dimension(store: TableStore, name: str, key: dg.AssetKey, result: Dimension
     return result.history.filter(pc.is_in(result.history.column("landing_date"), pa.array(days, pa.date32())))
 
 
-def _dimension_metadata(results: list) -> dict:
+def _dimension_metadata(key: dg.AssetKey, results: list) -> dict:
     last = results[-1][2]
     today = pa.concat_tables([t for _, t, _ in results])
-    key = next(c for c in last.history.column_names if c.endswith("_id"))
+    id_column = next(c for c in last.history.column_names if c.endswith("_id"))
     return table_metadata(
         today,
+        described_as=table_of(key),
         row_count=last.history.num_rows,
         versions_received=sum(r.versions_added for _, _, r in results),
-        keys=len(pc.unique(last.history.column(key))),
+        keys=len(pc.unique(last.history.column(id_column))),
         keys_changed=sum(len(pc.unique(r.changes.column("key"))) for _, _, r in results),
         quarantined_rows=sum(r.quarantine.num_rows for _, _, r in results),
     )
@@ -177,7 +178,7 @@ def customers_clean(
             bronze_customers.of_days(days), store.read(table_of(CUSTOMERS)), days, pipeline_settings.phone_country()
         )
         results.append((days, _dimension(store, "customers", CUSTOMERS, result, days), result))
-    yield dg.Output(None, "customers", metadata=_dimension_metadata(results))
+    yield dg.Output(None, "customers", metadata=_dimension_metadata(CUSTOMERS, results))
     quarantine = pa.concat_tables([r.quarantine for _, _, r in results])
     yield dg.Output(quarantine, "quarantine", metadata=table_metadata(quarantine) | {"rules": rule_counts(quarantine)})
     yield schema_check_result(CUSTOMERS, check_schema("customers_clean", pa.concat_tables([t for _, t, _ in results])))
@@ -204,7 +205,7 @@ def products_clean(context: dg.AssetExecutionContext, bronze_products: Partition
     for days in _chunks(context, bronze_products):
         result = clean_products(bronze_products.of_days(days), store.read(table_of(PRODUCTS)), days)
         results.append((days, _dimension(store, "products", PRODUCTS, result, days), result))
-    yield dg.Output(None, "products", metadata=_dimension_metadata(results))
+    yield dg.Output(None, "products", metadata=_dimension_metadata(PRODUCTS, results))
     yield schema_check_result(PRODUCTS, check_schema("products_clean", pa.concat_tables([t for _, t, _ in results])))
     yield conservation_check_result(
         PRODUCTS, combined([_conservation(r.received, r.versions_added, 0) for _, _, r in results])
@@ -405,6 +406,7 @@ def orders_validated(
         "orders",
         metadata=table_metadata(
             current,
+            described_as=table_of(ORDERS),
             restated_dates=len(restated),
             versions_received=sum(b.headers.num_rows for b in batches),
             revenue_of_restated_dates=float(pc.sum(current.column("line_revenue")).as_py() or 0),
@@ -486,6 +488,7 @@ def events_clean(
         "events",
         metadata=table_metadata(
             checked[-1],
+            described_as=table_of(EVENTS),
             row_count=stored_rows,
             restated_dates=len(restated),
             sessions=sessions,
