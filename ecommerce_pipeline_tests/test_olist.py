@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -184,3 +185,40 @@ def test_olist_week_through_the_pipeline_matches_pandas(tmp_path, capsys):
     assert bronze_orders == want["landed_orders"]
     assert quarantine.set_index("rule")["n"].to_dict() == {"order_without_lines": want["orders_without_lines"]}
     assert round(expected["revenue"].sum(), 2) == 88469.87  # the figure `ecommerce-pipeline run` printed
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not OLIST.exists(), reason=f"the Olist sample is not at {OLIST}")
+def test_olist_week_on_aws_matches_pandas_to_the_cent(tmp_path, capsys):
+    """The same week through ECOM_ENV=aws against a moto server: S3, Glue (Iceberg silver and gold)."""
+    import boto3
+
+    from ecommerce_pipeline_tests.conftest import mocked_aws
+
+    landing = tmp_path / "landing"
+    assert main(["import-olist", str(OLIST), "--to", str(landing)]) == 0
+    with mocked_aws(tmp_path) as variables:
+        bucket, _, prefix = variables["ECOM_LANDING_URI"][len("s3://") :].partition("/")
+        s3 = boto3.client("s3")
+        for path in landing.rglob("*.csv"):
+            day = path.parent.name
+            if START <= day <= END:
+                s3.upload_file(str(path), bucket, f"{prefix}/{path.relative_to(landing).as_posix()}")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ECOM_", "AWS_"))}
+        env |= variables | {"ECOM_START_DATE": "2017-01-01"}
+        proc = subprocess.run(
+            [sys.executable, "-m", "ecommerce_pipeline.cli", "run", "--start", START, "--end", END],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        from ecommerce_pipeline.defs.resources import GlueTablesResource
+
+        sales = GlueTablesResource().store().read("gold/daily_sales_summary").to_pandas()
+    want = expected_figures()["by_day"]
+    got = sales.assign(day=sales["business_date"].astype(str)).groupby("day")["total_revenue"].sum()
+    assert {d: str(v) for d, v in got.items()} == {d: f"{v:.2f}" for d, v in want["revenue"].round(2).items()}
+    assert sum(got) == Decimal("88469.87")
