@@ -140,7 +140,7 @@ class LakeSnapshot:
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
         for table in tables:
-            iceberg = store is not None and store.exists(table)
+            iceberg = store is not None and table.split("/")[0] in ("silver", "gold") and store.exists(table)
             data = store.read(table) if iceberg else lake.read_partitions(table, days)
             if data is None:
                 continue

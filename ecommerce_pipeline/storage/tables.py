@@ -22,7 +22,12 @@ from urllib.parse import urlparse
 
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import CommitFailedException, NamespaceAlreadyExistsError, NoSuchTableError
+from pyiceberg.exceptions import (
+    CommitFailedException,
+    NamespaceAlreadyExistsError,
+    NoSuchPropertyException,
+    NoSuchTableError,
+)
 from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, In
 from pyiceberg.io.pyarrow import PYARROW_FIELD_DOC_KEY
 
@@ -80,7 +85,7 @@ class TableStore:
     def load(self, table: str):
         try:
             return self.catalog.load_table(self.identifier(table))
-        except NoSuchTableError:
+        except (NoSuchTableError, NoSuchPropertyException):  # absent, or a plain (non-Iceberg) Glue table
             return None
 
     def exists(self, table: str) -> bool:
