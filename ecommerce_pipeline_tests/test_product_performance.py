@@ -60,8 +60,10 @@ def test_product_performance_ranks_within_category_and_keeps_viewed_only_product
     t0 = datetime(2024, 12, 1, tzinfo=UTC)
     dims = products(("A", "a", "x", t0, None), ("B", "b", "x", t0, None), ("C", "c", "x", t0, None))
     rows = {r["product_id"]: r for r in product_performance(orders(["A", "B"], ["10", "30"]), events, dims).to_pylist()}
-    assert [rows[p]["revenue_rank_in_category"] for p in "BAC"] == [1, 2, 3]
-    assert rows["C"]["orders"] == 0 and rows["C"]["view_to_purchase_rate"] == 0.0 and rows["C"]["currency"] == ""
+    assert [rows[p]["revenue_rank_in_category"] for p in "BA"] == [1, 2]
+    # A product only viewed has no sales currency (''): it is ranked among the other unsold products of its category.
+    assert (rows["C"]["orders"], rows["C"]["revenue"], rows["C"]["view_to_purchase_rate"]) == (0, Decimal("0.00"), 0.0)
+    assert (rows["C"]["currency"], rows["C"]["revenue_rank_in_category"], rows["C"]["product_views"]) == ("", 1, 1)
 
 
 def test_name_and_category_are_the_version_valid_at_the_end_of_the_day():
