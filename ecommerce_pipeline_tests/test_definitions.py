@@ -16,8 +16,8 @@ from ecommerce_pipeline.definitions import defs, lake_assets
 from ecommerce_pipeline.defs.catalog.assets import duckdb_catalog
 from ecommerce_pipeline.defs.resources import resources_for
 from ecommerce_pipeline.settings import load_settings
-from ecommerce_pipeline.storage.tables import local_table_store
 from ecommerce_pipeline.storage.io_manager import InMemoryLakeIOManager
+from ecommerce_pipeline.storage.tables import local_table_store
 
 from .conftest import DAY, STORE
 

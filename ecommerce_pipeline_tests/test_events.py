@@ -17,7 +17,7 @@ def test_events_are_deduplicated_and_numbered_within_sessions():
     table = clean(STORE["events"])
     rows = table.to_pylist()
     # Rows are stored by date, session and time; copies of one event share a time, so their order is free.
-    assert sorted(((r["session_id"], r["event_seq"] or 99, r["event_id"], r["is_duplicate"]) for r in rows)) == [
+    assert sorted((r["session_id"], r["event_seq"] or 99, r["event_id"], r["is_duplicate"]) for r in rows) == [
         ("S1", 1, "E1", False),
         ("S1", 2, "E2", False),
         ("S1", 3, "E3", False),

@@ -7,7 +7,13 @@ from ecommerce_pipeline.contract import ENTITIES
 from ecommerce_pipeline.settings import DEFAULT_NON_REVENUE_STATUSES
 from ecommerce_pipeline.transforms.bronze import QUARANTINE_SCHEMA, validate_batch
 from ecommerce_pipeline.transforms.landing import parse_landing_file
-from ecommerce_pipeline.transforms.orders import DIMENSION_COLUMNS, UNRESOLVED_COLUMNS, merge_versions, order_batch, resolve_dimensions
+from ecommerce_pipeline.transforms.orders import (
+    DIMENSION_COLUMNS,
+    UNRESOLVED_COLUMNS,
+    merge_versions,
+    order_batch,
+    resolve_dimensions,
+)
 
 from .conftest import DAY, NOW, STORE, bronze, csv_bytes, silver_of
 

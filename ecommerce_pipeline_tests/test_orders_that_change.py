@@ -3,7 +3,7 @@ tables and the DuckDB catalog, compared with figures worked out by hand from the
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 

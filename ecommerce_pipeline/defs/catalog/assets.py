@@ -2,11 +2,11 @@
 
 import dagster as dg
 
+from ecommerce_pipeline.defs import restatements
 from ecommerce_pipeline.defs.bronze.assets import bronze_assets
 from ecommerce_pipeline.defs.gold.assets import gold_assets
 from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, OWNERS
 from ecommerce_pipeline.defs.resources import CatalogResource
-from ecommerce_pipeline.defs import restatements
 from ecommerce_pipeline.defs.silver.assets import DIMENSION_CHANGES, LINE_VERSIONS, ORDER_VERSIONS, silver_assets
 from ecommerce_pipeline.storage.io_manager import table_name
 

@@ -5,7 +5,7 @@ so a date's figures are its current rows once, whatever day their versions arriv
 """
 
 
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 import dagster as dg
 import pyarrow as pa
@@ -146,9 +146,9 @@ def _product_change_dates(store: TableStore, days: list[date]) -> set[date]:
 
 
 def _end_of_day(day: date):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.combine(day + timedelta(days=1), datetime.min.time(), timezone.utc)
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
 
 
 @dg.asset(**_gold("product_performance", ORDERS, EVENTS, PRODUCTS))
