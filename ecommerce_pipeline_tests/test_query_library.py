@@ -110,8 +110,13 @@ def test_month_over_month_growth(demo):
     month = sales["order_date"].map(lambda d: d.replace(day=1))
     monthly = sales.groupby(month)["total_revenue"].sum().rename("revenue").reset_index()
     monthly.columns = ["month", "revenue"]
-    monthly["previous_revenue"] = monthly["revenue"].shift()
-    monthly["growth_rate"] = (monthly["revenue"] - monthly["previous_revenue"]) / monthly["previous_revenue"]
+    # Revenue is exact (decimal); the growth rate is a fraction (a double).
+    revenue = monthly["revenue"].tolist()
+    previous = [None, *revenue[:-1]]
+    monthly["previous_revenue"] = pd.Series(previous, dtype=object)
+    monthly["growth_rate"] = pd.Series(
+        [float((r - p) / p) if p else float("nan") for r, p in zip(revenue, previous)], dtype="float64"
+    )
     actual = view(catalog, "month_over_month_growth", ["month"])
     same(actual, monthly)
     assert actual["growth_rate"].notna().sum() >= 1
