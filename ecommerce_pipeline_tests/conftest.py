@@ -190,31 +190,53 @@ STORE = {
 }
 
 
-@pytest.fixture(scope="session")
-def silver_tables() -> dict[str, pa.Table]:
-    """The hand-made store taken through the silver transforms, as the gold tests' input."""
+def silver_of(store: dict = STORE, day: date = DAY, timezone: str = "UTC") -> dict[str, pa.Table]:
+    """One landing day of ``store`` taken through the silver transforms from an empty lake, as the silver
+    assets chain them: dimension histories, order versions and their current state, events by date."""
     from ecommerce_pipeline.settings import DEFAULT_NON_REVENUE_STATUSES
+    from ecommerce_pipeline.transforms.bronze import QUARANTINE_SCHEMA
     from ecommerce_pipeline.transforms.customers import customers_clean
-    from ecommerce_pipeline.transforms.events import events_clean
-    from ecommerce_pipeline.transforms.orders import orders_validated
+    from ecommerce_pipeline.transforms.events import merge_events, new_events
+    from ecommerce_pipeline.transforms.orders import (
+        DIMENSION_COLUMNS,
+        UNRESOLVED_COLUMNS,
+        merge_versions,
+        order_batch,
+        resolve_dimensions,
+    )
     from ecommerce_pipeline.transforms.products import products_clean
 
-    customers = customers_clean(bronze("customers", STORE["customers"]), [DAY]).table
-    products = products_clean(bronze("products", STORE["products"]), [DAY]).table
-    orders = orders_validated(
-        bronze("orders", STORE["orders"]),
-        bronze("order_items", STORE["order_items"]),
-        customers,
-        products,
+    customers = customers_clean(bronze("customers", store["customers"], day), None, [day]).history
+    products = products_clean(bronze("products", store["products"], day), None, [day]).history
+    batch = order_batch(
+        bronze("orders", store["orders"], day),
+        bronze("order_items", store["order_items"], day),
+        QUARANTINE_SCHEMA.empty_table(),
+        timezone,
+    )
+    touched = sorted(set(batch.headers.column("order_id").to_pylist()))
+    merged = merge_versions(None, None, batch, [day], touched)
+    orders = resolve_dimensions(
+        merged.current.select(UNRESOLVED_COLUMNS),
+        customers.select(DIMENSION_COLUMNS["customers"]),
+        products.select(DIMENSION_COLUMNS["products"]),
         DEFAULT_NON_REVENUE_STATUSES,
-    ).table
-    events = events_clean(bronze("events", STORE["events"])).table
+    )
+    events = merge_events(None, new_events(bronze("events", store["events"], day), timezone), [day])
     return {
         "customers_clean": customers,
         "products_clean": products,
         "orders_validated": orders,
         "events_clean": events,
+        "order_batch": batch,
+        "order_versions": merged.headers,
     }
+
+
+@pytest.fixture(scope="session")
+def silver_tables() -> dict[str, pa.Table]:
+    """The hand-made store taken through the silver transforms, as the gold tests' input."""
+    return silver_of()
 
 
 @pytest.fixture

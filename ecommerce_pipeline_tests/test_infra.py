@@ -335,10 +335,12 @@ def aws_env_vars() -> set[str]:
     """The AWS environment variables settings.py reads (the AWS fields of ``Settings``)."""
     source = (PACKAGE / "settings.py").read_text()
     read = dict(re.findall(r'(\w+)=env\.get\("(\w+)"', source))
+    # aws_endpoint_url is a developer override (moto, LocalStack), passed on to pyiceberg's Glue catalog,
+    # which does not follow boto3's own AWS_ENDPOINT_URL chain: never something Terraform outputs.
     aws_fields = [
         f
         for f in settings.Settings.__dataclass_fields__
-        if f.endswith("_uri") or f.startswith(("glue_", "athena_", "aws_"))
+        if (f.endswith("_uri") or f.startswith(("glue_", "athena_", "aws_"))) and f != "aws_endpoint_url"
     ]
     return {read[f] for f in aws_fields}
 

@@ -16,12 +16,14 @@ INPUT_COLUMNS = [
     "line_revenue", "quantity", "is_revenue",
 ]  # fmt: skip
 
-# Averages are rounded half away from zero to the cent (DuckDB's and Athena's round on decimals).
+# Averages are rounded half away from zero to the cent (revenue is never negative, so half up), exactly.
 DAILY_SALES_SQL = """
 SELECT business_date, order_date, product_category, customer_region AS region, currency,
        count(DISTINCT order_id) AS total_orders,
        CAST(sum(line_revenue) AS DECIMAL(18, 2)) AS total_revenue,
-       CAST(round(sum(line_revenue) / count(DISTINCT order_id), 2) AS DECIMAL(18, 2)) AS avg_order_value,
+       -- DuckDB divides decimals as doubles (60.01 / 2 = 30.00499...): divide whole cents instead, exactly.
+       CAST(CAST((CAST(sum(line_revenue) * 100 AS HUGEINT) * 2 + count(DISTINCT order_id))
+                 // (2 * count(DISTINCT order_id)) AS DECIMAL(18, 0)) * 0.01 AS DECIMAL(18, 2)) AS avg_order_value,
        count(DISTINCT customer_id) AS unique_customers,
        sum(quantity)::BIGINT AS units_sold
 FROM orders_validated
