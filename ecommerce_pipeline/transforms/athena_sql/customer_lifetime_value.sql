@@ -17,7 +17,9 @@ WITH orders_of_customers AS (
 ), scored AS (
     SELECT a.as_of, t.customer_id, t.currency, t.total_orders, t.total_spent,
            t.first_order_date, t.last_order_date,
-           CAST(round(t.total_spent / t.total_orders, 2) AS DECIMAL(18, 2)) AS avg_order_value,
+           -- Half away from zero to the cent, in whole cents: DuckDB divides decimals as doubles, Athena exactly.
+           CAST(CAST(floor(CAST(CAST(t.total_spent * 100 AS BIGINT) * 2 + t.total_orders AS DOUBLE) / (2 * t.total_orders)) AS DECIMAL(18, 0))
+                * DECIMAL '0.01' AS DECIMAL(18, 2)) AS avg_order_value,
            CAST(greatest(0, date_diff('day', t.first_order_date, a.as_of)) AS INTEGER) AS days_since_first_order,
            CAST(greatest(0, date_diff('day', t.last_order_date, a.as_of)) AS INTEGER) AS days_since_last_order,
            CAST(least(5, 1 + floor(5 * percent_rank() OVER (PARTITION BY t.currency ORDER BY t.last_order_date))) AS INTEGER) AS r_score,
