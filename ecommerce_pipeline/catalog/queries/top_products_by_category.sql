@@ -1,5 +1,5 @@
 -- The ten best-selling products of each category and currency by revenue over every day in the lake,
--- named as on the latest day they appear; product_views counts every view of the product.
+-- named as on the latest day they appear, with every view of the product counted.
 WITH sales AS (
     SELECT category, currency, product_id, sum(revenue) AS revenue, sum(units) AS units
     FROM gold_product_performance
