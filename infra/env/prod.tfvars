@@ -4,4 +4,6 @@ glue_database_name          = "ecommerce_analytics_prod"
 athena_bytes_scanned_cutoff = 10737418240  # 10 GiB per query
 athena_daily_bytes_alarm    = 107374182400 # 100 GiB a day
 monthly_budget_usd          = 4
-alert_emails                = []
+alert_emails                = ["data-oncall@example.com", "store-analytics@example.com"] # replace: each address confirms the SNS subscription e-mail
+db_multi_az                 = true
+image_tag                   = "2025.01.0" # the tag you pushed (immutable)

@@ -105,6 +105,8 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
         if extras:
             context.log.warning(f"{entity.name}: extra columns kept in _extra_columns: {extras}")
         rules = rule_counts(quarantine_table)
+        # One line per table and run, counted by the CloudWatch metric filter "quarantined rows" (infra/modules/monitoring).
+        context.log.info(f"bronze/{entity.name} quarantined_rows {quarantine_table.num_rows}")
         yield dg.Output(
             valid_table,
             output_name="bronze",

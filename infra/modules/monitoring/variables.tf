@@ -32,3 +32,13 @@ variable "log_retention_days" {
   description = "How long the pipeline's logs are kept."
   type        = number
 }
+
+variable "project_tag" {
+  description = "Value of the project cost allocation tag the budget is filtered to."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the pipeline's metrics, for the dashboard."
+  type        = string
+}

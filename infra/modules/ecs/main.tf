@@ -1,0 +1,178 @@
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  region     = data.aws_region.current.name
+  partition  = data.aws_partition.current.partition
+  image      = "${var.repository_url}:${var.image_tag}"
+  run_family = "${var.name_prefix}-run"
+
+  # What deploy/aws/dagster.yaml reads (`env:`), plus libpq's PGSSLMODE: every connection to RDS is TLS.
+  # The password is not here: it is a secret (DAGSTER_PG_PASSWORD), injected by ECS from Secrets Manager.
+  instance_environment = {
+    DAGSTER_PG_HOST              = var.database.host
+    DAGSTER_PG_PORT              = tostring(var.database.port)
+    DAGSTER_PG_USER              = var.database.username
+    DAGSTER_PG_DB                = var.database.db_name
+    PGSSLMODE                    = "require"
+    DAGSTER_COMPUTE_LOGS_BUCKET  = var.compute_logs_bucket_name
+    DAGSTER_RUN_TASK_DEFINITION  = local.run_family
+  }
+
+  # Every container gets the pipeline's variables (generated in infra/main.tf from the list settings.py reads)
+  # and the instance's; ECS wants them as a list of {name, value}.
+  environment = [
+    for name, value in merge(var.pipeline_environment, local.instance_environment) : { name = name, value = value }
+  ]
+  secrets = [{ name = "DAGSTER_PG_PASSWORD", valueFrom = var.database.password_secret_arn }]
+
+  # Fargate's root filesystem is read-only; the instance writes compute logs and artifacts under /tmp.
+  container_defaults = {
+    image                  = local.image
+    essential              = true
+    readonlyRootFilesystem = true
+    environment            = local.environment
+    secrets                = local.secrets
+    mountPoints            = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
+    linuxParameters        = { initProcessEnabled = true } # reaps the code server and ECS Exec's agent
+  }
+
+  containers = {
+    webserver = merge(local.container_defaults, {
+      name         = "webserver"
+      command      = ["dagster-webserver", "-h", "0.0.0.0", "-p", "3000", "-w", "workspace.yaml"]
+      portMappings = [{ containerPort = 3000, protocol = "tcp" }]
+      healthCheck = {
+        command     = ["CMD", "python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:3000/server_info', timeout=5)"]
+        interval    = 30
+        timeout     = 10
+        retries     = 3
+        startPeriod = 120
+      }
+    })
+    daemon = merge(local.container_defaults, {
+      name    = "daemon"
+      command = ["dagster-daemon", "run", "-w", "workspace.yaml"]
+    })
+    # The EcsRunLauncher sets the command of this container ("dagster api execute_run ...") for each run.
+    run = merge(local.container_defaults, {
+      name    = "run"
+      command = ["dagster", "api", "execute_run"]
+    })
+  }
+
+  sizes = {
+    webserver = var.webserver_size
+    daemon    = var.daemon_size
+    run       = var.run_size
+  }
+}
+
+# --- cluster ---------------------------------------------------------------------------------------------------
+
+resource "aws_ecs_cluster" "this" {
+  name = var.name_prefix
+
+  setting {
+    name  = "containerInsights"
+    value = "enabled"
+  }
+
+  # ECS Exec sessions (the UI's SSM port forwarding) are encrypted with the project key and logged.
+  configuration {
+    execute_command_configuration {
+      kms_key_id = var.kms_key_arn
+      logging    = "OVERRIDE"
+
+      log_configuration {
+        cloud_watch_encryption_enabled = true
+        cloud_watch_log_group_name     = aws_cloudwatch_log_group.exec.name
+      }
+    }
+  }
+}
+
+resource "aws_ecs_cluster_capacity_providers" "this" {
+  cluster_name       = aws_ecs_cluster.this.name
+  capacity_providers = ["FARGATE"]
+
+  default_capacity_provider_strategy {
+    capacity_provider = "FARGATE"
+    weight            = 1
+  }
+}
+
+resource "aws_cloudwatch_log_group" "exec" {
+  name              = "/${var.name_prefix}/ecs-exec"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+}
+
+# --- task definitions: webserver, daemon, run ---------------------------------------------------------------------
+
+resource "aws_ecs_task_definition" "this" {
+  for_each = local.containers
+
+  family                   = each.key == "run" ? local.run_family : "${var.name_prefix}-${each.key}"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = local.sizes[each.key].cpu
+  memory                   = local.sizes[each.key].memory
+  execution_role_arn       = aws_iam_role.execution.arn
+  # Runs hold the lake's permissions (the pipeline role); the webserver and the daemon only orchestrate.
+  task_role_arn = each.key == "run" ? var.pipeline_role_arn : aws_iam_role.orchestrator.arn
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = "X86_64"
+  }
+
+  volume {
+    name = "tmp"
+  }
+
+  container_definitions = jsonencode([merge(each.value, {
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        # The group the failed-run, succeeded-run and quarantined-rows metric filters watch.
+        "awslogs-group"         = var.log_group_name
+        "awslogs-region"        = local.region
+        "awslogs-stream-prefix" = each.key
+      }
+    }
+  })])
+}
+
+# --- services: one webserver, exactly one daemon -------------------------------------------------------------------
+
+resource "aws_ecs_service" "this" {
+  #checkov:skip=CKV_AWS_333:The public IP is for egress only (ECR, AWS APIs) and saves a NAT gateway that alone costs more than the whole deployment; the tasks' security group has no inbound rule.
+  for_each = toset(["webserver", "daemon"])
+
+  name             = each.key
+  cluster          = aws_ecs_cluster.this.id
+  task_definition  = aws_ecs_task_definition.this[each.key].arn
+  desired_count    = 1
+  launch_type      = "FARGATE"
+  platform_version = "LATEST"
+  propagate_tags   = "SERVICE"
+  # The UI is reached with an SSM port-forwarding session into the webserver task (ECS Exec).
+  enable_execute_command = each.key == "webserver"
+  # Never two daemons at once (they would both tick the schedules and sensors): stop the old one first.
+  deployment_minimum_healthy_percent = each.key == "daemon" ? 0 : 100
+  deployment_maximum_percent         = each.key == "daemon" ? 100 : 200
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  network_configuration {
+    subnets          = var.subnet_ids
+    security_groups  = [var.security_group_id]
+    assign_public_ip = true
+  }
+}

@@ -1,0 +1,43 @@
+variable "name_prefix" {
+  description = "Prefix of the database, secret and parameter group names."
+  type        = string
+}
+
+variable "subnet_ids" {
+  description = "Private subnets (two zones) the database lives in."
+  type        = list(string)
+}
+
+variable "security_group_id" {
+  description = "Security group admitting PostgreSQL from the deployment's tasks only."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "Key encrypting the storage, the backups and the password secret."
+  type        = string
+}
+
+variable "engine_version" {
+  description = "PostgreSQL major version (minor versions are upgraded automatically)."
+  type        = string
+  default     = "16"
+}
+
+variable "instance_class" {
+  description = "RDS instance class; the instance database is small (metadata only)."
+  type        = string
+  default     = "db.t4g.micro"
+}
+
+variable "multi_az" {
+  description = "A standby in a second zone (prod); a single zone restores from the daily backups instead."
+  type        = bool
+  default     = true
+}
+
+variable "backup_retention_days" {
+  description = "Days of automated backups (point-in-time recovery window)."
+  type        = number
+  default     = 7
+}
