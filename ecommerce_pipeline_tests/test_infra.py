@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import hcl2
 import pytest
@@ -91,6 +92,7 @@ ATHENA_STATEMENTS: dict[str, list[tuple[str, str]]] = {
     "CREATE OR REPLACE VIEW": [
         ("glue:GetDatabase", GLUE),
         ("glue:GetTable", GLUE),
+        ("glue:GetTables", GLUE),  # Athena resolves the tables a view names by listing the database
         ("glue:CreateTable", GLUE),
         ("glue:UpdateTable", GLUE),
     ],
@@ -384,7 +386,10 @@ def test_glue_database_and_workgroup_agree_with_settings():
         assert re.fullmatch(r"[a-z][a-z0-9_]*", values["glue_database_name"]), values["glue_database_name"]
         assert values["glue_database_name"].endswith(f"_{env}")
         assert values["athena_bytes_scanned_cutoff"] >= 10 * 1024**2
-        assert values["monthly_budget_usd"] == 4
+        # The budget covers the deployment's own monthly cost (the README's Deploy to production lists it).
+        assert values["monthly_budget_usd"] == {"dev": 60, "prod": 80}[env]
+        # Alarms notify somebody.
+        assert values["alert_emails"] and all("@" in unquote(a) for a in values["alert_emails"])
     outputs = named(INFRA, "output")
     assert unquote(outputs["ecom_glue_database"]["value"]) == "module.glue.database_name"
     assert unquote(outputs["ecom_athena_workgroup"]["value"]) == "module.athena.workgroup_name"
@@ -430,16 +435,28 @@ def test_bucket_lifecycles_follow_the_retention_policy():
         unquote(layer): (
             [(t["days"], unquote(t["storage_class"])) for t in value["transitions"]],
             value["expire_days"],
+            {unquote(prefix): days for prefix, days in value["expire_prefixes"].items()},
         )
         for layer, value in layers.items()
     }
     assert plan == {
-        "landing": ([], 0),
-        "bronze": ([(30, "INTELLIGENT_TIERING"), (90, "GLACIER_IR")], 365),
-        "silver": ([(180, "GLACIER_IR")], 0),
-        "gold": ([], 730),
-        "athena-results": ([], 7),
+        "landing": ([], 0, {}),
+        "bronze": ([(30, "INTELLIGENT_TIERING"), (90, "GLACIER_IR")], 365, {}),
+        # Silver stays in Standard: the history tables read all of it every night.
+        "silver": ([], 0, {}),
+        # What the Athena gold engine UNLOADs into <gold uri>/_staging/ and a dead run leaves behind.
+        "gold": ([], 730, {"_staging/": 2}),
+        "athena-results": ([], 7, {}),
     }
+    # The prefix is where the lake stages (gold URIs are bucket roots in Terraform's outputs).
+    from ecommerce_pipeline.storage.s3_lake import S3Lake
+
+    staging = S3Lake.staging_location(SimpleNamespace(layers={"gold": "s3://g"}), "gold/clv", "run1")
+    assert staging == "s3://g/_staging/clv/run1/"
+    lifecycle = blocks(INFRA / "modules/s3/modules/bucket", "resource")["aws_s3_bucket_lifecycle_configuration.this"]
+    prefix_rule = {unquote(k): v for k, v in lifecycle["dynamic"][0].items()}["rule"]
+    assert unquote(prefix_rule["for_each"]) == "var.expire_prefixes"
+    assert unquote(prefix_rule["content"][0]["filter"][0]["prefix"]) == "rule.key"
     module = named(INFRA / "modules/s3", "module")["bucket"]
     assert module["noncurrent_version_expire_days"] == 30
     bucket = blocks(INFRA / "modules/s3/modules/bucket", "resource")
