@@ -569,3 +569,235 @@ def test_the_documented_one_liner_writes_the_env_file():
     env = dict(row.split("=", 1) for row in result.stdout.splitlines())
     assert env == {v: f"value-of-{v.lower()}" for v in aws_env_vars()}
     assert settings.load_settings(env).glue_database == "value-of-ecom_glue_database"
+
+
+# --- the orchestrator on ECS: image, instance database, services, monitoring -------------------------------------
+
+DEPLOY_YAML = ROOT / "deploy" / "aws" / "dagster.yaml"
+
+
+def settings_variables() -> set[str]:
+    """Every variable settings.py reads (Settings and AlertSettings)."""
+    return set(re.findall(r'env\.get\("([A-Z_]+)"', (PACKAGE / "settings.py").read_text()))
+
+
+def instance_variables() -> set[str]:
+    """The variables deploy/aws/dagster.yaml reads with ``env:``."""
+    import yaml
+
+    found = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if set(node) == {"env"}:
+                found.add(node["env"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(yaml.safe_load(DEPLOY_YAML.read_text()))
+    return found
+
+
+def ecs_locals() -> dict:
+    merged = {}
+    for block in load(INFRA / "modules/ecs/main.tf")["locals"]:
+        merged.update(block)
+    return merged
+
+
+def strip_interpolation(expression: str) -> str:
+    return unquote(unquote(expression)) if isinstance(expression, str) else expression
+
+
+def test_task_environment_is_generated_from_what_settings_reads():
+    environment = {k: v for k, v in load(INFRA / "main.tf")["locals"][0]["pipeline_environment"].items()}
+    read = settings_variables()
+    assert set(environment) <= read, f"the tasks set variables settings.py never reads: {set(environment) - read}"
+    # Every AWS variable the code needs is set, and ECOM_ENV selects the AWS resources.
+    assert aws_env_vars() | {"ECOM_ENV"} <= set(environment)
+    assert unquote(environment["ECOM_ENV"]) == "aws"
+    # The same value as the output named after the variable (what an operator exports by hand).
+    outputs = named(INFRA, "output")
+    for variable in aws_env_vars():
+        assert unquote(environment[variable]) == unquote(outputs[variable.lower()]["value"]), variable
+    # The module receives it merged with the operator's extra ECOM_* variables (settings reads those too).
+    ecs = named(INFRA, "module")["ecs"]
+    assert unquote(ecs["pipeline_environment"]) == "merge(var.pipeline_extra_environment, local.pipeline_environment)"
+    validation = named(INFRA, "variable")["pipeline_extra_environment"]["validation"][0]
+    assert "^ECOM_[A-Z_]+$" in validation["condition"]
+    assert {v for v in read if v.startswith("ECOM_")} <= {
+        v for v in re.findall(r"`([A-Z_]+)`", (ROOT / "README.md").read_text())
+    }
+
+
+def test_task_environment_gives_the_instance_every_variable_its_yaml_reads():
+    local = ecs_locals()
+    instance = set(local["instance_environment"])
+    secrets = {unquote(s["name"]) for s in local["secrets"]}
+    assert secrets == {"DAGSTER_PG_PASSWORD"}  # from Secrets Manager, never a plain value
+    assert instance | secrets == instance_variables() | {"PGSSLMODE"}
+    assert unquote(local["instance_environment"]["PGSSLMODE"]) == "require"
+    assert unquote(local["instance_environment"]["DAGSTER_RUN_TASK_DEFINITION"]) == "local.run_family"
+    assert unquote(local["secrets"][0]["valueFrom"]) == "var.database.password_secret_arn"
+    # Every container gets both, and the run container is the one deploy/aws/dagster.yaml launches.
+    import yaml
+
+    launcher = yaml.safe_load(DEPLOY_YAML.read_text())["run_launcher"]["config"]
+    assert set(local["containers"]) == {"webserver", "daemon", launcher["container_name"]}
+    defaults = local["container_defaults"]
+    assert unquote(defaults["environment"]) == "local.environment"
+    assert unquote(defaults["secrets"]) == "local.secrets"
+    assert defaults["readonlyRootFilesystem"] is True
+
+
+def test_containers_log_to_the_group_the_metric_filters_watch():
+    definition = blocks(INFRA / "modules/ecs", "resource")["aws_ecs_task_definition.this"]
+    assert '"awslogs-group"         = var.log_group_name' in (INFRA / "modules/ecs/main.tf").read_text()
+    assert unquote(definition["for_each"]) == "local.containers"
+    assert unquote(named(INFRA, "module")["ecs"]["log_group_name"]) == "module.monitoring.pipeline_log_group"
+    monitoring = blocks(INFRA / "modules/monitoring", "resource")
+    outputs = named(INFRA / "modules/monitoring", "output")
+    assert unquote(outputs["pipeline_log_group"]["value"]) == "aws_cloudwatch_log_group.pipeline.name"
+    filters = {k: v for k, v in monitoring.items() if k.startswith("aws_cloudwatch_log_metric_filter.")}
+    assert set(filters) == {
+        "aws_cloudwatch_log_metric_filter.failed_runs",
+        "aws_cloudwatch_log_metric_filter.succeeded_runs",
+        "aws_cloudwatch_log_metric_filter.quarantined_rows",
+    }
+    for body in filters.values():
+        assert unquote(body["log_group_name"]) == "aws_cloudwatch_log_group.pipeline.name"
+    # The patterns match what is logged: the console logger prints the event type's name
+    # ("... - RUN_SUCCESS - Finished execution of run ..."), and the bronze assets log their quarantine count last.
+    import dagster as dg
+
+    assert dg.DagsterEventType.RUN_SUCCESS.name in unquote(
+        filters["aws_cloudwatch_log_metric_filter.succeeded_runs"]["pattern"]
+    )
+    assert dg.DagsterEventType.RUN_FAILURE.name in unquote(
+        filters["aws_cloudwatch_log_metric_filter.failed_runs"]["pattern"]
+    )
+    assert (
+        'f"bronze/{entity.name} quarantined_rows {quarantine_table.num_rows}"'
+        in (PACKAGE / "defs/bronze/assets.py").read_text()
+    )
+    assert (
+        'label = \\"quarantined_rows\\", rows]'
+        in filters["aws_cloudwatch_log_metric_filter.quarantined_rows"]["pattern"]
+    )
+
+
+def test_alarms_notify_and_the_heartbeat_breaches_on_silence():
+    monitoring = blocks(INFRA / "modules/monitoring", "resource")
+    alarms = {k: v for k, v in monitoring.items() if k.startswith("aws_cloudwatch_metric_alarm.")}
+    for name, alarm in alarms.items():
+        assert [unquote(a) for a in alarm["alarm_actions"]] == ["aws_sns_topic.alerts.arn"], name
+    heartbeat = alarms["aws_cloudwatch_metric_alarm.no_successful_run"]
+    assert unquote(heartbeat["metric_name"]).startswith("aws_cloudwatch_log_metric_filter.succeeded_runs")
+    assert heartbeat["period"] * heartbeat["evaluation_periods"] == 36 * 3600
+    assert heartbeat["datapoints_to_alarm"] == heartbeat["evaluation_periods"]  # every hour without a success
+    assert (heartbeat["threshold"], unquote(heartbeat["comparison_operator"])) == (1, "LessThanThreshold")
+    assert unquote(heartbeat["treat_missing_data"]) == "breaching"
+    # The succeeded-runs filter emits nothing (not 0) without a success, so a silent deployment is missing data.
+    assert (
+        "default_value" not in monitoring["aws_cloudwatch_log_metric_filter.succeeded_runs"]["metric_transformation"][0]
+    )
+    subscription = monitoring["aws_sns_topic_subscription.email"]
+    assert unquote(subscription["for_each"]) == "toset(var.alert_emails)"
+    validation = named(INFRA, "variable")["alert_emails"]
+    assert "default" not in validation and "length(var.alert_emails) > 0" in validation["validation"][0]["condition"]
+
+
+def test_dashboard_shows_runs_failures_quarantine_athena_and_cost():
+    text = (INFRA / "modules/monitoring/main.tf").read_text()
+    dashboard = text[text.index('resource "aws_cloudwatch_dashboard" "pipeline"') :]
+    for metric in ('"SucceededRuns"', '"FailedRuns"', '"QuarantinedRows"', '"ProcessedBytes"', '"EstimatedCharges"'):
+        assert metric in dashboard, metric
+
+
+def test_budget_counts_only_this_projects_cost():
+    budget = blocks(INFRA / "modules/monitoring", "resource")["aws_budgets_budget.monthly"]
+    (cost_filter,) = budget["cost_filter"]
+    assert unquote(cost_filter["name"]) == "TagKeyValue"
+    assert [unquote(v) for v in cost_filter["values"]] == ["user:project$${var.project_tag}"]
+    assert unquote(named(INFRA, "module")["monitoring"]["project_tag"]) == "var.project"
+    tag = blocks(INFRA / "modules/monitoring", "resource")["aws_ce_cost_allocation_tag.project"]
+    assert unquote(tag["tag_key"]) == "project"
+    provider = load(INFRA / "versions.tf")["provider"][0]
+    assert unquote(provider[next(iter(provider))]["default_tags"][0]["tags"]["project"]) == "var.project"
+
+
+def test_service_trust_policies_name_the_source_account():
+    trusts = [
+        blocks(INFRA / "modules/iam", "data")["aws_iam_policy_document.trust"]["statement"][0],
+        blocks(INFRA / "modules/ecs", "data")["aws_iam_policy_document.ecs_tasks_trust"]["statement"][0],
+    ]
+    for statement in trusts:
+        conditions = {unquote(c["variable"]): c for c in statement["condition"]}
+        assert unquote(conditions["aws:SourceAccount"]["test"]) == "StringEquals"
+        assert "aws:SourceArn" in conditions
+
+
+def test_runs_use_the_pipeline_role_and_the_orchestrator_does_not():
+    definition = blocks(INFRA / "modules/ecs", "resource")["aws_ecs_task_definition.this"]
+    assert unquote(definition["task_role_arn"]) == (
+        'each.key == "run" ? var.pipeline_role_arn : aws_iam_role.orchestrator.arn'
+    )
+    assert unquote(named(INFRA, "module")["ecs"]["pipeline_role_arn"]) == "module.iam.pipeline_role_arn"
+    # Statements on "*" are only for actions without resource-level permissions, each named here.
+    unscoped = set()
+    for policy in ("orchestrator", "execution", "run_worker", "ui_access"):
+        for statement in blocks(INFRA / "modules/ecs", "data")[f"aws_iam_policy_document.{policy}"]["statement"]:
+            if [unquote(r) for r in statement["resources"]] == ["*"]:
+                unscoped.update(unquote(a) for a in statement["actions"])
+    assert unscoped == {
+        "ecr:GetAuthorizationToken",
+        "ecs:DescribeTaskDefinition",
+        "ec2:DescribeNetworkInterfaces",
+        "ssmmessages:CreateControlChannel",
+        "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel",
+        "ssmmessages:OpenDataChannel",
+    }
+
+
+def test_one_daemon_one_webserver_and_the_ui_only_through_ssm():
+    service = blocks(INFRA / "modules/ecs", "resource")["aws_ecs_service.this"]
+    assert unquote(service["for_each"]) == 'toset(["webserver", "daemon"])'
+    assert service["desired_count"] == 1
+    # A deployment stops the old daemon before starting the new one: never two daemons ticking sensors.
+    assert unquote(service["deployment_minimum_healthy_percent"]) == 'each.key == "daemon" ? 0 : 100'
+    assert unquote(service["deployment_maximum_percent"]) == 'each.key == "daemon" ? 100 : 200'
+    assert unquote(service["enable_execute_command"]) == 'each.key == "webserver"'
+    assert "load_balancer" not in service  # nothing public in front of the UI
+    network = blocks(INFRA / "modules/network", "resource")
+    ingress = [body for key, body in network.items() if key.startswith("aws_vpc_security_group_ingress_rule.")]
+    assert [unquote(r["security_group_id"]) for r in ingress] == ["aws_security_group.database.id"]
+    assert unquote(ingress[0]["referenced_security_group_id"]) == "aws_security_group.tasks.id"
+    ui = blocks(INFRA / "modules/ecs", "data")["aws_iam_policy_document.ui_access"]["statement"]
+    session = next(s for s in ui if [unquote(a) for a in s["actions"]] == ["ssm:StartSession"])
+    assert any("document/AWS-StartPortForwardingSession" in r for r in session["resources"])
+
+
+def test_the_database_is_encrypted_private_and_its_password_a_secret():
+    rds = blocks(INFRA / "modules/rds", "resource")
+    database = rds["aws_db_instance.this"]
+    assert database["storage_encrypted"] is True and database["publicly_accessible"] is False
+    assert unquote(database["kms_key_id"]) == "var.kms_key_arn"
+    assert unquote(database["password"]) == "random_password.master.result"
+    assert unquote(rds["aws_secretsmanager_secret_version.master"]["secret_string"]) == "random_password.master.result"
+    assert unquote(named(INFRA, "module")["rds"]["subnet_ids"]) == "module.network.database_subnet_ids"
+    parameters = {unquote(p["name"]): unquote(p["value"]) for p in rds["aws_db_parameter_group.this"]["parameter"]}
+    assert parameters["rds.force_ssl"] == "1"
+    # The database subnets' route table has no route at all: nothing leaves the VPC from there.
+    network = blocks(INFRA / "modules/network", "resource")
+    routes = [body for key, body in network.items() if key.startswith("aws_route.")]
+    assert [unquote(r["route_table_id"]) for r in routes] == ["aws_route_table.public.id"]
+
+
+def test_glue_crawler_logs_are_kept_for_log_retention_days():
+    group = blocks(INFRA / "modules/glue", "resource")["aws_cloudwatch_log_group.crawler"]
+    assert unquote(group["retention_in_days"]) == "var.log_retention_days"
+    assert "${aws_glue_security_configuration.crawler.name}" in unquote(group["name"])

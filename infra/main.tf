@@ -6,7 +6,7 @@ locals {
 
   # The environment of every ECS task: the variables ecommerce_pipeline/settings.py reads, with the same
   # values as the outputs of the same name (test_infra.py checks both against settings.py and each other).
-  pipeline_environment = merge(var.pipeline_extra_environment, {
+  pipeline_environment = {
     ECOM_ENV                = "aws"
     ECOM_LANDING_URI        = "s3://${module.s3.bucket_names["landing"]}"
     ECOM_BRONZE_URI         = "s3://${module.s3.bucket_names["bronze"]}"
@@ -20,7 +20,7 @@ locals {
     ECOM_GOLD_ENGINE        = var.gold_engine
     # Alert links point at the UI as an operator sees it: through the SSM port forward on their machine.
     ECOM_ALERT_UI_URL = "http://127.0.0.1:3000"
-  })
+  }
 }
 
 module "s3" {
@@ -113,7 +113,7 @@ module "ecs" {
   repository_url       = module.ecr.repository_url
   repository_arn       = module.ecr.repository_arn
   image_tag            = var.image_tag
-  pipeline_environment = local.pipeline_environment
+  pipeline_environment = merge(var.pipeline_extra_environment, local.pipeline_environment)
   database = {
     host                = module.rds.address
     port                = module.rds.port
