@@ -772,10 +772,15 @@ def test_one_daemon_one_webserver_and_the_ui_only_through_ssm():
     assert unquote(service["deployment_maximum_percent"]) == 'each.key == "daemon" ? 100 : 200'
     assert unquote(service["enable_execute_command"]) == 'each.key == "webserver"'
     assert "load_balancer" not in service  # nothing public in front of the UI
-    network = blocks(INFRA / "modules/network", "resource")
-    ingress = [body for key, body in network.items() if key.startswith("aws_vpc_security_group_ingress_rule.")]
+    everything = {}
+    for module in ("network", "ecs", "rds"):
+        everything.update(blocks(INFRA / "modules" / module, "resource"))
+    ingress = [body for key, body in everything.items() if key.startswith("aws_vpc_security_group_ingress_rule.")]
+    # The only inbound rule of the deployment: PostgreSQL into the database, from the tasks.
     assert [unquote(r["security_group_id"]) for r in ingress] == ["aws_security_group.database.id"]
-    assert unquote(ingress[0]["referenced_security_group_id"]) == "aws_security_group.tasks.id"
+    assert unquote(ingress[0]["referenced_security_group_id"]) == "var.tasks_security_group_id"
+    assert unquote(named(INFRA, "module")["rds"]["tasks_security_group_id"]) == "module.ecs.tasks_security_group_id"
+    assert "ingress" not in everything["aws_security_group.tasks"]
     ui = blocks(INFRA / "modules/ecs", "data")["aws_iam_policy_document.ui_access"]["statement"]
     session = next(s for s in ui if [unquote(a) for a in s["actions"]] == ["ssm:StartSession"])
     assert any("document/AWS-StartPortForwardingSession" in r for r in session["resources"])

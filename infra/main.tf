@@ -92,18 +92,18 @@ module "network" {
   name_prefix        = local.name_prefix
   kms_key_arn        = module.s3.kms_key_arn
   log_retention_days = var.log_retention_days
-  smtp_port          = var.alert_smtp_port
 }
 
 module "rds" {
   source = "./modules/rds"
 
-  name_prefix       = local.name_prefix
-  subnet_ids        = module.network.database_subnet_ids
-  security_group_id = module.network.database_security_group_id
-  kms_key_arn       = module.s3.kms_key_arn
-  instance_class    = var.db_instance_class
-  multi_az          = var.db_multi_az
+  name_prefix             = local.name_prefix
+  vpc_id                  = module.network.vpc_id
+  subnet_ids              = module.network.database_subnet_ids
+  tasks_security_group_id = module.ecs.tasks_security_group_id
+  kms_key_arn             = module.s3.kms_key_arn
+  instance_class          = var.db_instance_class
+  multi_az                = var.db_multi_az
 }
 
 module "ecs" {
@@ -129,7 +129,9 @@ module "ecs" {
   kms_key_arn              = module.s3.kms_key_arn
   log_group_name           = module.monitoring.pipeline_log_group
   log_retention_days       = var.log_retention_days
+  vpc_id                   = module.network.vpc_id
   subnet_ids               = module.network.task_subnet_ids
-  security_group_id        = module.network.tasks_security_group_id
+  database_cidr_blocks     = module.network.database_cidr_blocks
+  smtp_port                = var.alert_smtp_port
   run_size                 = var.run_task_size
 }

@@ -172,7 +172,48 @@ resource "aws_ecs_service" "this" {
 
   network_configuration {
     subnets          = var.subnet_ids
-    security_groups  = [var.security_group_id]
+    security_groups  = [aws_security_group.tasks.id]
     assign_public_ip = true
   }
+}
+
+# --- the tasks' security group -------------------------------------------------------------------------------------
+
+# Webserver, daemon and runs. No ingress rule at all: the UI is reached through an SSM port-forwarding session,
+# which the task's SSM agent opens from inside (see infra/README.md).
+resource "aws_security_group" "tasks" {
+  name        = "${var.name_prefix}-tasks"
+  description = "Dagster webserver, daemon and run tasks: no inbound traffic; HTTPS and PostgreSQL out."
+  vpc_id      = var.vpc_id
+}
+
+resource "aws_vpc_security_group_egress_rule" "tasks_https" {
+  security_group_id = aws_security_group.tasks.id
+  description       = "AWS APIs (ECR, S3, Glue, Athena, ECS, SSM, CloudWatch Logs, Secrets Manager) over HTTPS."
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
+resource "aws_vpc_security_group_egress_rule" "tasks_postgres" {
+  for_each = toset(var.database_cidr_blocks)
+
+  security_group_id = aws_security_group.tasks.id
+  description       = "The Dagster instance database, in the database subnets."
+  ip_protocol       = "tcp"
+  from_port         = 5432
+  to_port           = 5432
+  cidr_ipv4         = each.value
+}
+
+resource "aws_vpc_security_group_egress_rule" "tasks_smtp" {
+  count = var.smtp_port > 0 ? 1 : 0
+
+  security_group_id = aws_security_group.tasks.id
+  description       = "Failure e-mails to the SMTP server in ECOM_ALERT_SMTP_HOST (run_failure_alert sensor)."
+  ip_protocol       = "tcp"
+  from_port         = var.smtp_port
+  to_port           = var.smtp_port
+  cidr_ipv4         = "0.0.0.0/0"
 }

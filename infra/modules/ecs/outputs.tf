@@ -22,3 +22,8 @@ output "ui_access_policy_arn" {
   description = "Managed policy to attach to operators: SSM port forwarding into the webserver (the UI's only way in)."
   value       = aws_iam_policy.ui_access.arn
 }
+
+output "tasks_security_group_id" {
+  description = "Security group of every task: nothing in; HTTPS and PostgreSQL out."
+  value       = aws_security_group.tasks.id
+}

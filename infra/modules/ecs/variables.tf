@@ -79,9 +79,20 @@ variable "subnet_ids" {
   type        = list(string)
 }
 
-variable "security_group_id" {
-  description = "Security group of the tasks."
+variable "vpc_id" {
+  description = "VPC of the tasks' security group."
   type        = string
+}
+
+variable "database_cidr_blocks" {
+  description = "Address ranges of the database subnets, the tasks' only non-HTTPS destination."
+  type        = list(string)
+}
+
+variable "smtp_port" {
+  description = "Port of the SMTP server failure e-mails go to (ECOM_ALERT_SMTP_PORT); 0 opens none."
+  type        = number
+  default     = 0
 }
 
 variable "webserver_size" {

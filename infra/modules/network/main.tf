@@ -1,11 +1,16 @@
-data "aws_availability_zones" "available" {
-  state = "available"
-}
-
 data "aws_region" "current" {}
 
+# The first two zones of the region, named: the subnets never move when AWS adds a zone.
+data "aws_availability_zones" "pinned" {
+  state = "available"
+  filter {
+    name   = "zone-name"
+    values = ["${data.aws_region.current.name}a", "${data.aws_region.current.name}b"]
+  }
+}
+
 locals {
-  zones = slice(data.aws_availability_zones.available.names, 0, 2)
+  zones = data.aws_availability_zones.pinned.names
 }
 
 # The deployment's own VPC: two public subnets for the Fargate tasks (egress only: no security group lets
@@ -83,58 +88,6 @@ resource "aws_vpc_endpoint" "s3" {
   service_name      = "com.amazonaws.${data.aws_region.current.name}.s3"
   vpc_endpoint_type = "Gateway"
   route_table_ids   = [aws_route_table.public.id, aws_route_table.private.id]
-}
-
-# The Fargate tasks (webserver, daemon, runs). No ingress rule at all: the UI is reached through an SSM
-# port-forwarding session, which the task's SSM agent opens from inside (see infra/README.md).
-resource "aws_security_group" "tasks" {
-  name        = "${var.name_prefix}-tasks"
-  description = "Dagster webserver, daemon and run tasks: no inbound traffic; HTTPS and PostgreSQL out."
-  vpc_id      = aws_vpc.this.id
-}
-
-resource "aws_vpc_security_group_egress_rule" "tasks_https" {
-  security_group_id = aws_security_group.tasks.id
-  description       = "AWS APIs (ECR, S3, Glue, Athena, ECS, SSM, CloudWatch Logs, Secrets Manager) over HTTPS."
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv4         = "0.0.0.0/0"
-}
-
-resource "aws_vpc_security_group_egress_rule" "tasks_postgres" {
-  security_group_id            = aws_security_group.tasks.id
-  description                  = "The Dagster instance database."
-  ip_protocol                  = "tcp"
-  from_port                    = 5432
-  to_port                      = 5432
-  referenced_security_group_id = aws_security_group.database.id
-}
-
-resource "aws_vpc_security_group_egress_rule" "tasks_smtp" {
-  count = var.smtp_port > 0 ? 1 : 0
-
-  security_group_id = aws_security_group.tasks.id
-  description       = "Failure e-mails to the SMTP server in ECOM_ALERT_SMTP_HOST (run_failure_alert sensor)."
-  ip_protocol       = "tcp"
-  from_port         = var.smtp_port
-  to_port           = var.smtp_port
-  cidr_ipv4         = "0.0.0.0/0"
-}
-
-resource "aws_security_group" "database" {
-  name        = "${var.name_prefix}-database"
-  description = "The Dagster instance database: PostgreSQL from the deployment's tasks only."
-  vpc_id      = aws_vpc.this.id
-}
-
-resource "aws_vpc_security_group_ingress_rule" "database_from_tasks" {
-  security_group_id            = aws_security_group.database.id
-  description                  = "PostgreSQL from the webserver, daemon and run tasks."
-  ip_protocol                  = "tcp"
-  from_port                    = 5432
-  to_port                      = 5432
-  referenced_security_group_id = aws_security_group.tasks.id
 }
 
 # Flow logs of the whole VPC, encrypted with the project key.

@@ -13,12 +13,7 @@ output "database_subnet_ids" {
   value       = aws_subnet.private[*].id
 }
 
-output "tasks_security_group_id" {
-  description = "Security group of every task: nothing in; HTTPS and PostgreSQL out."
-  value       = aws_security_group.tasks.id
-}
-
-output "database_security_group_id" {
-  description = "Security group of the database: PostgreSQL from the tasks only."
-  value       = aws_security_group.database.id
+output "database_cidr_blocks" {
+  description = "Address ranges of the database subnets (the tasks' PostgreSQL egress)."
+  value       = aws_subnet.private[*].cidr_block
 }

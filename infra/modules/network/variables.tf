@@ -18,9 +18,3 @@ variable "log_retention_days" {
   description = "How long the VPC flow logs are kept."
   type        = number
 }
-
-variable "smtp_port" {
-  description = "Port of the SMTP server failure e-mails go to (ECOM_ALERT_SMTP_PORT); 0 opens none."
-  type        = number
-  default     = 0
-}

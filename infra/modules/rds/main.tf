@@ -20,6 +20,21 @@ resource "aws_secretsmanager_secret_version" "master" {
   secret_string = random_password.master.result
 }
 
+resource "aws_security_group" "database" {
+  name        = "${var.name_prefix}-database"
+  description = "The Dagster instance database: PostgreSQL from the deployment's tasks only."
+  vpc_id      = var.vpc_id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "database_from_tasks" {
+  security_group_id            = aws_security_group.database.id
+  description                  = "PostgreSQL from the webserver, daemon and run tasks."
+  ip_protocol                  = "tcp"
+  from_port                    = 5432
+  to_port                      = 5432
+  referenced_security_group_id = var.tasks_security_group_id
+}
+
 resource "aws_db_subnet_group" "this" {
   name        = "${var.name_prefix}-dagster"
   description = "Private subnets of the Dagster instance database."
@@ -48,6 +63,7 @@ resource "aws_db_parameter_group" "this" {
 }
 
 resource "aws_db_instance" "this" {
+  #checkov:skip=CKV_AWS_157:Multi-AZ is a variable: prod.tfvars turns it on; dev keeps one zone and restores from the daily backups, which halves the database cost.
   #checkov:skip=CKV_AWS_353:Performance Insights is not offered on the db.t4g.micro class this small metadata database uses.
   #checkov:skip=CKV_AWS_354:No Performance Insights (see CKV_AWS_353), so there is nothing for its key to encrypt.
   identifier     = "${var.name_prefix}-dagster"
@@ -67,7 +83,7 @@ resource "aws_db_instance" "this" {
   kms_key_id            = var.kms_key_arn
 
   db_subnet_group_name   = aws_db_subnet_group.this.name
-  vpc_security_group_ids = [var.security_group_id]
+  vpc_security_group_ids = [aws_security_group.database.id]
   publicly_accessible    = false
   multi_az               = var.multi_az
   parameter_group_name   = aws_db_parameter_group.this.name

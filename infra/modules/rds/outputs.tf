@@ -22,3 +22,8 @@ output "password_secret_arn" {
   description = "Secrets Manager secret holding the password (DAGSTER_PG_PASSWORD, injected by ECS)."
   value       = aws_secretsmanager_secret.master.arn
 }
+
+output "security_group_id" {
+  description = "Security group of the database."
+  value       = aws_security_group.database.id
+}

@@ -8,8 +8,13 @@ variable "subnet_ids" {
   type        = list(string)
 }
 
-variable "security_group_id" {
-  description = "Security group admitting PostgreSQL from the deployment's tasks only."
+variable "vpc_id" {
+  description = "VPC of the database's security group."
+  type        = string
+}
+
+variable "tasks_security_group_id" {
+  description = "Security group of the deployment's tasks, the only clients PostgreSQL admits."
   type        = string
 }
 
