@@ -38,4 +38,9 @@ dagster api execute_run --help >/dev/null
 # of DAGSTER_HOME needs the RDS database and ECS, so this runs on a temporary instance; test_deploy_instance.py
 # loads deploy/aws/dagster.yaml itself against a real PostgreSQL and moto.
 env -u DAGSTER_HOME dagster definitions validate -w workspace.yaml
+# ... and as the ECS tasks load it: ECOM_ENV=aws with the variables infra/main.tf gives them (no AWS call at load).
+env -u DAGSTER_HOME ECOM_ENV=aws AWS_REGION=eu-west-1 ECOM_LANDING_URI=s3://smoke-landing ECOM_BRONZE_URI=s3://smoke-bronze \
+    ECOM_SILVER_URI=s3://smoke-silver ECOM_GOLD_URI=s3://smoke-gold ECOM_ATHENA_RESULTS_URI=s3://smoke-results/results/ \
+    ECOM_GLUE_DATABASE=ecommerce_analytics_smoke ECOM_ATHENA_WORKGROUP=smoke \
+    dagster definitions validate -w workspace.yaml
 echo "image smoke: install and entry commands OK"
