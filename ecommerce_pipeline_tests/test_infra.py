@@ -642,6 +642,12 @@ def test_task_environment_gives_the_instance_every_variable_its_yaml_reads():
     assert unquote(local["instance_environment"]["PGSSLMODE"]) == "require"
     assert unquote(local["instance_environment"]["DAGSTER_RUN_TASK_DEFINITION"]) == "local.run_family"
     assert unquote(local["secrets"][0]["valueFrom"]) == "var.database.password_secret_arn"
+    # Each of them is a row of the README's Configuration table.
+    readme = (ROOT / "README.md").read_text()
+    for variable in instance | secrets:
+        assert re.search(rf"^\| `{variable}` \|", readme, re.M), (
+            f"{variable} is not in the README's Configuration table"
+        )
     # Every container gets both, and the run container is the one deploy/aws/dagster.yaml launches.
     import yaml
 
