@@ -635,34 +635,50 @@ def test_task_environment_is_generated_from_what_settings_reads():
 
 def test_task_environment_gives_the_instance_every_variable_its_yaml_reads():
     local = ecs_locals()
-    instance = set(local["instance_environment"])
+    instance = set(local["instance_environment"]) | {"DAGSTER_RUN_TASK_DEFINITION"}
     secrets = {unquote(s["name"]) for s in local["secrets"]}
     assert secrets == {"DAGSTER_PG_PASSWORD"}  # from Secrets Manager, never a plain value
     assert instance | secrets == instance_variables() | {"PGSSLMODE"}
     assert unquote(local["instance_environment"]["PGSSLMODE"]) == "require"
-    assert unquote(local["instance_environment"]["DAGSTER_RUN_TASK_DEFINITION"]) == "local.run_family"
     assert unquote(local["secrets"][0]["valueFrom"]) == "var.database.password_secret_arn"
+    assert unquote(local["environment"]) == "merge(var.pipeline_environment, local.instance_environment)"
+    # The run task names its own family; the services name the run task definition's current revision, so a
+    # new revision redeploys them (their EcsRunLauncher resolves it once, at start).
+    resources = blocks(INFRA / "modules/ecs", "resource")
+    run = resources["aws_ecs_task_definition.run"]["container_definitions"].replace(" ", "")
+    service = resources["aws_ecs_task_definition.service"]["container_definitions"].replace(" ", "")
+    assert "merge(local.environment,{DAGSTER_RUN_TASK_DEFINITION=local.run_family})" in run
+    assert "merge(local.environment,{DAGSTER_RUN_TASK_DEFINITION=aws_ecs_task_definition.run.arn})" in service
+    assert unquote(resources["aws_ecs_task_definition.run"]["family"]) == "local.run_family"
+    # The run container is the one deploy/aws/dagster.yaml launches.
+    import yaml
+
+    launcher = yaml.safe_load(DEPLOY_YAML.read_text())["run_launcher"]["config"]
+    assert set(local["containers"]) == {"webserver", "daemon", launcher["container_name"]}
+    assert 'local.containers["run"]' in run and "local.containers[each.key]" in service
+    assert "environment" not in local["container_defaults"]  # always set with DAGSTER_RUN_TASK_DEFINITION
+    defaults = local["container_defaults"]
+    assert unquote(defaults["secrets"]) == "local.secrets"
+    assert defaults["readonlyRootFilesystem"] is True
     # Each of them is a row of the README's Configuration table.
     readme = (ROOT / "README.md").read_text()
     for variable in instance | secrets:
         assert re.search(rf"^\| `{variable}` \|", readme, re.M), (
             f"{variable} is not in the README's Configuration table"
         )
-    # Every container gets both, and the run container is the one deploy/aws/dagster.yaml launches.
-    import yaml
-
-    launcher = yaml.safe_load(DEPLOY_YAML.read_text())["run_launcher"]["config"]
-    assert set(local["containers"]) == {"webserver", "daemon", launcher["container_name"]}
-    defaults = local["container_defaults"]
-    assert unquote(defaults["environment"]) == "local.environment"
-    assert unquote(defaults["secrets"]) == "local.secrets"
-    assert defaults["readonlyRootFilesystem"] is True
 
 
 def test_containers_log_to_the_group_the_metric_filters_watch():
-    definition = blocks(INFRA / "modules/ecs", "resource")["aws_ecs_task_definition.this"]
+    resources = blocks(INFRA / "modules/ecs", "resource")
     assert '"awslogs-group"         = var.log_group_name' in (INFRA / "modules/ecs/main.tf").read_text()
-    assert unquote(definition["for_each"]) == "local.containers"
+    log_configuration = ecs_locals()["log_configuration"]
+    assert unquote(log_configuration).startswith("{for name in keys(local.containers) : name => {")
+    assert (
+        'logConfiguration = local.log_configuration["run"]'
+        in resources["aws_ecs_task_definition.run"]["container_definitions"]
+    )
+    service = resources["aws_ecs_task_definition.service"]["container_definitions"]
+    assert "logConfiguration = local.log_configuration[each.key]" in service
     assert unquote(named(INFRA, "module")["ecs"]["log_group_name"]) == "module.monitoring.pipeline_log_group"
     monitoring = blocks(INFRA / "modules/monitoring", "resource")
     outputs = named(INFRA / "modules/monitoring", "output")
@@ -747,10 +763,9 @@ def test_service_trust_policies_name_the_source_account():
 
 
 def test_runs_use_the_pipeline_role_and_the_orchestrator_does_not():
-    definition = blocks(INFRA / "modules/ecs", "resource")["aws_ecs_task_definition.this"]
-    assert unquote(definition["task_role_arn"]) == (
-        'each.key == "run" ? var.pipeline_role_arn : aws_iam_role.orchestrator.arn'
-    )
+    resources = blocks(INFRA / "modules/ecs", "resource")
+    assert unquote(resources["aws_ecs_task_definition.run"]["task_role_arn"]) == "var.pipeline_role_arn"
+    assert unquote(resources["aws_ecs_task_definition.service"]["task_role_arn"]) == "aws_iam_role.orchestrator.arn"
     assert unquote(named(INFRA, "module")["ecs"]["pipeline_role_arn"]) == "module.iam.pipeline_role_arn"
     # Statements on "*" are only for actions without resource-level permissions, each named here.
     unscoped = set()

@@ -11,29 +11,26 @@ locals {
 
   # What deploy/aws/dagster.yaml reads (`env:`), plus libpq's PGSSLMODE: every connection to RDS is TLS.
   # The password is not here: it is a secret (DAGSTER_PG_PASSWORD), injected by ECS from Secrets Manager.
+  # DAGSTER_RUN_TASK_DEFINITION is set per task definition below.
   instance_environment = {
-    DAGSTER_PG_HOST              = var.database.host
-    DAGSTER_PG_PORT              = tostring(var.database.port)
-    DAGSTER_PG_USER              = var.database.username
-    DAGSTER_PG_DB                = var.database.db_name
-    PGSSLMODE                    = "require"
-    DAGSTER_COMPUTE_LOGS_BUCKET  = var.compute_logs_bucket_name
-    DAGSTER_RUN_TASK_DEFINITION  = local.run_family
+    DAGSTER_PG_HOST             = var.database.host
+    DAGSTER_PG_PORT             = tostring(var.database.port)
+    DAGSTER_PG_USER             = var.database.username
+    DAGSTER_PG_DB               = var.database.db_name
+    PGSSLMODE                   = "require"
+    DAGSTER_COMPUTE_LOGS_BUCKET = var.compute_logs_bucket_name
   }
 
   # Every container gets the pipeline's variables (generated in infra/main.tf from the list settings.py reads)
-  # and the instance's; ECS wants them as a list of {name, value}.
-  environment = [
-    for name, value in merge(var.pipeline_environment, local.instance_environment) : { name = name, value = value }
-  ]
-  secrets = [{ name = "DAGSTER_PG_PASSWORD", valueFrom = var.database.password_secret_arn }]
+  # and the instance's.
+  environment = merge(var.pipeline_environment, local.instance_environment)
+  secrets     = [{ name = "DAGSTER_PG_PASSWORD", valueFrom = var.database.password_secret_arn }]
 
   # Fargate's root filesystem is read-only; the instance writes compute logs and artifacts under /tmp.
   container_defaults = {
     image                  = local.image
     essential              = true
     readonlyRootFilesystem = true
-    environment            = local.environment
     secrets                = local.secrets
     mountPoints            = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
     linuxParameters        = { initProcessEnabled = true } # reaps the code server and ECS Exec's agent
@@ -63,11 +60,6 @@ locals {
     })
   }
 
-  sizes = {
-    webserver = var.webserver_size
-    daemon    = var.daemon_size
-    run       = var.run_size
-  }
 }
 
 # --- cluster ---------------------------------------------------------------------------------------------------
@@ -110,19 +102,32 @@ resource "aws_cloudwatch_log_group" "exec" {
   kms_key_id        = var.kms_key_arn
 }
 
-# --- task definitions: webserver, daemon, run ---------------------------------------------------------------------
+# --- task definitions: run, webserver, daemon ---------------------------------------------------------------------
 
-resource "aws_ecs_task_definition" "this" {
-  for_each = local.containers
+# The awslogs options of each container: the group the failed-run, succeeded-run and quarantined-rows metric
+# filters watch, one stream prefix per container.
+locals {
+  log_configuration = {
+    for name in keys(local.containers) : name => {
+      logDriver = "awslogs"
+      options = {
+        "awslogs-group"         = var.log_group_name
+        "awslogs-region"        = local.region
+        "awslogs-stream-prefix" = name
+      }
+    }
+  }
+}
 
-  family                   = each.key == "run" ? local.run_family : "${var.name_prefix}-${each.key}"
+# Runs hold the lake's permissions (the pipeline role); the webserver and the daemon only orchestrate.
+resource "aws_ecs_task_definition" "run" {
+  family                   = local.run_family
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
-  cpu                      = local.sizes[each.key].cpu
-  memory                   = local.sizes[each.key].memory
+  cpu                      = var.run_size.cpu
+  memory                   = var.run_size.memory
   execution_role_arn       = aws_iam_role.execution.arn
-  # Runs hold the lake's permissions (the pipeline role); the webserver and the daemon only orchestrate.
-  task_role_arn = each.key == "run" ? var.pipeline_role_arn : aws_iam_role.orchestrator.arn
+  task_role_arn            = var.pipeline_role_arn
 
   runtime_platform {
     operating_system_family = "LINUX"
@@ -133,16 +138,45 @@ resource "aws_ecs_task_definition" "this" {
     name = "tmp"
   }
 
-  container_definitions = jsonencode([merge(each.value, {
-    logConfiguration = {
-      logDriver = "awslogs"
-      options = {
-        # The group the failed-run, succeeded-run and quarantined-rows metric filters watch.
-        "awslogs-group"         = var.log_group_name
-        "awslogs-region"        = local.region
-        "awslogs-stream-prefix" = each.key
-      }
-    }
+  # A revision cannot name itself: the run container's instance names the family (it never launches runs).
+  container_definitions = jsonencode([merge(local.containers["run"], {
+    environment = [
+      for name, value in merge(local.environment, { DAGSTER_RUN_TASK_DEFINITION = local.run_family }) :
+      { name = name, value = value }
+    ]
+    logConfiguration = local.log_configuration["run"]
+  })])
+}
+
+resource "aws_ecs_task_definition" "service" {
+  for_each = toset(["webserver", "daemon"])
+
+  family                   = "${var.name_prefix}-${each.key}"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = each.key == "webserver" ? var.webserver_size.cpu : var.daemon_size.cpu
+  memory                   = each.key == "webserver" ? var.webserver_size.memory : var.daemon_size.memory
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = aws_iam_role.orchestrator.arn
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = "X86_64"
+  }
+
+  volume {
+    name = "tmp"
+  }
+
+  # The EcsRunLauncher resolves DAGSTER_RUN_TASK_DEFINITION once, when the process starts. Naming the run task
+  # definition's revision here means a new revision (new image, new size) also redeploys the daemon and the
+  # webserver, so no run is ever launched from a deregistered revision.
+  container_definitions = jsonencode([merge(local.containers[each.key], {
+    environment = [
+      for name, value in merge(local.environment, { DAGSTER_RUN_TASK_DEFINITION = aws_ecs_task_definition.run.arn }) :
+      { name = name, value = value }
+    ]
+    logConfiguration = local.log_configuration[each.key]
   })])
 }
 
@@ -154,7 +188,7 @@ resource "aws_ecs_service" "this" {
 
   name             = each.key
   cluster          = aws_ecs_cluster.this.id
-  task_definition  = aws_ecs_task_definition.this[each.key].arn
+  task_definition  = aws_ecs_task_definition.service[each.key].arn
   desired_count    = 1
   launch_type      = "FARGATE"
   platform_version = "LATEST"

@@ -10,7 +10,7 @@ output "service_names" {
 
 output "task_definition_families" {
   description = "Task definition family of the webserver, the daemon and the runs."
-  value       = { for name, definition in aws_ecs_task_definition.this : name => definition.family }
+  value       = merge({ run = aws_ecs_task_definition.run.family }, { for name, definition in aws_ecs_task_definition.service : name => definition.family })
 }
 
 output "orchestrator_role_arn" {
