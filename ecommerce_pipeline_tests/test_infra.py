@@ -716,6 +716,14 @@ def test_alarms_notify_and_the_heartbeat_breaches_on_silence():
     alarms = {k: v for k, v in monitoring.items() if k.startswith("aws_cloudwatch_metric_alarm.")}
     for name, alarm in alarms.items():
         assert [unquote(a) for a in alarm["alarm_actions"]] == ["aws_sns_topic.alerts.arn"], name
+    # Only the Athena alarm reads missing data as fine (no query scanned nothing); on the runtime's logs, silence
+    # is never healthy.
+    missing = {name: unquote(alarm["treat_missing_data"]) for name, alarm in alarms.items()}
+    assert missing == {
+        "aws_cloudwatch_metric_alarm.failed_runs": "missing",
+        "aws_cloudwatch_metric_alarm.no_successful_run": "breaching",
+        "aws_cloudwatch_metric_alarm.athena_bytes_scanned": "notBreaching",
+    }
     heartbeat = alarms["aws_cloudwatch_metric_alarm.no_successful_run"]
     assert unquote(heartbeat["metric_name"]).startswith("aws_cloudwatch_log_metric_filter.succeeded_runs")
     assert heartbeat["period"] * heartbeat["evaluation_periods"] == 36 * 3600

@@ -77,7 +77,6 @@ variable "log_retention_days" {
 variable "image_tag" {
   description = "Tag of the image in the ECR repository that every task runs (push it before applying; see the README's Deploy to production)."
   type        = string
-  default     = "latest-pushed"
 }
 
 variable "start_date" {

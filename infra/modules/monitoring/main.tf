@@ -100,9 +100,10 @@ resource "aws_cloudwatch_metric_alarm" "failed_runs" {
   evaluation_periods  = 1
   threshold           = 0
   comparison_operator = "GreaterThanThreshold"
-  # No data here means no failure line was logged; silence of the whole deployment (a dead daemon, a stopped
-  # service) is the heartbeat alarm's job, which treats missing data as breaching.
-  treat_missing_data = "notBreaching"
+  # Any line in the group (the daemon logs as it ticks) gives a datapoint, 0 without a failure. Silence is not
+  # read as healthy: the alarm goes to INSUFFICIENT_DATA, and the heartbeat alarm below (missing data
+  # breaching) e-mails when the deployment stays silent.
+  treat_missing_data = "missing"
   alarm_actions      = [aws_sns_topic.alerts.arn]
   ok_actions         = [aws_sns_topic.alerts.arn]
 }
