@@ -23,7 +23,11 @@ RUN python -m venv /opt/venv \
 
 FROM ${PYTHON_IMAGE} AS runtime
 RUN groupadd --system --gid 10001 dagster \
-    && useradd --system --uid 10001 --gid dagster --home-dir /opt/dagster --no-create-home dagster
+    && useradd --system --uid 10001 --gid dagster --home-dir /opt/dagster --no-create-home dagster \
+    && mkdir -p /tmp/dagster && chown 10001:10001 /tmp/dagster
+# The ECS tasks mount a volume here (their root filesystem is read-only); ECS fills it from this path of the
+# image, so /tmp keeps its mode and /tmp/dagster (step logs, artifacts: deploy/aws/dagster.yaml) its owner.
+VOLUME ["/tmp"]
 COPY --from=build /opt/venv /opt/venv
 COPY deploy/aws/dagster.yaml /opt/dagster/home/dagster.yaml
 COPY workspace.yaml /opt/dagster/app/workspace.yaml

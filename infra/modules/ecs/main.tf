@@ -26,7 +26,8 @@ locals {
   environment = merge(var.pipeline_environment, local.instance_environment)
   secrets     = [{ name = "DAGSTER_PG_PASSWORD", valueFrom = var.database.password_secret_arn }]
 
-  # Fargate's root filesystem is read-only; the instance writes compute logs and artifacts under /tmp.
+  # The root filesystem is read-only; /tmp is a task volume, filled from the image's VOLUME ["/tmp"] (the step logs
+  # and artifacts of deploy/aws/dagster.yaml go to /tmp/dagster, owned by the image's user).
   container_defaults = {
     image                  = local.image
     essential              = true
