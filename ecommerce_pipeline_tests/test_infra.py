@@ -754,7 +754,8 @@ def test_budget_counts_only_this_projects_cost():
     assert [unquote(v) for v in cost_filter["values"]] == ["user:project$${var.project_tag}"]
     assert unquote(named(INFRA, "module")["monitoring"]["project_tag"]) == "var.project"
     tag = blocks(INFRA / "modules/monitoring", "resource")["aws_ce_cost_allocation_tag.project"]
-    assert unquote(tag["tag_key"]) == "project"
+    assert unquote(tag["tag_key"]) == "project" and unquote(tag["status"]) == "Active"
+    assert unquote(named(INFRA, "module")["monitoring"]["activate_cost_allocation_tag"]) == "var.activate_cost_allocation_tag"
     provider = load(INFRA / "versions.tf")["provider"][0]
     assert unquote(provider[next(iter(provider))]["default_tags"][0]["tags"]["project"]) == "var.project"
 

@@ -66,15 +66,16 @@ module "iam" {
 module "monitoring" {
   source = "./modules/monitoring"
 
-  name_prefix              = local.name_prefix
-  kms_key_arn              = module.s3.kms_key_arn
-  athena_workgroup_name    = module.athena.workgroup_name
-  athena_daily_bytes_alarm = var.athena_daily_bytes_alarm
-  monthly_budget_usd       = var.monthly_budget_usd
-  alert_emails             = var.alert_emails
-  log_retention_days       = var.log_retention_days
-  project_tag              = var.project
-  region                   = var.aws_region
+  name_prefix                  = local.name_prefix
+  kms_key_arn                  = module.s3.kms_key_arn
+  athena_workgroup_name        = module.athena.workgroup_name
+  athena_daily_bytes_alarm     = var.athena_daily_bytes_alarm
+  monthly_budget_usd           = var.monthly_budget_usd
+  alert_emails                 = var.alert_emails
+  log_retention_days           = var.log_retention_days
+  project_tag                  = var.project
+  activate_cost_allocation_tag = var.activate_cost_allocation_tag
+  region                       = var.aws_region
 }
 
 # --- the orchestrator on ECS Fargate: image, network, instance database, webserver and daemon -----------------

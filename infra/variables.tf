@@ -130,3 +130,9 @@ variable "run_task_size" {
   type        = object({ cpu = number, memory = number })
   default     = { cpu = 2048, memory = 8192 }
 }
+
+variable "activate_cost_allocation_tag" {
+  description = "Activate the project cost allocation tag the budget filters on. AWS accepts it only once the tag appears in billing data: apply with false on a new account, then with true a day later."
+  type        = bool
+  default     = true
+}

@@ -143,8 +143,12 @@ resource "aws_cloudwatch_metric_alarm" "athena_bytes_scanned" {
 }
 
 # Cost allocation tags must be activated before Budgets and Cost Explorer can filter on them; every resource
-# carries project = <var.project_tag> (the provider's default_tags).
+# carries project = <var.project_tag> (the provider's default_tags). AWS only knows a tag key once it has
+# appeared in billing data (up to a day after the first tagged resource), so on a new account the first
+# apply runs with activate_cost_allocation_tag = false and a later one turns it on.
 resource "aws_ce_cost_allocation_tag" "project" {
+  count = var.activate_cost_allocation_tag ? 1 : 0
+
   tag_key = "project"
   status  = "Active"
 }

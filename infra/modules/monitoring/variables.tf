@@ -42,3 +42,8 @@ variable "region" {
   description = "Region of the pipeline's metrics, for the dashboard."
   type        = string
 }
+
+variable "activate_cost_allocation_tag" {
+  description = "Activate the project tag for cost allocation (possible once the tag appears in billing data, about a day after the first apply)."
+  type        = bool
+}
