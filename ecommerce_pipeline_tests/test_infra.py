@@ -727,6 +727,8 @@ def test_alarms_notify_and_the_heartbeat_breaches_on_silence():
     heartbeat = alarms["aws_cloudwatch_metric_alarm.no_successful_run"]
     assert unquote(heartbeat["metric_name"]).startswith("aws_cloudwatch_log_metric_filter.succeeded_runs")
     assert heartbeat["period"] * heartbeat["evaluation_periods"] == 36 * 3600
+    # PutMetricAlarm allows more than a day of evaluation only with periods of an hour or more (7 days at most).
+    assert heartbeat["period"] >= 3600
     assert heartbeat["datapoints_to_alarm"] == heartbeat["evaluation_periods"]  # every hour without a success
     assert (heartbeat["threshold"], unquote(heartbeat["comparison_operator"])) == (1, "LessThanThreshold")
     assert unquote(heartbeat["treat_missing_data"]) == "breaching"

@@ -116,7 +116,7 @@ resource "aws_cloudwatch_metric_alarm" "no_successful_run" {
   namespace           = "EcommercePipeline"
   metric_name         = aws_cloudwatch_log_metric_filter.succeeded_runs.metric_transformation[0].name
   statistic           = "Sum"
-  period              = 3600
+  period              = 3600 # hourly: 36 periods of an hour (evaluation beyond a day needs periods of 1 h or more)
   evaluation_periods  = 36
   datapoints_to_alarm = 36
   threshold           = 1
