@@ -757,7 +757,10 @@ def test_budget_counts_only_this_projects_cost():
     assert unquote(named(INFRA, "module")["monitoring"]["project_tag"]) == "var.project"
     tag = blocks(INFRA / "modules/monitoring", "resource")["aws_ce_cost_allocation_tag.project"]
     assert unquote(tag["tag_key"]) == "project" and unquote(tag["status"]) == "Active"
-    assert unquote(named(INFRA, "module")["monitoring"]["activate_cost_allocation_tag"]) == "var.activate_cost_allocation_tag"
+    assert (
+        unquote(named(INFRA, "module")["monitoring"]["activate_cost_allocation_tag"])
+        == "var.activate_cost_allocation_tag"
+    )
     provider = load(INFRA / "versions.tf")["provider"][0]
     assert unquote(provider[next(iter(provider))]["default_tags"][0]["tags"]["project"]) == "var.project"
 
@@ -838,3 +841,40 @@ def test_glue_crawler_logs_are_kept_for_log_retention_days():
     group = blocks(INFRA / "modules/glue", "resource")["aws_cloudwatch_log_group.crawler"]
     assert unquote(group["retention_in_days"]) == "var.log_retention_days"
     assert "${aws_glue_security_configuration.crawler.name}" in unquote(group["name"])
+
+
+def test_the_quarantined_rows_filter_reads_the_line_the_bronze_assets_log(project_env, store_landing, write_landing):
+    """CloudWatch's space-delimited pattern ``[..., label = "quarantined_rows", rows]`` matches a line whose
+    second-to-last word is ``quarantined_rows`` and takes the last as the value: check that on a real run."""
+    import dagster as dg
+
+    from ecommerce_pipeline.defs.bronze.assets import bronze_assets
+    from ecommerce_pipeline.defs.resources import resources_for
+    from ecommerce_pipeline.storage.io_manager import InMemoryLakeIOManager
+
+    from .conftest import DAY
+
+    # Two orders that break bronze rules (no order id; a timestamp that is not one), beside the valid store.
+    broken = [
+        {"order_id": "", "customer_id": "C1", "order_ts": "2025-01-01T10:00:00Z", "status": "delivered"},
+        {"order_id": "O9", "customer_id": "C1", "order_ts": "yesterday", "status": "delivered"},
+    ]
+    write_landing("orders", broken, name="late_export.csv")
+    resources = {**resources_for(settings.load_settings()), "io_manager": InMemoryLakeIOManager()}
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(bronze_assets, partition_key=DAY.isoformat(), resources=resources, instance=instance)
+        assert result.success
+        lines = [e.user_message for e in instance.all_logs(result.run_id) if "quarantined_rows" in e.user_message]
+    counted = {}
+    for line in lines:
+        *_, table, label, rows = line.split()
+        assert label == "quarantined_rows" and rows.isdigit(), line
+        counted[table] = int(rows)
+    quarantined = {}
+    for node in {a.node_def.name for a in bronze_assets}:
+        entity = node.removeprefix("bronze_")
+        (materialization,) = [
+            m for m in result.asset_materializations_for_node(node) if m.asset_key.path[0] == "quarantine"
+        ]
+        quarantined[f"bronze/{entity}"] = materialization.metadata["dagster/row_count"].value
+    assert counted == quarantined and counted["bronze/orders"] == 2
