@@ -131,6 +131,8 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
             context.log.warning(f"{entity.name}: extra columns kept in _extra_columns: {extras}")
         describe_partitions(context, key, per_day)
         describe_partitions(context, quarantine_key, per_day_quarantine)
+        # One line per table and run, counted by the CloudWatch metric filter "quarantined rows" (infra/modules/monitoring).
+        context.log.info(f"bronze/{entity.name} quarantined_rows {quarantined}")
         yield dg.Output(
             None,
             output_name="bronze",
