@@ -217,7 +217,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     """Install Superset if needed, initialise it, import the dashboards, then serve them (``--no-serve``: stop)."""
     import subprocess
 
-    from ecommerce_pipeline.dashboards.superset import (
+    from ecommerce_pipeline.dashboards.runner import (
         ADMIN_USER,
         Superset,
         connection_for,

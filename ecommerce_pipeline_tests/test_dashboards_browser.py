@@ -26,7 +26,7 @@ import duckdb
 import pytest
 
 from ecommerce_pipeline.dashboards.bundle import athena_connection, load_spec
-from ecommerce_pipeline.dashboards.superset import Superset
+from ecommerce_pipeline.dashboards.runner import Superset
 
 pytestmark = pytest.mark.browser
 

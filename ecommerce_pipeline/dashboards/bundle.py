@@ -57,7 +57,7 @@ def duckdb_connection(catalog_path: str | Path) -> Connection:
         engine="duckdb",
         sqlalchemy_uri=f"duckdb:///{path}",
         schema=None,
-        extra={"engine_params": {"connect_args": {"read_only": True, "config": {"TimeZone": "UTC"}}}},
+        extra={"engine_params": {"connect_args": {"read_only": True}}},
     )
 
 
@@ -200,6 +200,7 @@ def _dataset_yaml(name: str, dataset: dict, connection: Connection) -> dict:
 
 
 def _dashboard_yaml(name: str, dashboard: dict, charts: dict) -> dict:
+    local_ids = {chart: i for i, chart in enumerate(charts, start=1)}  # replaced by the real ids on import
     position: dict[str, Any] = {
         "DASHBOARD_VERSION_KEY": "v2",
         "ROOT_ID": {"type": "ROOT", "id": "ROOT_ID", "children": ["GRID_ID"]},
@@ -229,6 +230,7 @@ def _dashboard_yaml(name: str, dashboard: dict, charts: dict) -> dict:
                     "width": width,
                     "height": ROW_HEIGHT if charts[chart]["kind"] != "big_number" else 25,
                     "uuid": object_uuid("chart", chart),
+                    "chartId": local_ids[chart],
                     "sliceName": charts[chart]["title"],
                 },
             }
