@@ -243,14 +243,16 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         superset.initialise()
         superset.import_dashboards(connection)
     except subprocess.CalledProcessError as exc:
-        print(f"error: {' '.join(map(str, exc.cmd[1:3]))} failed:\n{exc.stdout or ''}{exc.stderr or ''}", file=sys.stderr)
+        output = f"{exc.stdout or ''}{exc.stderr or ''}"
+        print(f"error: {' '.join(map(str, exc.cmd[1:3]))} failed:\n{output[-5000:]}", file=sys.stderr)
         return 1
     where = "Athena" if connection.engine == "athena" else settings.catalog_path
     print(f"Dashboards imported against {where} in {time.perf_counter() - started:.1f}s")
     if args.no_serve:
         return 0
     url = f"http://{args.host}:{args.port}"
-    print(f"Serving Superset on {url}/dashboard/list/  (login: {ADMIN_USER} / {'$ECOM_SUPERSET_PASSWORD' if 'ECOM_SUPERSET_PASSWORD' in os.environ else 'admin'})")
+    shown = "$ECOM_SUPERSET_PASSWORD" if "ECOM_SUPERSET_PASSWORD" in os.environ else password
+    print(f"Serving Superset on {url}/dashboard/list/  (login: {ADMIN_USER} / {shown})")
     sys.stdout.flush()
     command = superset.serve_command(args.host, args.port)
     os.execve(command[0], command, superset.env())  # noqa: S606 (our own virtualenv's superset)

@@ -38,7 +38,13 @@ DUCKDB_TYPES = {
 
 def test_the_five_dashboards_of_the_issue_use_every_chart_once():
     spec = load_spec()
-    assert [d["title"] for d in spec["dashboards"].values()] == ["Sales", "Customers", "Products", "Funnel", "Data quality"]
+    assert [d["title"] for d in spec["dashboards"].values()] == [
+        "Sales",
+        "Customers",
+        "Products",
+        "Funnel",
+        "Data quality",
+    ]
     placed = [c for d in spec["dashboards"].values() for row in d["rows"] for c in row]
     assert sorted(placed) == sorted(spec["charts"])
     assert all(len(row) <= 4 for d in spec["dashboards"].values() for row in d["rows"])
