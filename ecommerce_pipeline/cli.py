@@ -217,22 +217,16 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     """Install Superset if needed, initialise it, import the dashboards, then serve them (``--no-serve``: stop)."""
     import subprocess
 
-    from ecommerce_pipeline.dashboards.runner import (
-        ADMIN_USER,
-        Superset,
-        connection_for,
-        default_home,
-        default_venv,
-    )
-    from ecommerce_pipeline.settings import load_settings
+    from ecommerce_pipeline.dashboards.runner import ADMIN_USER, DEFAULT_PASSWORD, Superset, connection_for
+    from ecommerce_pipeline.settings import load_dashboard_settings, load_settings
 
-    settings = load_settings()
+    settings, dashboards = load_settings(), load_dashboard_settings()
     connection = connection_for(settings)
     if connection.engine == "duckdb" and not settings.catalog_path.exists():
         print(f"error: no catalog at {settings.catalog_path}: run the pipeline first (ecommerce-pipeline demo)")
         return 2
-    password = os.environ.get("ECOM_SUPERSET_PASSWORD", "admin")
-    superset = Superset(Path(args.venv).resolve() if args.venv else default_venv(), default_home(settings), password)
+    venv = Path(args.venv).resolve() if args.venv else dashboards.venv
+    superset = Superset(venv, dashboards.home, dashboards.password)
     started = time.perf_counter()
     if not superset.installed():
         if args.no_install:
@@ -251,7 +245,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     if args.no_serve:
         return 0
     url = f"http://{args.host}:{args.port}"
-    shown = "$ECOM_SUPERSET_PASSWORD" if "ECOM_SUPERSET_PASSWORD" in os.environ else password
+    shown = DEFAULT_PASSWORD if dashboards.password == DEFAULT_PASSWORD else "$ECOM_SUPERSET_PASSWORD"
     print(f"Serving Superset on {url}/dashboard/list/  (login: {ADMIN_USER} / {shown})")
     sys.stdout.flush()
     command = superset.serve_command(args.host, args.port)

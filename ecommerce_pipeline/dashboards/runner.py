@@ -21,7 +21,6 @@ from ecommerce_pipeline.settings import Settings
 
 ADMIN_USER = "admin"
 DEFAULT_PASSWORD = "admin"  # noqa: S105 (the documented local login; served on 127.0.0.1 only)
-DEFAULT_PORT = 8088
 
 
 def requirements_file() -> Path:
@@ -32,15 +31,6 @@ def requirements_file() -> Path:
 def config_file() -> Path:
     with as_file(files("ecommerce_pipeline.dashboards") / "superset_config.py") as path:
         return Path(path)
-
-
-def default_venv() -> Path:
-    return Path(os.environ.get("ECOM_SUPERSET_VENV", ".venv-superset")).resolve()
-
-
-def default_home(settings: Settings) -> Path:
-    """``ECOM_SUPERSET_HOME``, else ``superset/`` beside the lake (``./data/superset`` by default)."""
-    return Path(os.environ.get("ECOM_SUPERSET_HOME") or settings.lake_dir.parent / "superset").resolve()
 
 
 def connection_for(settings: Settings) -> Connection:

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-HOME = Path(os.environ.get("ECOM_SUPERSET_HOME", "data/superset")).resolve()
+HOME = Path(os.environ["ECOM_SUPERSET_HOME"]).resolve()  # set by ecommerce_pipeline.dashboards.runner
 HOME.mkdir(parents=True, exist_ok=True)
 
 _secret = HOME / "secret_key"
@@ -37,7 +37,7 @@ RATELIMIT_STORAGE_URI = "memory://"
 SQLLAB_CTAS_NO_LIMIT = True
 ROW_LIMIT = 50000
 
-CATALOG_LOCK_WAIT_SECONDS = float(os.environ.get("ECOM_SUPERSET_LOCK_WAIT_SECONDS", "30"))
+CATALOG_LOCK_WAIT_SECONDS = 30.0  # as long as the catalog's writer waits for readers
 
 
 @event.listens_for(Engine, "do_connect")
