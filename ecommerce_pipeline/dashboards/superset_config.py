@@ -1,7 +1,8 @@
 """Superset's configuration for the local dashboards (``SUPERSET_CONFIG_PATH`` points at this file).
 
-Runs inside the Superset virtualenv, never imported by the pipeline: standard library, SQLAlchemy and
-DuckDB only. Everything Superset keeps lives under ``ECOM_SUPERSET_HOME`` (``./data/superset`` by default):
+Runs inside the Superset virtualenv, never imported by the pipeline: standard library, SQLAlchemy,
+DuckDB and duckdb-engine only. Everything Superset keeps lives under ``ECOM_SUPERSET_HOME``
+(``./data/superset`` by default):
 the SQLite metadata database and a secret key generated on first use.
 """
 
@@ -10,8 +11,9 @@ import secrets
 import time
 from pathlib import Path
 
+import duckdb
+from duckdb_engine import Dialect as DuckDBDialect
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 HOME = Path(os.environ["ECOM_SUPERSET_HOME"]).resolve()  # set by ecommerce_pipeline.dashboards.runner
 HOME.mkdir(parents=True, exist_ok=True)
@@ -40,7 +42,8 @@ ROW_LIMIT = 50000
 CATALOG_LOCK_WAIT_SECONDS = 30.0  # as long as the catalog's writer waits for readers
 
 
-@event.listens_for(Engine, "do_connect")
+# On the DuckDB dialect itself: a listener on sqlalchemy's Engine class never reaches dialects (SQLAlchemy 1.4).
+@event.listens_for(DuckDBDialect, "do_connect")
 def _wait_while_the_catalog_is_written(dialect, conn_rec, cargs, cparams):
     """DuckDB lets one process write a database file, or any number read it, never both at once.
 
@@ -49,10 +52,6 @@ def _wait_while_the_catalog_is_written(dialect, conn_rec, cargs, cparams):
     query that starts while that step holds the file (well under a second) waits here instead of failing,
     as the catalog's own writer waits for readers (``duckdb_catalog._connect``).
     """
-    if dialect.name != "duckdb":
-        return None
-    import duckdb
-
     deadline = time.monotonic() + CATALOG_LOCK_WAIT_SECONDS
     pause = 0.05
     while True:
