@@ -299,7 +299,8 @@ def test_the_same_dashboards_import_against_athena(dashboard):
         charts = db.execute("SELECT count(*) FROM slices").fetchone()[0]
         dashboards = sorted(r[0] for r in db.execute("SELECT dashboard_title FROM dashboards"))
         databases = db.execute("SELECT count(*) FROM dbs").fetchone()[0]
-    assert uri.startswith("awsathena+rest://@athena.eu-west-1.amazonaws.com:443/ecommerce_analytics_test?work_group=")
+    assert uri.startswith("awsathena+rest://@athena.eu-west-1.amazonaws.com:443/ecommerce_analytics_test?")
+    assert "work_group=ecommerce_test" in uri.split("?")[1].split("&")
     assert databases == 1 and charts == len(spec["charts"]) and sorted(datasets) == sorted(spec["datasets"])
     assert dashboards == sorted(d["title"] for d in spec["dashboards"].values())
     assert "FROM gold_daily_sales_summary" in datasets["daily_sales"]
