@@ -134,3 +134,23 @@ def test_every_dataset_returns_the_declared_columns_and_every_metric_evaluates(c
             for metric, definition in dataset["metrics"].items():
                 value = con.execute(f"SELECT {metric_sql(definition)} FROM ({sql}) AS t").fetchone()[0]
                 assert value is not None and value >= 0, (name, metric, value)
+
+
+def test_the_dashboard_command_needs_a_catalog_and_with_no_install_a_superset(project_env, tmp_path, capsys):
+    assert main(["dashboard", "--no-install", "--venv", str(tmp_path / "no-venv")]) == 2
+    assert "run the pipeline first" in capsys.readouterr().out
+    catalog = project_env / "lake" / "catalog.duckdb"
+    catalog.parent.mkdir(parents=True)
+    duckdb.connect(str(catalog)).close()
+    assert main(["dashboard", "--no-install", "--venv", str(tmp_path / "no-venv")]) == 2
+    assert "Superset is not installed" in capsys.readouterr().err
+
+
+def test_the_superset_part_lives_in_the_data_folder_and_its_own_virtualenv(tmp_path):
+    from ecommerce_pipeline.settings import load_dashboard_settings
+
+    defaults = load_dashboard_settings({"ECOM_LAKE_DIR": str(tmp_path / "data" / "lake")})
+    assert defaults.home == (tmp_path / "data" / "superset").resolve()
+    assert defaults.venv.name == ".venv-superset" and defaults.password == "admin"
+    moved = load_dashboard_settings({"ECOM_SUPERSET_HOME": str(tmp_path / "s"), "ECOM_SUPERSET_PASSWORD": "pw"})
+    assert moved.home == (tmp_path / "s").resolve() and moved.password == "pw"
