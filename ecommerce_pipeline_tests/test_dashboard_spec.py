@@ -154,3 +154,19 @@ def test_the_superset_part_lives_in_the_data_folder_and_its_own_virtualenv(tmp_p
     assert defaults.venv.name == ".venv-superset" and defaults.password == "admin"
     moved = load_dashboard_settings({"ECOM_SUPERSET_HOME": str(tmp_path / "s"), "ECOM_SUPERSET_PASSWORD": "pw"})
     assert moved.home == (tmp_path / "s").resolve() and moved.password == "pw"
+
+
+def test_on_aws_the_connection_is_athena_with_the_pipelines_workgroup_and_database(tmp_path):
+    from ecommerce_pipeline.dashboards.runner import connection_for
+    from ecommerce_pipeline.settings import load_settings
+
+    from .conftest import aws_variables
+
+    aws = connection_for(load_settings(aws_variables(tmp_path)))
+    assert aws.engine == "athena" and aws.schema == "ecommerce_analytics_test"
+    assert aws.sqlalchemy_uri == (
+        "awsathena+rest://@athena.eu-west-1.amazonaws.com:443/ecommerce_analytics_test"
+        "?work_group=ecommerce_test&s3_staging_dir=s3%3A%2F%2Fecom-athena-results%2F"
+    )
+    local = connection_for(load_settings({"ECOM_CATALOG_PATH": str(tmp_path / "c.duckdb")}))
+    assert local.engine == "duckdb" and local.sqlalchemy_uri == f"duckdb:///{(tmp_path / 'c.duckdb').resolve()}"
