@@ -7,7 +7,6 @@ here shells out to that virtualenv's ``superset`` command.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -83,7 +82,7 @@ class Superset:
         )
 
     def initialise(self, log=print) -> None:
-        """The metadata database, the roles and the local admin; the slow parts run once per Superset version."""
+        """The metadata database and the roles, once per Superset version (the admin comes with the import)."""
         self.home.mkdir(parents=True, exist_ok=True)
         version = subprocess.run(  # noqa: S603
             [str(self.venv / "bin" / "python"), "-c", "import importlib.metadata as m; print(m.version('apache-superset'))"],
@@ -96,24 +95,17 @@ class Superset:
             self.run("db", "upgrade", **quiet)
             self.run("init", **quiet)
             marker.write_text(version)
-        admin, digest = self.home / "admin", hashlib.sha256(self.password.encode()).hexdigest()
-        if not admin.exists():
-            self.run(
-                "fab", "create-admin", "--username", ADMIN_USER, "--firstname", "Local", "--lastname", "Admin",
-                "--email", "admin@localhost", "--password", self.password, **quiet,
-            )  # fmt: skip
-        elif admin.read_text() != digest:  # ECOM_SUPERSET_PASSWORD changed since: the admin gets the new one
-            self.run("fab", "reset-password", "--username", ADMIN_USER, "--password", self.password, **quiet)
-        admin.write_text(digest)
 
     def import_dashboards(self, connection: Connection) -> Path:
-        """Render the spec for ``connection`` and import it; importing again replaces the same objects."""
+        """Render the spec for ``connection`` and import it as the local admin (created or given ``password`` if
+        needed); importing again replaces the same objects."""
         bundle = write_bundle(connection, self.home / "bundle.zip")
         script = files("ecommerce_pipeline.dashboards") / "superset_import.py"
         with as_file(script) as path:
             subprocess.run(  # noqa: S603 (our own virtualenv's python and script)
                 [str(self.venv / "bin" / "python"), "-P", str(path), str(bundle), ADMIN_USER],
-                env=self.env(), check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                env={**self.env(), "ECOM_SUPERSET_PASSWORD": self.password}, check=True, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, text=True,
             )  # fmt: skip
         return bundle
 
