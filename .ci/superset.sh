@@ -5,5 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
 python3 -m venv .venv-superset
-.venv-superset/bin/pip install -q -r ecommerce_pipeline/dashboards/requirements.txt
+.venv-superset/bin/pip install -q -r ecommerce_pipeline/dashboards/requirements.txt \
+    -c ecommerce_pipeline/dashboards/constraints.txt
 echo "Superset installed in $(( $(date +%s) - started ))s ($(du -sh .venv-superset | cut -f1) on disk)"

@@ -1,7 +1,7 @@
 """Apache Superset as an optional part: its own virtualenv, a local metadata database, the bundle import.
 
 The pipeline never imports Superset. It lives in ``.venv-superset`` (``ECOM_SUPERSET_VENV``) with the pins
-of ``requirements.txt`` beside this file, so its dependencies never constrain the pipeline's; every step
+of ``requirements.txt`` and ``constraints.txt`` (every package, as tested) beside this file, so its dependencies never constrain the pipeline's; every step
 here shells out to that virtualenv's ``superset`` command.
 """
 
@@ -24,6 +24,11 @@ DEFAULT_PASSWORD = "admin"  # noqa: S105 (the documented local login; served on 
 
 def requirements_file() -> Path:
     with as_file(files("ecommerce_pipeline.dashboards") / "requirements.txt") as path:
+        return Path(path)
+
+
+def constraints_file() -> Path:
+    with as_file(files("ecommerce_pipeline.dashboards") / "constraints.txt") as path:
         return Path(path)
 
 
@@ -73,7 +78,7 @@ class Superset:
         log(f"Installing Apache Superset into {self.venv} (once; a few minutes) ...")
         subprocess.run([sys.executable, "-m", "venv", str(self.venv)], check=True)  # noqa: S603
         pip = [str(self.venv / "bin" / "python"), "-m", "pip", "install", "-q"]
-        subprocess.run([*pip, "-r", str(requirements_file())], check=True)  # noqa: S603
+        subprocess.run([*pip, "-r", str(requirements_file()), "-c", str(constraints_file())], check=True)  # noqa: S603
         return time.perf_counter() - started
 
     def run(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
