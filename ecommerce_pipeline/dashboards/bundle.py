@@ -79,6 +79,10 @@ def metric_sql(definition: str | dict) -> str:
     return definition["sql"] if isinstance(definition, dict) else definition
 
 
+def _metric_format(definition: str | dict) -> str | None:
+    return definition.get("format") if isinstance(definition, dict) else None
+
+
 def _metric_list(dataset: dict, names: list[str], chart: str) -> list[str]:
     missing = [m for m in names if m not in dataset["metrics"]]
     if missing:
@@ -110,6 +114,9 @@ def chart_params(name: str, chart: dict, dataset: dict) -> tuple[str, dict]:
             params.update(x_axis_sort=None, xAxisLabelRotation=45 if columns[x] == "VARCHAR" else 0)
         if chart.get("stack"):
             params["stack"] = "Stack"
+        formats = {_metric_format(dataset["metrics"][m]) for m in chart["metrics"]}
+        if len(formats) == 1 and (only := formats.pop()) and only.endswith("%"):  # rates: a percent axis
+            params["y_axis_format"] = only
         viz = "echarts_timeseries_line" if kind == "line" else "echarts_timeseries_bar"
     elif kind in ("pie", "funnel"):
         params.update(groupby=[chart["groupby"]], metric=_metric_list(dataset, [chart["metric"]], name)[0])
@@ -171,7 +178,7 @@ def _dataset_yaml(name: str, dataset: dict, connection: Connection) -> dict:
                 "metric_type": None,
                 "expression": metric_sql(definition),
                 "description": None,
-                "d3format": definition.get("format") if isinstance(definition, dict) else None,
+                "d3format": _metric_format(definition),
                 "extra": None,
                 "warning_text": None,
             }
@@ -313,6 +320,7 @@ def write_bundle(connection: Connection, path: str | Path) -> Path:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, document in render(connection).items():
-            archive.writestr(f"{ROOT}/{name}", yaml.safe_dump(document, sort_keys=False))
+            entry = zipfile.ZipInfo(f"{ROOT}/{name}", date_time=(2025, 1, 1, 0, 0, 0))  # same spec, same bytes
+            archive.writestr(entry, yaml.safe_dump(document, sort_keys=False), zipfile.ZIP_DEFLATED)
     path.write_bytes(buffer.getvalue())
     return path
