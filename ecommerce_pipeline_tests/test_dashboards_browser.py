@@ -93,7 +93,8 @@ def _day(value) -> str:
 def gold_revenue(catalog: Path) -> dict[str, float]:
     with duckdb.connect(str(catalog), read_only=True) as con:
         rows = con.execute(
-            "SELECT CAST(order_date AS VARCHAR), sum(total_revenue) FROM gold.daily_sales_summary GROUP BY 1"
+            "SELECT CAST(order_date AS VARCHAR), CAST(sum(total_revenue) AS DOUBLE) FROM gold.daily_sales_summary "
+            "GROUP BY 1"  # DOUBLE: Superset answers in JSON numbers, whether the column is DOUBLE or DECIMAL
         ).fetchall()
     return dict(rows)
 
