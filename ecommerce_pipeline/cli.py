@@ -240,6 +240,45 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Install Superset if needed, initialise it, import the dashboards, then serve them (``--no-serve``: stop)."""
+    import subprocess
+
+    from ecommerce_pipeline.dashboards.runner import ADMIN_USER, DEFAULT_PASSWORD, Superset, connection_for
+    from ecommerce_pipeline.settings import load_dashboard_settings, load_settings
+
+    settings, dashboards = load_settings(), load_dashboard_settings()
+    connection = connection_for(settings)
+    if connection.engine == "duckdb" and not settings.catalog_path.exists():
+        print(f"error: no catalog at {settings.catalog_path}: run the pipeline first (ecommerce-pipeline demo)")
+        return 2
+    venv = Path(args.venv).resolve() if args.venv else dashboards.venv
+    superset = Superset(venv, dashboards.home, dashboards.password)
+    started = time.perf_counter()
+    if not superset.installed():
+        if args.no_install:
+            print(f"error: Superset is not installed in {superset.venv} (drop --no-install)", file=sys.stderr)
+            return 2
+        print(f"Installed in {superset.install():.0f}s")
+    try:
+        superset.initialise()
+        superset.import_dashboards(connection)
+    except subprocess.CalledProcessError as exc:
+        output = f"{exc.stdout or ''}{exc.stderr or ''}"
+        print(f"error: {' '.join(map(str, exc.cmd[1:3]))} failed:\n{output[-5000:]}", file=sys.stderr)
+        return 1
+    where = "Athena" if connection.engine == "athena" else settings.catalog_path
+    print(f"Dashboards imported against {where} in {time.perf_counter() - started:.1f}s")
+    if args.no_serve:
+        return 0
+    url = f"http://{args.host}:{args.port}"
+    shown = DEFAULT_PASSWORD if dashboards.password == DEFAULT_PASSWORD else "$ECOM_SUPERSET_PASSWORD"
+    print(f"Serving Superset on {url}/dashboard/list/  (login: {ADMIN_USER} / {shown})")
+    sys.stdout.flush()
+    command = superset.serve_command(args.host, args.port)
+    os.execve(command[0], command, superset.env())  # noqa: S606 (our own virtualenv's superset)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ecommerce-pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -285,6 +324,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--lines-per-day", type=int, default=2000)
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(func=cmd_demo)
+
+    dash = sub.add_parser(
+        "dashboard", help="install Apache Superset if needed, import the dashboards and serve them on 127.0.0.1"
+    )
+    dash.add_argument("--host", default="127.0.0.1")
+    dash.add_argument("--port", type=int, default=8088)
+    dash.add_argument("--venv", help="Superset's virtualenv (default: ECOM_SUPERSET_VENV or ./.venv-superset)")
+    dash.add_argument("--no-install", action="store_true", help="fail instead of installing Superset")
+    dash.add_argument("--no-serve", action="store_true", help="initialise and import, then exit")
+    dash.set_defaults(func=cmd_dashboard)
 
     bench = sub.add_parser("bench", help="measure time, rows/s, peak memory and bytes written at several scales")
     bench.add_argument("--scales", default="10000,100000,1000000", help="order lines per day, comma-separated")

@@ -107,3 +107,23 @@ def load_alert_settings(environ: dict[str, str] | None = None) -> AlertSettings:
         email_to=tuple(a.strip() for a in env.get("ECOM_ALERT_EMAIL_TO", "").split(",") if a.strip()),
         ui_url=env.get("ECOM_ALERT_UI_URL", "http://127.0.0.1:3000").rstrip("/"),
     )
+
+
+@dataclass(frozen=True)
+class DashboardSettings:
+    """The optional Superset part (``ecommerce-pipeline dashboard``)."""
+
+    venv: Path
+    home: Path
+    password: str
+
+
+def load_dashboard_settings(environ: dict[str, str] | None = None) -> DashboardSettings:
+    env = os.environ if environ is None else environ
+    lake = Path(env.get("ECOM_LAKE_DIR", "./data/lake"))
+    return DashboardSettings(
+        venv=Path(env.get("ECOM_SUPERSET_VENV", ".venv-superset")).resolve(),
+        # Superset's metadata database and secret key, in the data folder beside the lake.
+        home=Path(env.get("ECOM_SUPERSET_HOME") or lake.parent / "superset").resolve(),
+        password=env.get("ECOM_SUPERSET_PASSWORD", "admin"),  # noqa: S106 (the documented local login, 127.0.0.1 only)
+    )
