@@ -138,10 +138,10 @@ def customer_lifetime_value(context: dg.AssetExecutionContext, tables: TablesRes
     Risk, Hibernating, Lost). One row per customer and currency; each order counted once, in its current
     state."""
     store, days = tables.store(), partition_days(context)
-    orders = store.read(table_of(ORDERS), clv.HISTORY_COLUMNS)
+    orders = store.batches(table_of(ORDERS), clv.HISTORY_COLUMNS)
     orders = orders if orders is not None else clv.HISTORY_SCHEMA.empty_table()
     as_of = _latest_landing_day(store, days)
-    table = clv.customer_lifetime_value(orders.cast(clv.HISTORY_SCHEMA), as_of)
+    table = clv.customer_lifetime_value(orders, as_of)
     store.replace("gold/customer_lifetime_value", table)
     yield dg.MaterializeResult(
         metadata=table_metadata(
