@@ -76,6 +76,25 @@ def describe_partitions(context: dg.AssetExecutionContext, key: dg.AssetKey, per
         context.add_asset_metadata(numbers_metadata(**numbers), asset_key=key, partition_key=partition)
 
 
+def check_partitions(context: dg.AssetExecutionContext, per_day: dict) -> None:
+    """Record each partition's own evaluation of a check (``per_day``: day -> AssetCheckResult of that day's
+    rows). The check result a step yields belongs to the whole run, without a partition, however many days it
+    covered; these events give every day of a single-run backfill its own pass or failure and figures."""
+    for partition in context.partition_keys:
+        result = per_day.get(date.fromisoformat(partition))
+        if result is not None:
+            context.log_event(
+                dg.AssetCheckEvaluation(
+                    asset_key=result.asset_key,
+                    check_name=result.check_name,
+                    passed=result.passed,
+                    metadata=result.metadata,
+                    severity=result.severity,
+                    partition=partition,
+                )
+            )
+
+
 def day_figures(table: pa.Table, date_column: str, sums: dict[str, str], days) -> dict:
     """Per day of ``days``: the rows dated that day and the sums of some columns (name -> column)."""
     figures = {}

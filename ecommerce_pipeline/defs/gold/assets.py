@@ -15,6 +15,7 @@ from ecommerce_pipeline.defs import restatements
 from ecommerce_pipeline.defs.metadata import (
     column_sum,
     day_figures,
+    check_partitions,
     describe_partitions,
     schema_check_result,
     table_metadata,
@@ -69,14 +70,22 @@ def _restate_in_chunks(
         written.append(table)
     days = partition_days(context)
     of_days = store.read_dates(f"gold/{name}", "business_date", days)
-    of_days = described(of_days) if described else of_days
-    describe_partitions(context, key, day_figures(of_days, "business_date", sums, days))
+    shown = described(of_days) if described else of_days
+    describe_partitions(context, key, day_figures(shown, "business_date", sums, days))
+    check_partitions(
+        context, {day: schema_check_result(key, check_schema(name, rows)) for day, rows in _by_day(of_days, days)}
+    )
     table = pa.concat_tables(written)
     # The run's figures over every restated date are named as such: each partition has its own under the plain names.
     metadata = table_metadata(
         table, described_as=f"gold/{name}", **{f"restated_{k}": f(table) for k, f in numbers.items()}
     ) | {"restated_dates": dg.MetadataValue.json(sorted(d.isoformat() for d in dates))}
     return [dg.MaterializeResult(metadata=metadata), schema_check_result(key, check_schema(name, table))]
+
+
+def _by_day(table: pa.Table, days: list[date]):
+    for day in days:
+        yield day, table.filter(pc.equal(table.column("business_date"), pa.scalar(day, pa.date32())))
 
 
 def _nothing_yet(name: str):
