@@ -7,8 +7,8 @@ import dagster as dg
 
 from ecommerce_pipeline.contract import ENTITIES, Entity
 from ecommerce_pipeline.defs.metadata import (
-    conservation_check_result,
     check_partitions,
+    conservation_check_result,
     describe_partitions,
     rule_counts,
     table_metadata,
