@@ -70,11 +70,13 @@ def numbers_metadata(**numbers: float | int | None) -> dict[str, object]:
 
 
 def describe_partitions(context: dg.AssetExecutionContext, key: dg.AssetKey, per_day: dict) -> None:
-    """Give each partition of the run its own figures (``per_day``: day -> {name: number}): a single-run
-    backfill then shows every day's own rows and revenue, and the UI plots them across days."""
+    """Give each partition of the run its own figures (``per_day``: day -> {name: number or MetadataValue}): a
+    single-run backfill then shows every day's own rows and revenue, and the UI plots them across days."""
     for partition in context.partition_keys:
-        numbers = per_day.get(date.fromisoformat(partition), {})
-        context.add_asset_metadata(numbers_metadata(**numbers), asset_key=key, partition_key=partition)
+        figures = per_day.get(date.fromisoformat(partition), {})
+        numbers = {k: v for k, v in figures.items() if not isinstance(v, dg.MetadataValue)}
+        shown = {k: v for k, v in figures.items() if isinstance(v, dg.MetadataValue)}
+        context.add_asset_metadata(numbers_metadata(**numbers) | shown, asset_key=key, partition_key=partition)
 
 
 def check_partitions(context: dg.AssetExecutionContext, per_day: dict) -> None:
