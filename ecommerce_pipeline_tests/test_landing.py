@@ -4,7 +4,7 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ecommerce_pipeline.transforms.landing import parse_landing_file
+from ecommerce_pipeline.ingest import parse_landing_file
 
 
 def rows(parsed):
@@ -108,7 +108,7 @@ MESSY_CSV = (
 
 
 def test_a_file_parsed_in_chunks_numbers_rows_exactly_as_when_parsed_whole(tmp_path):
-    from ecommerce_pipeline.transforms.landing import parse_landing_chunks
+    from ecommerce_pipeline.ingest import parse_landing_chunks
 
     whole = parse_landing_file("x.csv", MESSY_CSV)
     assert whole.records.column("_source_row").to_pylist() == [*range(2, 9), *range(12, 20), 21]

@@ -15,9 +15,10 @@ import pyarrow as pa_arrow
 
 from ecommerce_pipeline.contract import ENTITIES, EVENT_TYPES, FUNNEL_STAGES, Column
 from ecommerce_pipeline.transforms.customer_lifetime_value import RFM_SEGMENTS
-from ecommerce_pipeline.transforms.customers import E164_PATTERN, EMAIL_PATTERN
+from ecommerce_pipeline.transforms.field_quality import is_e164, is_valid_email
 from ecommerce_pipeline.transforms.sql import query
 
+# Money (decimal) reaches pandas as Decimal objects: no numpy dtype, the checks compare the values.
 PANDAS_DTYPES = {"integer": "int64", "number": "float64", "boolean": "bool"}
 SAMPLE_ROWS = 5
 
@@ -49,6 +50,11 @@ def _required(dtype: str | None = None, *checks: pa.Check) -> pa.Column:
     return pa.Column(dtype, checks=list(checks), nullable=False)
 
 
+def _amount() -> pa.Column:
+    """A non-negative amount: decimal money from silver on, or a float where gold divides."""
+    return pa.Column(None, checks=[pa.Check.ge(0)], nullable=False)
+
+
 def _rate() -> pa.Column:
     return pa.Column("float64", checks=[pa.Check.in_range(0, 1)], nullable=True)
 
@@ -64,8 +70,9 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
     "customers_clean": pa.DataFrameSchema(
         {
             **_contract_columns("customers"),
-            "email": pa.Column(checks=pa.Check.str_matches(EMAIL_PATTERN), nullable=True),
-            "phone": pa.Column(checks=pa.Check.str_matches(E164_PATTERN), nullable=True),
+            # Judged by the libraries themselves (email-validator, phonenumbers), not by the cleaning code's output.
+            "email": pa.Column(checks=pa.Check(is_valid_email, element_wise=True), nullable=True),
+            "phone": pa.Column(checks=pa.Check(is_e164, element_wise=True), nullable=True),
             "signup_date": _required(),
             "is_active": _required("bool"),
             "region": _required(),
@@ -78,14 +85,14 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         {
             **_contract_columns("order_items"),
             **_contract_columns("orders", "customer_id", "order_ts", "status"),
-            "discount": _required("float64", pa.Check.ge(0)),
-            "line_amount": _required("float64", pa.Check.ge(0)),
-            "line_revenue": _required("float64", pa.Check.ge(0)),
+            "discount": _amount(),
+            "line_amount": _amount(),
+            "line_revenue": _amount(),
             "is_revenue": _required("bool"),
             "order_date": _required(),
             "order_month": _required("int32", pa.Check.in_range(1, 12)),
-            "shipping_cost": _required("float64", pa.Check.ge(0)),
-            "tax": _required("float64", pa.Check.ge(0)),
+            "shipping_cost": _amount(),
+            "tax": _amount(),
             "product_category": _required(),
             "customer_region": _required(),
         },
@@ -104,8 +111,8 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
             "product_category": _required(),
             "region": _required(),
             "total_orders": _required("int64", pa.Check.gt(0)),
-            "total_revenue": _required("float64", pa.Check.ge(0)),
-            "avg_order_value": _required("float64", pa.Check.ge(0)),
+            "total_revenue": _amount(),
+            "avg_order_value": _amount(),
             "unique_customers": _required("int64", pa.Check.gt(0)),
             "units_sold": _required(None, pa.Check.gt(0)),
         },
@@ -115,8 +122,8 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         {
             "customer_id": _required(),
             "total_orders": _required("int64", pa.Check.ge(1)),
-            "total_spent": _required("float64", pa.Check.ge(0)),
-            "avg_order_value": _required("float64", pa.Check.ge(0)),
+            "total_spent": _amount(),
+            "avg_order_value": _amount(),
             "first_order_date": _required(),
             "last_order_date": _required(),
             "days_since_first_order": _required("int32", pa.Check.ge(0)),
@@ -134,7 +141,7 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
             "category": _required(),
             "orders": _required("int64", pa.Check.ge(0)),
             "units": _required("int64", pa.Check.ge(0)),
-            "revenue": _required("float64", pa.Check.ge(0)),
+            "revenue": _amount(),
             "revenue_rank_in_category": _required("int32", pa.Check.ge(1)),
             "product_views": _required("int64", pa.Check.ge(0)),
             "add_to_carts": _required("int64", pa.Check.ge(0)),

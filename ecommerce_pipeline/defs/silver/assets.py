@@ -15,6 +15,7 @@ from ecommerce_pipeline.defs.metadata import (
 from ecommerce_pipeline.defs.partitions import history_window, partition_days
 from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, OWNERS
 from ecommerce_pipeline.defs.resources import PipelineSettings
+from ecommerce_pipeline.defs.silver.field_issues import field_issues
 from ecommerce_pipeline.quality.conservation import distinct_count, rows_of_days, silver_conservation
 from ecommerce_pipeline.quality.schemas import check_schema, checked_columns
 from ecommerce_pipeline.storage.io_manager import lazily, only_columns
@@ -64,7 +65,9 @@ def _applied_today(snapshot: pa.Table) -> int:
             "validated, phone in E.164, defaults for missing optional fields, and `region` (state, or country).",
         ),
         "quarantine": _out(
-            CUSTOMERS_QUARANTINE, "Customer records of the day that failed a silver rule (invalid e-mail or phone)."
+            CUSTOMERS_QUARANTINE,
+            "Customer records of the day that failed a silver rule (an invalid e-mail or phone only loses the "
+            "value: see quarantine.field_issues).",
         ),
     },
     check_specs=_checks(CUSTOMERS, "row_conservation"),
@@ -225,4 +228,4 @@ def events_clean(bronze_events: PartitionScan):
     yield conservation_check_result(EVENTS, silver_conservation(bronze_keys, ["event_id"], checked.num_rows, 0))
 
 
-silver_assets = [customers_clean, products_clean, orders_validated, events_clean]
+silver_assets = [customers_clean, products_clean, orders_validated, events_clean, field_issues]

@@ -1,0 +1,213 @@
+"""Field-level quality: an invalid optional value costs only that value, never the record.
+
+``clean_fields(entity, rows, default_region)`` takes an entity's bronze rows (contract columns plus
+lineage, and bronze's ``_field_issues``) and returns the rows with every invalid optional value set to
+null (valid ones normalised), and one field-issues row per value it nulled or changed materially:
+entity, key, column, raw value, rule, detail, and the file and row the value came from.
+
+- ``phone``: parsed by ``phonenumbers`` (national numbers in ``default_region``); a possible number becomes
+  E.164, anything else is null (``invalid_phone``). An extension cannot be written in E.164: the number is
+  kept without it and the extension recorded (``phone_extension_removed``). Each distinct text is parsed once.
+- ``email``: checked by ``email-validator`` (syntax only, never the network): valid addresses are kept trimmed
+  and lower-cased, invalid ones are null (``invalid_email``). Internationalised domains are valid.
+- Typed optional columns (``date_of_birth``): bronze already nulled a value that is not a date or breaks a
+  rule and kept it in ``_field_issues``; those become field-issues rows here.
+
+Pure: Arrow in, Arrow out; nothing here knows Dagster or storage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import email_validator
+import numpy as np
+import phonenumbers
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ecommerce_pipeline.contract import Entity
+from ecommerce_pipeline.transforms.bronze import FIELD_ISSUES_COLUMN
+from ecommerce_pipeline.transforms.sql import query
+
+FIELD_ISSUES_SCHEMA = pa.schema(
+    [
+        ("business_date", pa.date32()),
+        ("entity", pa.string()),
+        ("entity_key", pa.string()),
+        ("column_name", pa.string()),
+        ("raw_value", pa.string()),
+        ("rule", pa.string()),
+        ("detail", pa.string()),
+        ("_source_file", pa.string()),
+        ("_source_row", pa.int64()),
+        ("_batch_id", pa.string()),
+        ("_ingested_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+KEY_SEPARATOR = "|"
+
+
+@dataclass
+class FieldQualityResult:
+    table: pa.Table  # the rows, invalid optional values nulled, valid ones normalised
+    issues: pa.Table  # FIELD_ISSUES_SCHEMA
+
+
+@dataclass(frozen=True)
+class Verdict:
+    value: str | None  # the clean value, None when invalid
+    rule: str | None = None  # set when the value was nulled or changed materially
+    detail: str | None = None
+
+
+@lru_cache(maxsize=1 << 20)
+def check_phone(text: str, default_region: str) -> Verdict:
+    """A possible phone number in E.164, or an invalid_phone verdict."""
+    try:
+        number = phonenumbers.parse(text, default_region)
+    except phonenumbers.NumberParseException as exc:
+        return Verdict(None, "invalid_phone", f"invalid_phone: phone cannot be read as a phone number ({exc})")
+    if not phonenumbers.is_possible_number(number):
+        return Verdict(None, "invalid_phone", "invalid_phone: phone is not a possible number")
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if number.extension:
+        detail = f"phone_extension_removed: E.164 has no extensions; phone kept as the number without ext. {number.extension}"
+        return Verdict(e164, "phone_extension_removed", detail)
+    return Verdict(e164)
+
+
+def is_e164(value: str) -> bool:
+    """What the silver schema accepts: a possible number already written in E.164."""
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return (
+        phonenumbers.is_possible_number(number)
+        and not number.extension
+        and phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) == value
+    )
+
+
+@lru_cache(maxsize=1 << 20)
+def check_email(text: str) -> Verdict:
+    """A syntactically valid address (email-validator, no DNS), trimmed and lower-cased."""
+    try:
+        email_validator.validate_email(text, check_deliverability=False)
+    except email_validator.EmailNotValidError as exc:
+        return Verdict(None, "invalid_email", f"invalid_email: email is not a valid address ({exc})")
+    return Verdict(text.lower())
+
+
+def is_valid_email(value: str) -> bool:
+    return check_email(value).value == value
+
+
+def _by_distinct_value(column: pa.ChunkedArray, check) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """Clean values, rules and details for every row, calling ``check`` once per distinct (trimmed) text."""
+    trimmed = pc.utf8_trim_whitespace(column)
+    distinct = pc.unique(pc.drop_null(trimmed)).combine_chunks() if len(column) else pa.array([], pa.string())
+    verdicts = [check(v) for v in distinct.to_pylist()]
+    positions = pc.index_in(trimmed, value_set=distinct)
+    clean = pa.array([v.value for v in verdicts], pa.string())
+    rules = pa.array([v.rule for v in verdicts], pa.string())
+    details = pa.array([v.detail for v in verdicts], pa.string())
+    return (
+        pc.take(clean, positions).combine_chunks() if len(column) else clean,
+        pc.take(rules, positions).combine_chunks() if len(column) else rules,
+        pc.take(details, positions).combine_chunks() if len(column) else details,
+    )
+
+
+def _key(entity: Entity, rows: pa.Table) -> pa.ChunkedArray:
+    if len(entity.key) == 1:
+        return rows.column(entity.key[0]).cast(pa.string())
+    return pc.binary_join_element_wise(*(rows.column(k).cast(pa.string()) for k in entity.key), KEY_SEPARATOR)
+
+
+def _issues(entity: Entity, rows: pa.Table, mask, column: str, raw, rules, details) -> pa.Table:
+    picked = rows.filter(mask)
+    lineage = {c: _plain(picked.column(c)) for c in ("_source_file", "_source_row", "_batch_id", "_ingested_at")}
+    n = picked.num_rows
+    return pa.table(
+        {
+            "business_date": picked.column("business_date"),
+            "entity": pa.array([entity.name] * n, pa.string()),
+            "entity_key": _key(entity, picked),
+            "column_name": pa.array([column] * n, pa.string()),
+            "raw_value": pc.filter(raw, mask),
+            "rule": pc.filter(rules, mask),
+            "detail": pc.filter(details, mask),
+            **lineage,
+        }
+    ).cast(FIELD_ISSUES_SCHEMA)
+
+
+def _plain(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    return column.cast(column.type.value_type) if pa.types.is_dictionary(column.type) else column
+
+
+def _bronze_issues(entity: Entity, rows: pa.Table) -> pa.Table:
+    """The issues bronze found (a typed optional value that was not valid), one row per value."""
+    if FIELD_ISSUES_COLUMN not in rows.column_names:
+        return FIELD_ISSUES_SCHEMA.empty_table()
+    flagged = rows.filter(pc.is_valid(rows.column(FIELD_ISSUES_COLUMN)))
+    if flagged.num_rows == 0:
+        return FIELD_ISSUES_SCHEMA.empty_table()
+    flagged = flagged.select(
+        ["business_date", *entity.key, FIELD_ISSUES_COLUMN, "_source_file", "_source_row", "_batch_id", "_ingested_at"]
+    )
+    flagged = flagged.set_column(
+        flagged.column_names.index("_source_file"), "_source_file", _plain(flagged.column("_source_file"))
+    )
+    flagged = flagged.set_column(
+        flagged.column_names.index("_batch_id"), "_batch_id", _plain(flagged.column("_batch_id"))
+    )
+    key_sql = " || '|' || ".join(f'CAST("{k}" AS VARCHAR)' for k in entity.key)
+    shape = '[{"column_name": "VARCHAR", "raw_value": "VARCHAR", "rule": "VARCHAR", "detail": "VARCHAR"}]'
+    out = query(
+        f"""
+        SELECT business_date, $entity AS entity, {key_sql} AS entity_key, i.column_name, i.raw_value, i.rule, i.detail,
+               _source_file, _source_row, _batch_id, _ingested_at
+        FROM (SELECT *, unnest(from_json({FIELD_ISSUES_COLUMN}, '{shape}')) AS i FROM flagged)
+        """,
+        {"entity": entity.name},
+        flagged=flagged,
+    )
+    return out.cast(FIELD_ISSUES_SCHEMA)
+
+
+def clean_fields(entity: Entity, rows: pa.Table, default_region: str = "US") -> FieldQualityResult:
+    """``rows`` with invalid optional values nulled, and the field issues found (see the module's doc)."""
+    if default_region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(
+            f"unknown default phone country {default_region!r}: expected an ISO 3166 region (US, GB, IT...)"
+        )
+    issues = [_bronze_issues(entity, rows)]
+    checks = {"valid_phone": lambda v: check_phone(v, default_region.upper()), "valid_email": check_email}
+    for col in entity.nullable_when_invalid:
+        rule = next((r for r in col.rules if r in checks), None)
+        if rule is None or col.name not in rows.column_names:
+            continue
+        raw = rows.column(col.name)
+        clean, rules, details = _by_distinct_value(raw, checks[rule])
+        flagged = pc.is_valid(rules)
+        if pc.any(flagged).as_py():
+            issues.append(_issues(entity, rows, flagged, col.name, raw.combine_chunks(), rules, details))
+        rows = rows.set_column(rows.column_names.index(col.name), col.name, clean)
+    table = pa.concat_tables(issues)
+    if table.num_rows:
+        table = table.sort_by(
+            [("_source_file", "ascending"), ("_source_row", "ascending"), ("column_name", "ascending")]
+        )
+    return FieldQualityResult(rows, table)
+
+
+def issue_counts(issues: pa.Table) -> dict[str, int]:
+    """Field issues per rule (for metadata)."""
+    if issues.num_rows == 0:
+        return {}
+    grouped = issues.group_by("rule").aggregate([("rule", "count")])
+    return dict(zip(grouped.column("rule").to_pylist(), np.asarray(grouped.column("rule_count")).tolist()))
