@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.json as pajson
@@ -18,17 +19,20 @@ from ecommerce_pipeline.ingest.records import ParsedFile, numbered, rejects_tabl
 
 
 def literal_value(value: object) -> str | None:
-    """A value from ``loads`` (numbers already kept as their text) as the string bronze receives."""
+    """A value from ``loads`` as the string bronze receives: integers with all their digits, decimals as
+    written (``9001.0`` stays ``9001.0``), nested values as JSON."""
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (int, Decimal)):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, default=float)
 
 
 def loads(text: str) -> object:
-    """``json.loads`` keeping every number (and NaN/Infinity) as the text it was written as."""
-    return json.loads(text, parse_int=str, parse_float=str, parse_constant=str)
+    """``json.loads`` with exact numbers: integers as Python ints (any size), decimals as ``Decimal``."""
+    return json.loads(text, parse_float=Decimal, parse_constant=str)
 
 
 def objects_to_records(name: str, objects: list[tuple[int, dict]], rejects: list) -> ParsedFile:

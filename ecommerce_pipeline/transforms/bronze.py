@@ -50,6 +50,7 @@ MONEY_SQL = f"DECIMAL({MONEY_PRECISION},{MONEY_SCALE})"
 EXACT_SQL = "DECIMAL(38,10)"
 # Columns whose invalid values are recorded as field issues: bronze keeps them as this JSON list.
 FIELD_ISSUES_COLUMN = "_field_issues"
+TYPE_WORDS = {"money": "number"}  # how a type is named in a "type" detail
 
 
 def _raw_value(col: Column, column_in_file: str) -> str:
@@ -95,7 +96,7 @@ def _failures(col: Column, v: str, typed: str) -> list[str]:
         checks.append(f"CASE WHEN {v} IS NULL THEN {literal(f'required: {name} is missing')} END")
     if col.type != "string":
         checks.append(
-            f"CASE WHEN {v} IS NOT NULL AND {typed} IS NULL THEN 'type: ' || {shown} || {literal(f' is not a {col.type}')} END"
+            f"CASE WHEN {v} IS NOT NULL AND {typed} IS NULL THEN 'type: ' || {shown} || {literal(f' is not a {TYPE_WORDS.get(col.type, col.type)}')} END"
         )
     if col.type == "money":
         checks.append(
@@ -168,7 +169,7 @@ def validation_sql(entity: Entity, present: dict[str, str], extras: list[str]) -
         )
         any_issue = " OR ".join(f"{quote('fail:' + c)} <> ''" for c in field_failures)
         lineage.append(
-            f"CASE WHEN {any_issue} THEN to_json(list_filter([{issues}], x -> x IS NOT NULL))::VARCHAR END "
+            f"CASE WHEN {any_issue} THEN to_json(list_filter([{issues}], lambda x: x IS NOT NULL))::VARCHAR END "
             f"AS {FIELD_ISSUES_COLUMN}"
         )
     checked = [*(quote(c) for c in entity.column_names), *(quote(f"raw:{c}") for c in field_failures)]

@@ -65,6 +65,8 @@ class Verdict:
 @lru_cache(maxsize=1 << 20)
 def check_phone(text: str, default_region: str) -> Verdict:
     """A possible phone number in E.164, or an invalid_phone verdict."""
+    # "00" is the international prefix in most of the world; a national number never starts with it.
+    text = "+" + text[2:] if text.startswith("00") else text
     try:
         number = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException as exc:
@@ -107,17 +109,14 @@ def is_valid_email(value: str) -> bool:
 
 def _by_distinct_value(column: pa.ChunkedArray, check) -> tuple[pa.Array, pa.Array, pa.Array]:
     """Clean values, rules and details for every row, calling ``check`` once per distinct (trimmed) text."""
-    trimmed = pc.utf8_trim_whitespace(column)
-    distinct = pc.unique(pc.drop_null(trimmed)).combine_chunks() if len(column) else pa.array([], pa.string())
+    values = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    trimmed = pc.utf8_trim_whitespace(values.cast(pa.string()))
+    distinct = pc.unique(pc.drop_null(trimmed))
     verdicts = [check(v) for v in distinct.to_pylist()]
     positions = pc.index_in(trimmed, value_set=distinct)
-    clean = pa.array([v.value for v in verdicts], pa.string())
-    rules = pa.array([v.rule for v in verdicts], pa.string())
-    details = pa.array([v.detail for v in verdicts], pa.string())
-    return (
-        pc.take(clean, positions).combine_chunks() if len(column) else clean,
-        pc.take(rules, positions).combine_chunks() if len(column) else rules,
-        pc.take(details, positions).combine_chunks() if len(column) else details,
+    return tuple(
+        pc.take(pa.array([getattr(v, part) for v in verdicts], pa.string()), positions)
+        for part in ("value", "rule", "detail")
     )
 
 
