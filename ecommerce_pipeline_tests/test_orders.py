@@ -48,7 +48,7 @@ def test_non_revenue_statuses_carry_zero_revenue():
 def test_order_with_unknown_customer_or_product_is_held_back_whole():
     result = validate()
     orders_q = {r["raw_record"].split('"order_id":"')[1][:2]: r for r in result.orders_quarantine.to_pylist()}
-    assert orders_q["O4"]["rule"] == "unknown_customer"  # C3's e-mail was invalid, so C3 is not in customers_clean
+    assert orders_q["O4"]["rule"] == "unknown_customer"  # C404 is not a customer
     assert orders_q["O5"]["rule"] == "order_has_invalid_line"
     lines_q = sorted((r["_source_row"], r["rule"]) for r in result.lines_quarantine.to_pylist())
     assert lines_q == [(6, "order_rejected"), (7, "unknown_product"), (8, "order_rejected")]
