@@ -73,18 +73,14 @@ def single_file(name: str, source: Source) -> FileSource:
     return FileSource(name, suffix, _opener(_raw_opener(source), compression), local)
 
 
-class _MemberStream(pa.PythonFile):
-    """A zip member as an Arrow stream that closes its archive with it."""
-
-    def __init__(self, archive: zipfile.ZipFile, member: str):
-        self._archive = archive
-        super().__init__(archive.open(member), mode="r")
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            self._archive.close()
+def _open_member(source: Source, member: str) -> pa.NativeFile:
+    """A zip member as an Arrow stream, decompressed as it is read. Closing the archive here is safe: zipfile
+    keeps the underlying file open until the member's stream is closed too."""
+    archive = _archive(source)
+    try:
+        return pa.PythonFile(archive.open(member), mode="r")
+    finally:
+        archive.close()
 
 
 def _archive(source: Source) -> zipfile.ZipFile:
@@ -98,7 +94,7 @@ def archive_members(name: str, source: Source) -> list[FileSource]:
     files = []
     for member in members:
         suffix, compression = split_suffix(member)
-        raw = lambda m=member: _MemberStream(_archive(source), m)  # noqa: E731 - one opener per member
+        raw = lambda m=member: _open_member(source, m)  # noqa: E731 - one opener per member
         files.append(FileSource(f"{name}{MEMBER_SEPARATOR}{member}", suffix, _opener(raw, compression)))
     return files
 
