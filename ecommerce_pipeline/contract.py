@@ -259,7 +259,7 @@ def _rules_text(col: Column) -> str:
     if col.maximum is not None:
         rules.append(f"at most {col.maximum:,}")
     if col.identifier:
-        rules.append("id: " + IDENTIFIER_RULE)
+        rules.append("id")
     return ", ".join(rules)
 
 
