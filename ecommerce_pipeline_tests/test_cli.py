@@ -7,9 +7,13 @@ from ecommerce_pipeline.cli import main
 
 
 def test_run_materializes_records_the_run_and_prints_progress(project_env, store_landing, capsys):
+    (store_landing / "refunds" / "2025-01-01").mkdir(parents=True)
+    (store_landing / "refunds" / "2025-01-01" / "refunds.csv").write_bytes(b"refund_id\nR1\n")
     assert main(["run", "--start", "2025-01-01"]) == 0
     out = capsys.readouterr().out
-    assert "[14/14] ok   catalog/duckdb" in out
+    assert "[15/15] ok   catalog/duckdb" in out
+    # A landing path the run did not read is listed, with the reason.
+    assert "Landing paths not used (1" in out and "refunds/2025-01-01/refunds.csv: not read: " in out
     assert "daily_sales_summary" in out and "190.0" in out
     assert "unknown_customer" in out  # the quarantine summary
     with dg.DagsterInstance.get() as instance:
