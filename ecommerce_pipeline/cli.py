@@ -116,10 +116,12 @@ def _summary_catalog(start: date, end: date):
 
 def _print_unused_landing() -> None:
     """Every landing path the run did not read as data, and why (also the landing_unused_files checks)."""
-    from ecommerce_pipeline.defs.resources import resources_for
+    from ecommerce_pipeline.defs.resources import LandingResource, S3LandingResource
+    from ecommerce_pipeline.settings import load_settings
     from ecommerce_pipeline.storage.landing import unused_paths
 
-    unused = unused_paths(resources_for()["landing"].store().list_keys())
+    landing = S3LandingResource() if load_settings().env == "aws" else LandingResource()
+    unused = unused_paths(landing.store().list_keys())
     if unused:
         print(f"\nLanding paths not used ({len(unused)}, also in the landing_unused_files checks):")
         for path, reason in unused.items():

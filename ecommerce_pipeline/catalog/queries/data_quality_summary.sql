@@ -1,5 +1,5 @@
--- Rows kept out of bronze and silver, per quarantine table, business day and broken rule; and values set to
--- null in silver (field_issues: the record was kept, one row per value).
+-- Rows kept out of bronze and silver, per quarantine table, business day and broken rule, and values set
+-- to null in silver (field_issues: the record was kept, one row per value).
 SELECT 'bronze_customers' AS quarantine_table, business_date, rule, count(*) AS quarantined_rows FROM quarantine_bronze_customers GROUP BY business_date, rule
 UNION ALL
 SELECT 'bronze_products' AS quarantine_table, business_date, rule, count(*) AS quarantined_rows FROM quarantine_bronze_products GROUP BY business_date, rule
