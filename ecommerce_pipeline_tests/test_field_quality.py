@@ -52,9 +52,49 @@ def test_emails_are_checked_for_syntax_only(raw, valid):
 def test_each_distinct_value_is_checked_once(monkeypatch):
     calls = []
     monkeypatch.setattr(field_quality, "check_email", lambda v: calls.append(v) or field_quality.Verdict(v))
-    rows = bronze("customers", [{"customer_id": f"C{i}", "email": "same@x.com"} for i in range(50)])
+    rows = bronze("customers", [{"customer_id": f"C{i}", "email": "séme@x.com"} for i in range(50)])
     clean_fields(CUSTOMERS, rows, "US")
-    assert calls == ["same@x.com"]
+    assert calls == ["séme@x.com"]  # a plain ASCII address would not reach the library at all (see below)
+
+
+def _numbers(rng, count: int) -> list[str]:
+    formats = [
+        "+1 {a} {b} {c}", "({a}) {b}-{c}", "{a}{b}{c}", "1-{a}-{b}-{c}", "+44 (0)20 {b}{d} {c}", "+44 7{d}{b} {c}",
+        "0044 20 {b} {c}", "+39 06 {b}{d} {c}", "+39 3{d}{b}{c}", "+49 30 {b}{c}", "+55 11 9{b}{c}",
+        "+54 9 11 {b}-{c}", "+52 1 55 {b} {c}", "+353 1 {b} {c}", "+61 4{d}{b} {c}", "{b}-{c}", "+1 {a} {b}",
+    ]  # fmt: skip
+    out = []
+    for i in range(count):
+        # Few area codes: groups of numbers written alike, so the grouped path is taken, not the fallback.
+        a, b, c, d = rng.choice([212, 555, 415]), rng.integers(200, 999), rng.integers(0, 9999), rng.choice([12, 34])
+        out.append(formats[i % len(formats)].format(a=a, b=b, c=f"{c:04d}", d=d))
+    return out
+
+
+@pytest.mark.parametrize("region", ["US", "GB", "IT", "BR"])
+def test_grouped_phone_verdicts_equal_the_library_one_number_at_a_time(region):
+    import numpy as np
+    import pyarrow as pa
+
+    numbers = sorted(set(_numbers(np.random.default_rng(7), 4000)))
+    clean, rules, _ = field_quality.phone_verdicts(pa.array(numbers), region)
+    one_by_one = [check_phone(n, region) for n in numbers]
+    assert clean.to_pylist() == [v.value for v in one_by_one]
+    assert rules.to_pylist() == [v.rule for v in one_by_one]
+
+
+def test_plain_email_verdicts_equal_the_library():
+    import numpy as np
+    import pyarrow as pa
+
+    rng = np.random.default_rng(3)
+    parts = ["ann", "b.c", "x_y", "o+tag", "-d", "e-", "1", "Zed", "a..b", ".a", "q.", "ü"]
+    domains = ["example.com", "x.co.uk", "a-b.io", "-x.com", "x-.com", "mail.local", "b.c0m", "xn--bcher-kva.com", "c"]
+    emails = sorted({f"{rng.choice(parts)}{rng.choice(parts)}@{rng.choice(domains)}" for _ in range(3000)})
+    clean, rules, _ = field_quality.email_verdicts(pa.array(emails))
+    one_by_one = [check_email(e) for e in emails]
+    assert clean.to_pylist() == [v.value for v in one_by_one]
+    assert rules.to_pylist() == [v.rule for v in one_by_one]
 
 
 def test_the_pure_function_nulls_and_records_without_dropping_rows():
@@ -121,3 +161,15 @@ def test_the_default_region_is_configurable_through_the_run(project_env, write_l
 def test_an_unknown_region_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown default phone country"):
         clean_fields(CUSTOMERS, bronze("customers", [{"customer_id": "C1"}]), "XX")
+
+
+def test_most_numbers_written_alike_do_not_reach_the_library_one_by_one(monkeypatch):
+    import numpy as np
+    import pyarrow as pa
+
+    numbers = sorted(set(_numbers(np.random.default_rng(7), 4000)))
+    calls = []
+    real = field_quality.check_phone
+    monkeypatch.setattr(field_quality, "check_phone", lambda v, r: calls.append(v) or real(v, r))
+    field_quality.phone_verdicts(pa.array(numbers), "US")
+    assert len(calls) < len(numbers) / 4

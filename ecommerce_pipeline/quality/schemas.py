@@ -15,7 +15,7 @@ import pyarrow as pa_arrow
 
 from ecommerce_pipeline.contract import ENTITIES, EVENT_TYPES, FUNNEL_STAGES, Column
 from ecommerce_pipeline.transforms.customer_lifetime_value import RFM_SEGMENTS
-from ecommerce_pipeline.transforms.field_quality import is_e164, is_valid_email
+from ecommerce_pipeline.transforms.field_quality import emails_are_valid, phones_are_e164
 from ecommerce_pipeline.transforms.sql import query
 
 # Money (decimal) reaches pandas as Decimal objects: no numpy dtype, the checks compare the values.
@@ -71,8 +71,8 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         {
             **_contract_columns("customers"),
             # Judged by the libraries themselves (email-validator, phonenumbers), not by the cleaning code's output.
-            "email": pa.Column(checks=pa.Check(is_valid_email, element_wise=True), nullable=True),
-            "phone": pa.Column(checks=pa.Check(is_e164, element_wise=True), nullable=True),
+            "email": pa.Column(checks=pa.Check(lambda s: pd.Series(emails_are_valid(s), index=s.index)), nullable=True),
+            "phone": pa.Column(checks=pa.Check(lambda s: pd.Series(phones_are_e164(s), index=s.index)), nullable=True),
             "signup_date": _required(),
             "is_active": _required("bool"),
             "region": _required(),

@@ -107,17 +107,127 @@ def is_valid_email(value: str) -> bool:
     return check_email(value).value == value
 
 
-def _by_distinct_value(column: pa.ChunkedArray, check) -> tuple[pa.Array, pa.Array, pa.Array]:
-    """Clean values, rules and details for every row, calling ``check`` once per distinct (trimmed) text."""
+def emails_are_valid(values) -> np.ndarray:
+    """For the schema check: each address as email-validator judges it (lower-cased, as silver keeps it)."""
+    array = pa.array(list(values), pa.string())
+    clean, _, _ = email_verdicts(array)
+    return np.asarray(pc.fill_null(pc.equal(clean, array), False))
+
+
+def phones_are_e164(values) -> np.ndarray:
+    """For the schema check: each number is one the library reads as a possible number written in E.164."""
+    array = pa.array(list(values), pa.string())
+    clean, rules, _ = phone_verdicts(array, "ZZ")
+    ok = pc.and_(pc.fill_null(pc.equal(clean, array), False), pc.is_null(rules))
+    return np.asarray(pc.and_(ok, pc.starts_with(array, "+")))
+
+
+# Addresses of this plain shape are valid for email-validator by its own rules (dot-atom local part, LDH domain
+# labels, an alphabetic top-level domain, within its length limits), unless the domain is one of its special-use
+# names: those, and every other address, are judged by the library itself. The agreement is tested.
+PLAIN_EMAIL = r"^[A-Za-z0-9_+-]+(\.[A-Za-z0-9_+-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+SPECIAL_USE_DOMAIN = "(?i)[.@](" + "|".join(sorted(email_validator.SPECIAL_USE_DOMAIN_NAMES)) + ")$"
+
+
+def email_verdicts(values: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """Clean value, rule and detail for each (distinct, trimmed) e-mail: plain addresses by their shape, the rest
+    by ``email_validator`` one at a time."""
+    plain = pc.and_(
+        pc.match_substring_regex(values, PLAIN_EMAIL),
+        pc.and_(
+            pc.invert(pc.match_substring_regex(values, SPECIAL_USE_DOMAIN)),
+            pc.and_(pc.invert(pc.match_substring(values, "--")), pc.less_equal(pc.utf8_length(values), 254)),
+        ),
+    )
+    plain = pc.and_(plain, pc.less_equal(pc.utf8_length(pc.list_element(pc.split_pattern(values, "@"), 0)), 64))
+    return _merge_with_library(values, plain, pc.utf8_lower(values), lambda v: check_email(v))
+
+
+def _merge_with_library(values: pa.Array, decided: pa.Array, decided_values: pa.Array, check):
+    """Where ``decided`` the value is ``decided_values`` (valid), elsewhere the library's verdict."""
+    decided_np = np.asarray(decided.fill_null(False))
+    clean = np.asarray(decided_values.to_numpy(zero_copy_only=False), dtype=object)
+    rules = np.full(len(values), None, dtype=object)
+    details = np.full(len(values), None, dtype=object)
+    for i in np.flatnonzero(~decided_np):
+        verdict = check(values[int(i)].as_py())
+        clean[i], rules[i], details[i] = verdict.value, verdict.rule, verdict.detail
+    return pa.array(clean, pa.string()), pa.array(rules, pa.string()), pa.array(details, pa.string())
+
+
+# Phones: the library's verdict on a number depends on its country code, its national prefix and its length, all
+# read from its first digits and its shape. Numbers written alike (the same characters with digits in the same
+# places) and starting with the same SHAPE_DIGITS digits share one transformation (which digits are kept, which
+# country code is put in front): it is taken from the library on up to three of them, and applied to the group only
+# if the library agrees on all three; any other group (and any number with letters or an extension) is judged by
+# the library one number at a time.
+SHAPE_DIGITS = 4
+PLAIN_PHONE = r"^[0-9 ()+.\-/]+$"
+
+
+def phone_verdicts(values: pa.Array, region: str) -> tuple[pa.Array, pa.Array, pa.Array]:
+    digits = pc.replace_substring_regex(values, r"[^0-9]", "")
+    shape = pc.replace_substring_regex(values, r"[0-9]", "#")
+    key = pc.binary_join_element_wise(shape, pc.utf8_slice_codeunits(digits, 0, SHAPE_DIGITS), "|")
+    plain = np.asarray(pc.match_substring_regex(values, PLAIN_PHONE).fill_null(False))
+    groups = pc.unique(key)
+    group_of = np.asarray(pc.index_in(key, value_set=groups))
+    order = np.argsort(group_of, kind="stable")
+    bounds = np.flatnonzero(np.diff(group_of[order])) + 1
+    prefix = np.full(len(values), None, dtype=object)
+    start = np.full(len(values), -1, dtype=np.int64)
+    invalid = np.full(len(values), None, dtype=object)  # the group's verdict, for groups the library rejects
+    for members in np.split(order, bounds):
+        if len(members) < 4 or not plain[members[0]]:
+            continue
+        reps = [int(members[0]), int(members[len(members) // 2]), int(members[-1])]
+        verdicts = [check_phone(values[r].as_py(), region) for r in reps]
+        if all(v.value is None for v in verdicts) and len({v.detail for v in verdicts}) == 1:
+            invalid[members] = verdicts[0]
+            continue
+        rule = _transformation(digits[reps[0]].as_py(), verdicts[0])
+        if rule is None:
+            continue
+        cc, at = rule
+        if all(v.rule is None and v.value == "+" + cc + digits[r].as_py()[at:] for r, v in zip(reps, verdicts)):
+            prefix[members], start[members] = cc, at
+    clean = np.full(len(values), None, dtype=object)
+    rules = np.full(len(values), None, dtype=object)
+    details = np.full(len(values), None, dtype=object)
+    for at in range(SHAPE_DIGITS + 1):
+        rows = np.flatnonzero(start == at)
+        if len(rows):
+            tails = pc.utf8_slice_codeunits(digits.take(pa.array(rows)), at)
+            heads = pa.array(prefix[rows], pa.string())
+            clean[rows] = pc.binary_join_element_wise("+", heads, tails, "").to_numpy(zero_copy_only=False)
+    rejected = np.flatnonzero(invalid != None)  # noqa: E711 - elementwise comparison on an object array
+    rules[rejected] = [v.rule for v in invalid[rejected]]
+    details[rejected] = [v.detail for v in invalid[rejected]]
+    for i in np.flatnonzero((start < 0) & (invalid == None)):  # noqa: E711
+        verdict = check_phone(values[int(i)].as_py(), region)
+        clean[i], rules[i], details[i] = verdict.value, verdict.rule, verdict.detail
+    return pa.array(clean, pa.string()), pa.array(rules, pa.string()), pa.array(details, pa.string())
+
+
+def _transformation(digits: str, verdict: Verdict) -> tuple[str, int] | None:
+    """(country code put in front, first digit kept) such that E.164 = "+" + code + digits[kept:], or None."""
+    if verdict.value is None or verdict.rule is not None:
+        return None
+    e164 = verdict.value[1:]
+    for at in range(min(SHAPE_DIGITS, len(digits)) + 1):
+        tail = digits[at:]
+        if tail and e164.endswith(tail) and len(e164) - len(tail) <= 3:
+            return e164[: len(e164) - len(tail)], at
+    return None
+
+
+def _by_distinct_value(column: pa.ChunkedArray, verdicts) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """Clean values, rules and details for every row, judging each distinct (trimmed) text once."""
     values = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     trimmed = pc.utf8_trim_whitespace(values.cast(pa.string()))
     distinct = pc.unique(pc.drop_null(trimmed))
-    verdicts = [check(v) for v in distinct.to_pylist()]
     positions = pc.index_in(trimmed, value_set=distinct)
-    return tuple(
-        pc.take(pa.array([getattr(v, part) for v in verdicts], pa.string()), positions)
-        for part in ("value", "rule", "detail")
-    )
+    return tuple(pc.take(part, positions) for part in verdicts(distinct))
 
 
 def _key(entity: Entity, rows: pa.Table) -> pa.ChunkedArray:
@@ -185,7 +295,7 @@ def clean_fields(entity: Entity, rows: pa.Table, default_region: str = "US") -> 
             f"unknown default phone country {default_region!r}: expected an ISO 3166 region (US, GB, IT...)"
         )
     issues = [_bronze_issues(entity, rows)]
-    checks = {"valid_phone": lambda v: check_phone(v, default_region.upper()), "valid_email": check_email}
+    checks = {"valid_phone": lambda v: phone_verdicts(v, default_region.upper()), "valid_email": email_verdicts}
     for col in entity.nullable_when_invalid:
         rule = next((r for r in col.rules if r in checks), None)
         if rule is None or col.name not in rows.column_names:
