@@ -5,11 +5,14 @@ lineage, and bronze's ``_field_issues``) and returns the rows with every invalid
 null (valid ones normalised), and one field-issues row per value it nulled or changed materially:
 entity, key, column, raw value, rule, detail, and the file and row the value came from.
 
-- ``phone``: parsed by ``phonenumbers`` (national numbers in ``default_region``); a possible number becomes
+- ``phone``: judged by ``phonenumbers`` (national numbers in ``default_region``); a possible number becomes
   E.164, anything else is null (``invalid_phone``). An extension cannot be written in E.164: the number is
-  kept without it and the extension recorded (``phone_extension_removed``). Each distinct text is parsed once.
-- ``email``: checked by ``email-validator`` (syntax only, never the network): valid addresses are kept trimmed
-  and lower-cased, invalid ones are null (``invalid_email``). Internationalised domains are valid.
+  kept without it and the extension recorded (``phone_extension_removed``). Each distinct text is judged once,
+  and numbers written alike share the library's verdict (``phone_verdicts``): a million customers is not a
+  million parses.
+- ``email``: judged by ``email-validator`` (syntax only, never the network): valid addresses are kept trimmed
+  and lower-cased, invalid ones are null (``invalid_email``). Internationalised domains are valid. Plain ASCII
+  addresses are decided by the library's own rules applied to the whole column at once (``email_verdicts``).
 - Typed optional columns (``date_of_birth``): bronze already nulled a value that is not a date or breaks a
   rule and kept it in ``_field_issues``; those become field-issues rows here.
 
@@ -80,19 +83,6 @@ def check_phone(text: str, default_region: str) -> Verdict:
     return Verdict(e164)
 
 
-def is_e164(value: str) -> bool:
-    """What the silver schema accepts: a possible number already written in E.164."""
-    try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        return False
-    return (
-        phonenumbers.is_possible_number(number)
-        and not number.extension
-        and phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) == value
-    )
-
-
 @lru_cache(maxsize=1 << 20)
 def check_email(text: str) -> Verdict:
     """A syntactically valid address (email-validator, no DNS), trimmed and lower-cased."""
@@ -101,10 +91,6 @@ def check_email(text: str) -> Verdict:
     except email_validator.EmailNotValidError as exc:
         return Verdict(None, "invalid_email", f"invalid_email: email is not a valid address ({exc})")
     return Verdict(text.lower())
-
-
-def is_valid_email(value: str) -> bool:
-    return check_email(value).value == value
 
 
 def emails_are_valid(values) -> np.ndarray:
