@@ -10,7 +10,7 @@ import pytest
 from ecommerce_pipeline.contract import CUSTOMERS
 from ecommerce_pipeline.defs.bronze.assets import bronze_assets
 from ecommerce_pipeline.defs.resources import resources_for
-from ecommerce_pipeline.defs.silver.assets import customers_clean, field_issues
+from ecommerce_pipeline.defs.silver.assets import customers_clean
 from ecommerce_pipeline.quality.schemas import check_schema
 from ecommerce_pipeline.settings import load_settings
 from ecommerce_pipeline.storage.lake import LocalLake
@@ -141,7 +141,7 @@ def test_the_default_region_is_configurable_through_the_run(project_env, write_l
     monkeypatch.setenv("ECOM_DEFAULT_PHONE_COUNTRY", "IT")
     write_landing("customers", [{"customer_id": "IT1", "phone": "06 6982 1234"}, {"customer_id": "IT2", "phone": "12"}])
     result = dg.materialize(
-        [a for a in bronze_assets if a.node_def.name == "bronze_customers"] + [customers_clean, field_issues],
+        [a for a in bronze_assets if a.node_def.name == "bronze_customers"] + [customers_clean],
         partition_key=DAY.isoformat(),
         resources=resources_for(load_settings()),
     )

@@ -44,10 +44,16 @@ CALLING_CODES = {
 }
 
 
-def customers_clean(history: pa.Table, days: list[date], default_country: str = "US") -> SilverResult:
-    """Snapshots as of ``days`` from bronze customer rows of those days and every earlier day."""
+def customers_clean(
+    history: pa.Table, days: list[date], default_country: str = "US", fields_cleaned: bool = False
+) -> SilverResult:
+    """Snapshots as of ``days`` from bronze customer rows of those days and every earlier day.
+
+    ``fields_cleaned``: the rows already went through ``field_quality.clean_fields`` (the silver step does
+    that itself, to keep the field issues it finds)."""
     # Field-level quality: invalid e-mails and phones become null, the record stays (issues: field_quality).
-    history = clean_fields(CUSTOMERS, history, default_country).table
+    if not fields_cleaned:
+        history = clean_fields(CUSTOMERS, history, default_country).table
     t = {
         c: trim(c)
         for c in (

@@ -125,7 +125,8 @@ def email_verdicts(values: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
             pc.and_(pc.invert(pc.match_substring(values, "--")), pc.less_equal(pc.utf8_length(values), 254)),
         ),
     )
-    plain = pc.and_(plain, pc.less_equal(pc.utf8_length(pc.list_element(pc.split_pattern(values, "@"), 0)), 64))
+    # A plain address is ASCII with one "@": its position is the local part's length.
+    plain = pc.and_(plain, pc.less_equal(pc.find_substring(values, "@"), 64))
     return _merge_with_library(values, plain, pc.utf8_lower(values), lambda v: check_email(v))
 
 
@@ -142,19 +143,26 @@ def _merge_with_library(values: pa.Array, decided: pa.Array, decided_values: pa.
 
 
 # Phones: the library's verdict on a number depends on its country code, its national prefix and its length, all
-# read from its first digits and its shape. Numbers written alike (the same characters with digits in the same
-# places) and starting with the same SHAPE_DIGITS digits share one transformation (which digits are kept, which
+# read from how it starts and how many digits it has (separators between digits are ignored). Numbers written
+# alike (the same first SHAPE_PREFIX_CHARS characters once digits are masked, the same first SHAPE_DIGITS digits, as many digits, only
+# digits and separators) share one transformation (which digits are kept, which
 # country code is put in front): it is taken from the library on up to three of them, and applied to the group only
 # if the library agrees on all three; any other group (and any number with letters or an extension) is judged by
 # the library one number at a time.
 SHAPE_DIGITS = 4
+SHAPE_PREFIX_CHARS = 8
 PLAIN_PHONE = r"^[0-9 ()+.\-/]+$"
 
 
 def phone_verdicts(values: pa.Array, region: str) -> tuple[pa.Array, pa.Array, pa.Array]:
     digits = pc.replace_substring_regex(values, r"[^0-9]", "")
-    shape = pc.replace_substring_regex(values, r"[0-9]", "#")
-    key = pc.binary_join_element_wise(shape, pc.utf8_slice_codeunits(digits, 0, SHAPE_DIGITS), "|")
+    # How the number starts (+, 00, a bracket...), its first digits and how many digits it has.
+    key = pc.binary_join_element_wise(
+        pc.replace_substring_regex(pc.utf8_slice_codeunits(values, 0, SHAPE_PREFIX_CHARS), "[0-9]", "#"),
+        pc.utf8_slice_codeunits(digits, 0, SHAPE_DIGITS),
+        pc.cast(pc.utf8_length(digits), pa.string()),
+        "|",
+    )
     plain = np.asarray(pc.match_substring_regex(values, PLAIN_PHONE).fill_null(False))
     groups = pc.unique(key)
     group_of = np.asarray(pc.index_in(key, value_set=groups))

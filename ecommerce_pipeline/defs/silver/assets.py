@@ -4,6 +4,7 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ecommerce_pipeline.contract import CUSTOMERS as CUSTOMERS_CONTRACT
 from ecommerce_pipeline.defs.bronze.assets import bronze_key
 from ecommerce_pipeline.defs.metadata import (
     PREVIEW_ROWS,
@@ -15,13 +16,14 @@ from ecommerce_pipeline.defs.metadata import (
 from ecommerce_pipeline.defs.partitions import history_window, partition_days
 from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, OWNERS
 from ecommerce_pipeline.defs.resources import PipelineSettings
-from ecommerce_pipeline.defs.silver.field_issues import field_issues
+from ecommerce_pipeline.defs.silver.field_issues import OUTPUT_NAME, field_issues_out, field_issues_output
 from ecommerce_pipeline.quality.conservation import distinct_count, rows_of_days, silver_conservation
 from ecommerce_pipeline.quality.schemas import check_schema, checked_columns
 from ecommerce_pipeline.storage.io_manager import lazily, only_columns
 from ecommerce_pipeline.storage.lake import PartitionScan
 from ecommerce_pipeline.transforms.customers import customers_clean as clean_customers
 from ecommerce_pipeline.transforms.events import events_clean as clean_events
+from ecommerce_pipeline.transforms.field_quality import clean_fields
 from ecommerce_pipeline.transforms.orders import DIMENSION_COLUMNS
 from ecommerce_pipeline.transforms.orders import orders_validated as validate_orders
 from ecommerce_pipeline.transforms.products import products_clean as clean_products
@@ -69,13 +71,15 @@ def _applied_today(snapshot: pa.Table) -> int:
             "Customer records of the day that failed a silver rule (an invalid e-mail or phone only loses the "
             "value: see quarantine.field_issues).",
         ),
+        OUTPUT_NAME: field_issues_out(),
     },
     check_specs=_checks(CUSTOMERS, "row_conservation"),
     **DAILY_LAKE_STEP,
 )
 def customers_clean(context: dg.AssetExecutionContext, bronze_customers: pa.Table, pipeline_settings: PipelineSettings):
     days = partition_days(context)
-    result = clean_customers(bronze_customers, days, pipeline_settings.phone_country())
+    fields = clean_fields(CUSTOMERS_CONTRACT, bronze_customers, pipeline_settings.phone_country())
+    result = clean_customers(fields.table, days, pipeline_settings.phone_country(), fields_cleaned=True)
     yield dg.Output(
         result.table,
         "customers",
@@ -88,6 +92,7 @@ def customers_clean(context: dg.AssetExecutionContext, bronze_customers: pa.Tabl
         "quarantine",
         metadata=table_metadata(result.quarantine) | {"rules": rule_counts(result.quarantine)},
     )
+    yield field_issues_output(fields.issues, days)
     yield schema_check_result(CUSTOMERS, check_schema("customers_clean", result.table))
     today = rows_of_days(bronze_customers, days)
     yield conservation_check_result(
@@ -228,4 +233,4 @@ def events_clean(bronze_events: PartitionScan):
     yield conservation_check_result(EVENTS, silver_conservation(bronze_keys, ["event_id"], checked.num_rows, 0))
 
 
-silver_assets = [customers_clean, products_clean, orders_validated, events_clean, field_issues]
+silver_assets = [customers_clean, products_clean, orders_validated, events_clean]
