@@ -14,7 +14,7 @@ import pytest
 
 from ecommerce_pipeline.contract import ENTITIES
 from ecommerce_pipeline.ingest import parse_landing_file
-from ecommerce_pipeline.transforms.bronze import validate_batch
+from ecommerce_pipeline.transforms.bronze import money_as_double, validate_batch
 
 DAY = date(2025, 1, 1)
 NOW = datetime(2025, 1, 2, 3, 0, tzinfo=UTC)
@@ -202,8 +202,8 @@ def silver_tables() -> dict[str, pa.Table]:
     customers = customers_clean(bronze("customers", STORE["customers"]), [DAY]).table
     products = products_clean(bronze("products", STORE["products"]), [DAY]).table
     orders = orders_validated(
-        bronze("orders", STORE["orders"]),
-        bronze("order_items", STORE["order_items"]),
+        money_as_double(ENTITIES["orders"], bronze("orders", STORE["orders"])),
+        money_as_double(ENTITIES["order_items"], bronze("order_items", STORE["order_items"])),
         customers,
         products,
         DEFAULT_NON_REVENUE_STATUSES,

@@ -5,6 +5,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecommerce_pipeline.contract import CUSTOMERS as CUSTOMERS_CONTRACT
+from ecommerce_pipeline.contract import ORDER_ITEMS as ORDER_ITEMS_CONTRACT
+from ecommerce_pipeline.contract import ORDERS as ORDERS_CONTRACT
 from ecommerce_pipeline.defs.bronze.assets import bronze_key
 from ecommerce_pipeline.defs.metadata import (
     PREVIEW_ROWS,
@@ -21,6 +23,7 @@ from ecommerce_pipeline.quality.conservation import distinct_count, rows_of_days
 from ecommerce_pipeline.quality.schemas import check_schema, checked_columns
 from ecommerce_pipeline.storage.io_manager import lazily, only_columns
 from ecommerce_pipeline.storage.lake import PartitionScan
+from ecommerce_pipeline.transforms.bronze import money_as_double
 from ecommerce_pipeline.transforms.customers import customers_clean as clean_customers
 from ecommerce_pipeline.transforms.events import events_clean as clean_events
 from ecommerce_pipeline.transforms.field_quality import clean_fields
@@ -158,8 +161,9 @@ def orders_validated(
     pipeline_settings: PipelineSettings,
 ):
     result = validate_orders(
-        bronze_orders,
-        bronze_order_items,
+        # Bronze money is decimal(18,2); orders_validated and gold still declare double (see money_as_double).
+        money_as_double(ORDERS_CONTRACT, bronze_orders),
+        money_as_double(ORDER_ITEMS_CONTRACT, bronze_order_items),
         customers,
         products,
         pipeline_settings.statuses(),
