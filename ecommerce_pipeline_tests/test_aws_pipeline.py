@@ -71,7 +71,7 @@ def test_every_table_is_written_to_its_bucket_at_the_hive_key(one_day_on_aws):
         "gold/daily_sales_summary": "s3://ecom-gold/lake/daily_sales_summary/year=2025/month=01/day=01/part-0.parquet",
     }
     assert set(expected.values()) <= keys
-    assert len(keys) == len(TABLES) == 21
+    assert len(keys) == len(TABLES) == 22
 
 
 def test_every_table_is_registered_in_glue_with_its_columns_and_partition(one_day_on_aws):
