@@ -5,6 +5,7 @@ The command runs in its own process, configured only through environment variabl
 """
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -64,7 +65,7 @@ def run_cli(variables: dict[str, str], *args: str) -> subprocess.CompletedProces
 def test_run_writes_every_table_to_the_buckets_and_registers_it_in_glue(moto_server):
     done = run_cli(moto_server, "run", "--start", "2025-01-01")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "[35/35] ok   catalog/athena" in done.stdout
+    assert re.search(r"\[(\d+)/\1\] ok   catalog/athena", done.stdout)  # the last of every step
     assert "daily_sales_summary" in done.stdout and "190.0" in done.stdout  # summarized from S3
     assert "unknown_customer" in done.stdout
 

@@ -7,6 +7,8 @@ from ecommerce_pipeline.cli import main
 
 
 def test_run_materializes_records_the_run_and_prints_progress(project_env, store_landing, capsys):
+    (store_landing / "refunds" / "2025-01-01").mkdir(parents=True)
+    (store_landing / "refunds" / "2025-01-01" / "refunds.csv").write_bytes(b"refund_id\nR1\n")
     assert main(["run", "--start", "2025-01-01"]) == 0
     out = capsys.readouterr().out
     assert "[14/14] ok   catalog/duckdb" in out

@@ -183,7 +183,7 @@ def test_a_failing_blocking_silver_check_keeps_gold_from_running(project_env, st
     resources = {**resources_for(load_settings()), "io_manager": InMemoryLakeIOManager()}
     result = dg.materialize(lake_assets, partition_key=DAY.isoformat(), resources=resources, raise_on_error=False)
     schema = check_results(result)[("silver/customers_clean", "schema")]
-    assert not schema.passed and schema.metadata["failing_rows"].value == 4
+    assert not schema.passed and schema.metadata["failing_rows"].value == 6
     assert "failing_rows_sample" in schema.metadata
     materialized = {m.asset_key for m in result.get_asset_materialization_events()}
     assert key("silver", "customers_clean") in materialized

@@ -13,7 +13,7 @@ from ecommerce_pipeline.quality.columns import describe
 from ecommerce_pipeline.quality.conservation import ConservationOutcome
 from ecommerce_pipeline.quality.schemas import SchemaOutcome
 
-PII_COLUMNS = frozenset(c for e in ENTITIES.values() for c in e.pii_columns) | {"raw_record"}
+PII_COLUMNS = frozenset(c for e in ENTITIES.values() for c in e.pii_columns) | {"raw_record", "raw_value"}
 PREVIEW_ROWS = 5
 MASK = "***"
 
