@@ -684,6 +684,9 @@ def _phones(pool: CustomerPool, index: np.ndarray) -> pa.Array:
     )
     codes = _pick([CALLING_CODES[c] for c in PLACE_COUNTRY], place)
     exchange_abroad = _text(20 + place % 60)
+    # North American (+1) and Mexican numbers have ten digits: a three-digit area code.
+    ten_digits = pc.or_(pc.equal(codes, "52"), pc.equal(codes, "1"))
+    exchange_abroad = pc.if_else(ten_digits, _join("5", exchange_abroad), exchange_abroad)
     abroad = _join("+", codes, " ", exchange_abroad, " ", exchange, " ", line)
     return pc.if_else(pa.array(IS_US_PLACE[place]), us, abroad)
 
