@@ -15,7 +15,6 @@ from sqlglot import exp
 
 from ecommerce_pipeline.catalog.athena_gold import (
     days_relation,
-    partitions_of,
     publish,
     staged_day,
     unload_statement,
@@ -35,16 +34,26 @@ from ecommerce_pipeline.transforms.sql import athena_sql, athena_to_duckdb
 from .conftest import DAY, mocked_aws, upload_store
 
 LOCAL_RELATIONS = {
-    "customer_lifetime_value": {"history": "history", "as_of_days": "as_of_days"},
+    "customer_lifetime_value": {"orders": "orders", "as_of": "as_of"},
     "product_performance": {n: n for n in ("orders_validated", "events_clean", "products_clean")},
 }
 DAYS = [date(2025, 1, 1), date(2025, 1, 2)]
-ATHENA_RELATIONS = {
-    "customer_lifetime_value": {"history": "silver_orders_validated", "as_of_days": days_relation(DAYS)},
-    "product_performance": {
-        n: partitions_of(f"silver_{n}", DAYS) for n in ("orders_validated", "events_clean", "products_clean")
-    },
-}
+
+
+def athena_relations(days: list[date]) -> dict[str, dict[str, str]]:
+    """What the Athena assets fill in: the silver Iceberg tables in Glue, restricted to the dates computed."""
+    listed = ", ".join(f"DATE '{d.isoformat()}'" for d in sorted(days))
+    return {
+        "customer_lifetime_value": {"orders": "silver_orders_validated", "as_of": days_relation(days[-1:])},
+        "product_performance": {
+            "orders_validated": f"(SELECT * FROM silver_orders_validated WHERE business_date IN ({listed}))",
+            "events_clean": f"(SELECT * FROM silver_events_clean WHERE business_date IN ({listed}) AND NOT is_duplicate)",
+            "products_clean": "silver_products_clean",
+        },
+    }
+
+
+ATHENA_RELATIONS = athena_relations(DAYS)
 
 
 # --- one text, two engines ----------------------------------------------------------------------------
@@ -66,7 +75,7 @@ def test_the_local_engine_runs_the_athena_file_transpiled(silver_tables, monkeyp
     monkeypatch.setattr(clv, "query", recording_query)
     monkeypatch.setattr(performance, "query", recording_query)
     orders = silver_tables["orders_validated"]
-    assert clv.customer_lifetime_value(orders, [DAY]).num_rows > 0
+    assert clv.customer_lifetime_value(orders, DAY).num_rows > 0
     assert performance.product_performance(
         orders, silver_tables["events_clean"], silver_tables["products_clean"]
     ).num_rows
@@ -92,7 +101,7 @@ def test_the_source_is_portable_athena_sql(name):
 
 def test_output_schemas_are_what_the_transforms_give_on_silver_tables(silver_tables):
     orders, events, products = (silver_tables[n] for n in ("orders_validated", "events_clean", "products_clean"))
-    assert clv.customer_lifetime_value(orders, [DAY]).schema == clv.output_schema()
+    assert clv.customer_lifetime_value(orders, DAY).schema == clv.output_schema()
     assert performance.product_performance(orders, events, products).schema == performance.output_schema()
     for name, schema in {"orders_validated": clv.HISTORY_SCHEMA, **performance.INPUT_SCHEMAS}.items():
         assert pa.schema([silver_tables[name].schema.field(f.name) for f in schema]) == schema
@@ -126,17 +135,20 @@ def sorted_rows(table: pa.Table, keys: list[str]) -> list[dict]:
 
 
 def test_publishing_staged_files_gives_the_partitions_the_local_engine_writes(aws_env):
+    from decimal import Decimal
+
     history = pa.table(
         {
-            "business_date": pa.array([DAYS[0], DAYS[0], DAYS[1], DAYS[1]], pa.date32()),
-            "order_id": ["O1", "O2", "O3", "O1"],
+            "order_id": ["O1", "O2", "O3", "O4"],
             "customer_id": ["C1", "C2", "C1", "C1"],
             "order_date": pa.array([DAYS[0], DAYS[0], DAYS[1], DAYS[0]], pa.date32()),
-            "line_revenue": [10.0, 20.0, 5.0, 0.0],
+            "currency": ["USD"] * 4,
+            "line_revenue": pa.array([Decimal(v) for v in ("10.00", "20.00", "5.00", "0.00")], pa.decimal128(18, 2)),
             "is_revenue": [True, True, True, False],
-        }
+        },
+        schema=clv.HISTORY_SCHEMA,
     )
-    local = clv.customer_lifetime_value(history, DAYS)
+    local = clv.customer_lifetime_value(history, DAYS[1])
     lake = configured_s3_lake(None, None, None, None)
     table = "gold/customer_lifetime_value"
     # An older version of the first day, with a stray object: both must go, nothing may be added.
@@ -225,19 +237,14 @@ def test_athena_receives_the_sql_files_with_the_glue_names_filled_in(athena_engi
     env, _ = athena_engine_day
     statements = unloads(env)
     assert set(statements) == {"customer_lifetime_value", "product_performance"}
-    day = [DAY]
+    relations = athena_relations([DAY])
     expected = {
         "customer_lifetime_value": (
-            athena_sql("customer_lifetime_value", history="silver_orders_validated", as_of_days=days_relation(day)),
+            athena_sql("customer_lifetime_value", **relations["customer_lifetime_value"]),
             clv.output_schema().names,
         ),
         "product_performance": (
-            athena_sql(
-                "product_performance",
-                **{
-                    n: partitions_of(f"silver_{n}", day) for n in ("orders_validated", "events_clean", "products_clean")
-                },
-            ),
+            athena_sql("product_performance", **relations["product_performance"]),
             performance.output_schema().names,
         ),
     }
@@ -248,55 +255,36 @@ def test_athena_receives_the_sql_files_with_the_glue_names_filled_in(athena_engi
         staging = re.search(r"^TO '([^']+)'$", execution["Query"], re.M).group(1)
         sql, columns = expected[name]
         assert execution["Query"] == unload_statement(sql, columns, staging)
-        assert (
-            "WHERE (year = '2025' AND month = '01' AND day = '01')" in execution["Query"]
-            or name != "product_performance"
-        )
+        assert "business_date IN (DATE '2025-01-01')" in execution["Query"] or name != "product_performance"
 
 
-def test_the_athena_engine_writes_the_lake_layout_and_registers_it_like_the_local_one(athena_engine_day):
+def test_the_athena_engine_commits_to_the_gold_iceberg_tables_and_cleans_its_staging(athena_engine_day):
     env, result = athena_engine_day
     s3 = boto3.client("s3")
     gold = {o["Key"] for o in s3.list_objects_v2(Bucket="ecom-gold").get("Contents", [])}
-    for name in ("customer_lifetime_value", "product_performance"):
-        assert f"lake/{name}/year=2025/month=01/day=01/part-0.parquet" in gold
     assert not any(k.startswith("lake/_staging/") for k in gold)  # the staging folders are gone
-    lake = configured_s3_lake(None, None, None, None)
-    # moto runs no SQL, so UNLOAD staged nothing and the day is published empty, in the local schema.
-    assert lake.read_partition("gold/customer_lifetime_value", DAY).schema == clv.output_schema()
-    assert lake.read_partition("gold/product_performance", DAY).schema == performance.output_schema()
     glue = boto3.client("glue")
-    columns = glue.get_table(DatabaseName=env["ECOM_GLUE_DATABASE"], Name="gold_customer_lifetime_value")["Table"][
-        "StorageDescriptor"
-    ]["Columns"]
-    assert [(c["Name"], c["Type"]) for c in columns][:4] == [
-        ("business_date", "date"),
-        ("customer_id", "string"),
-        ("total_orders", "bigint"),
-        ("total_spent", "double"),
-    ]
     for name in ("customer_lifetime_value", "product_performance"):
-        (check,) = [c for c in result.get_asset_check_evaluations() if c.asset_key.path == ["gold", name]]
-        assert check.passed and check.metadata["rows_checked"].value == 0
+        table = glue.get_table(DatabaseName=env["ECOM_GLUE_DATABASE"], Name=f"gold_{name}")["Table"]
+        assert table["Parameters"]["table_type"].upper() == "ICEBERG"
         (materialization,) = result.asset_materializations_for_node(f"gold__{name}")
         assert materialization.metadata["engine"].value == "athena"
         assert len(materialization.metadata["athena_query_ids"].value) == 1
-    # The silver inputs were in Glue before Athena was asked to read them.
+    # The silver inputs Athena reads are the Iceberg tables pyiceberg registered in Glue.
     names = {t["Name"] for t in glue.get_tables(DatabaseName=env["ECOM_GLUE_DATABASE"])["TableList"]}
     assert {"silver_orders_validated", "silver_events_clean", "silver_products_clean"} <= names
 
 
 def test_athena_assets_load_no_history_into_the_process():
-    local = {a.key.path[1]: a for a in gold_assets_for(load_settings({}))}
     athena = {
         a.key.path[1]: a for a in gold_assets_for(load_settings({"ECOM_ENV": "aws", "ECOM_GOLD_ENGINE": "athena"}))
     }
     for name in ("customer_lifetime_value", "product_performance"):
-        # In-process, the IO manager reads the silver partitions; on Athena, inputs are ordering-only deps.
-        assert not any(i.dagster_type.is_nothing for i in local[name].node_def.input_defs)
+        # On Athena the inputs are ordering-only deps: nothing of the history is loaded here.
         assert athena[name].node_def.input_defs and all(
             i.dagster_type.is_nothing for i in athena[name].node_def.input_defs
         )
+        assert "athena" in athena[name].specs_by_key[dg.AssetKey(["gold", name])].kinds
 
 
 def test_aws_definitions_with_the_athena_engine_load_without_deprecation_and_validate(tmp_path):
@@ -313,7 +301,7 @@ def test_aws_definitions_with_the_athena_engine_load_without_deprecation_and_val
         "import dagster as dg, ecommerce_pipeline.definitions as d; dg.Definitions.validate_loadable(d.defs); "
         "graph = d.defs.resolve_asset_graph(); clv = dg.AssetKey(['gold', 'customer_lifetime_value']); "
         "assert 'athena' in graph.get(clv).kinds; "
-        "assert dg.AssetKey(['catalog', 'glue', 'silver', 'orders_validated']) in graph.get(clv).parent_keys"
+        "assert dg.AssetKey(['silver', 'orders_validated']) in graph.get(clv).parent_keys"
     )
     proc = subprocess.run(
         [sys.executable, "-W", "error::DeprecationWarning", "-c", code], capture_output=True, text=True, env=env

@@ -20,7 +20,6 @@ from datetime import date
 import pyarrow as pa
 
 from ecommerce_pipeline.catalog.athena import Athena, QueryRun
-from ecommerce_pipeline.catalog.glue import partition_filter
 from ecommerce_pipeline.storage.lake import WriteStats
 from ecommerce_pipeline.storage.s3_lake import S3Lake
 from ecommerce_pipeline.transforms.sql import athena_sql
@@ -33,11 +32,6 @@ def days_relation(days: list[date]) -> str:
     """The as-of days as a relation with one DATE column, ``as_of``."""
     dates = ", ".join(f"DATE '{day.isoformat()}'" for day in sorted(days))
     return f"(SELECT as_of FROM UNNEST(ARRAY[{dates}]) AS days (as_of))"
-
-
-def partitions_of(glue_table: str, days: list[date]) -> str:
-    """The rows of ``days`` of a Glue table, selected on the partition keys so Athena reads only those days."""
-    return f"(SELECT * FROM {glue_table} WHERE {partition_filter(days)})"
 
 
 def unload_statement(select_sql: str, columns: list[str], staging_uri: str) -> str:

@@ -9,9 +9,6 @@ from ecommerce_pipeline.settings import load_settings
 # Today's partition exists so files landing during the day can be processed at once.
 daily_partitions = dg.DailyPartitionsDefinition(start_date=load_settings().start_date, end_offset=1)
 
-# How far back the Athena gold engine registers silver partitions it reads.
-HISTORY_DAYS = 3650
-
 
 def partition_days(context: dg.AssetExecutionContext) -> list[date]:
     """The business days a run covers: one for a daily run, many for a single-run backfill."""

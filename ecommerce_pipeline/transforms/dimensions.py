@@ -25,7 +25,6 @@ from ecommerce_pipeline.transforms.bronze import QUARANTINE_SCHEMA
 from ecommerce_pipeline.transforms.sql import arrow, connect, quote
 
 LINEAGE = ("_source_file", "_source_row", "_batch_id")
-VERSION_COLUMNS = ("valid_from", "valid_to", "is_current", "landing_date", *LINEAGE)
 CHANGES_SCHEMA = pa.schema(
     [("key", pa.string()), ("from_ts", pa.timestamp("us", tz="UTC")), ("to_ts", pa.timestamp("us", tz="UTC"))]
 )

@@ -125,6 +125,7 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
         # Each day is validated and written on its own, so a long single-run backfill holds one day at a time.
         rows, quarantined, landing_rows, extras, files, outcomes, rules = 0, 0, 0, {}, 0, [], {}
         preview, per_day, per_day_quarantine = None, {}, {}
+        quarantine_preview, bytes_written, quarantine_bytes = None, 0, 0
         for day in partition_days(context):
             landed = store.list_files(entity.name, day)
             result = validate_batch(
@@ -135,8 +136,10 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
                 ingested_at,
                 keep_unreadable=_keeper(context, store, lake, landed),
             )
-            lake.write_partition(table_name(key), day, result.valid)
-            lake.write_partition(table_name(quarantine_key), day, result.quarantine)
+            bytes_written += lake.write_partition(table_name(key), day, result.valid).bytes
+            quarantine_bytes += lake.write_partition(table_name(quarantine_key), day, result.quarantine).bytes
+            if result.quarantine.num_rows or quarantine_preview is None:
+                quarantine_preview = result.quarantine
             today = {
                 "dagster/row_count": result.valid.num_rows,
                 "landing_files": result.files,
@@ -169,12 +172,13 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
             metadata=table_metadata(
                 preview, row_count=rows, landing_files=files, landing_rows=landing_rows, quarantined_rows=quarantined
             )
-            | {"extra_columns": dg.MetadataValue.json(extras)},
+            | {"extra_columns": dg.MetadataValue.json(extras), "bytes_written": dg.MetadataValue.int(bytes_written)},
         )
         yield dg.Output(
             None,
             output_name="quarantine",
-            metadata={"dagster/row_count": quarantined, "rules": dg.MetadataValue.json(rules)},
+            metadata=table_metadata(quarantine_preview, row_count=quarantined)
+            | {"rules": dg.MetadataValue.json(rules), "bytes_written": dg.MetadataValue.int(quarantine_bytes)},
         )
         yield conservation_check_result(key, combined(outcomes))
         yield unused_files_check_result(context, key, unused_paths_for(entity.name, unused_paths(store.list_keys())))

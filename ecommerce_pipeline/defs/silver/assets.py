@@ -29,7 +29,7 @@ from ecommerce_pipeline.defs.partitions import partition_days
 from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, OWNERS
 from ecommerce_pipeline.defs.resources import PipelineSettings, TablesResource
 from ecommerce_pipeline.defs.silver.field_issues import OUTPUT_NAME, field_issues_out, field_issues_output
-from ecommerce_pipeline.quality.conservation import ConservationOutcome, combined
+from ecommerce_pipeline.quality.conservation import combined, stored_conservation
 from ecommerce_pipeline.quality.schemas import check_schema, checked_columns
 from ecommerce_pipeline.storage.io_manager import lazily
 from ecommerce_pipeline.storage.lake import PartitionScan, day_chunks
@@ -89,23 +89,6 @@ def _checks(key: dg.AssetKey, *conservation: str) -> list[dg.AssetCheckSpec]:
         for name in conservation
     ]
     return specs
-
-
-def _conservation(bronze_rows: int, stored: int, quarantined: int, duplicates: int = 0) -> ConservationOutcome:
-    accounted = stored + quarantined + duplicates
-    problems = [] if accounted == bronze_rows else [f"{bronze_rows} bronze rows but {accounted} accounted for"]
-    return ConservationOutcome(
-        passed=not problems,
-        expected=bronze_rows,
-        accounted=accounted,
-        counts={
-            "bronze_rows": bronze_rows,
-            "stored_rows": stored,
-            "quarantined_rows": quarantined,
-            "duplicates_removed": duplicates,
-        },
-        problems=problems,
-    )
 
 
 def _record_changes(store: TableStore, entity: str, days: list[date], result: DimensionResult) -> None:
@@ -190,10 +173,11 @@ def customers_clean(
     yield dg.Output(None, "customers", metadata=_dimension_metadata(CUSTOMERS, results))
     quarantine = pa.concat_tables([r.quarantine for _, _, r in results])
     yield dg.Output(quarantine, "quarantine", metadata=table_metadata(quarantine) | {"rules": rule_counts(quarantine)})
-    yield field_issues_output(pa.concat_tables(issues), partition_days(context))
+    yield field_issues_output(pa.concat_tables(issues))
     yield schema_check_result(CUSTOMERS, check_schema("customers_clean", pa.concat_tables([t for _, t, _ in results])))
     yield conservation_check_result(
-        CUSTOMERS, combined([_conservation(r.received, r.versions_added, r.quarantine.num_rows) for _, _, r in results])
+        CUSTOMERS,
+        combined([stored_conservation(r.received, r.versions_added, r.quarantine.num_rows) for _, _, r in results]),
     )
 
 
@@ -218,7 +202,7 @@ def products_clean(context: dg.AssetExecutionContext, bronze_products: Partition
     yield dg.Output(None, "products", metadata=_dimension_metadata(PRODUCTS, results))
     yield schema_check_result(PRODUCTS, check_schema("products_clean", pa.concat_tables([t for _, t, _ in results])))
     yield conservation_check_result(
-        PRODUCTS, combined([_conservation(r.received, r.versions_added, 0) for _, _, r in results])
+        PRODUCTS, combined([stored_conservation(r.received, r.versions_added, 0) for _, _, r in results])
     )
 
 
@@ -432,12 +416,12 @@ def orders_validated(
     yield schema_check_result(ORDERS, check_schema("orders_validated", current))
     yield conservation_check_result(
         ORDERS,
-        _conservation(bronze_rows(bronze_orders), sum(b.headers.num_rows for b in batches), orders_q.num_rows),
+        stored_conservation(bronze_rows(bronze_orders), sum(b.headers.num_rows for b in batches), orders_q.num_rows),
         "order_conservation",
     )
     yield conservation_check_result(
         ORDERS,
-        _conservation(
+        stored_conservation(
             bronze_rows(bronze_order_items),
             sum(b.lines.num_rows for b in batches),
             lines_q.num_rows,
@@ -507,7 +491,7 @@ def events_clean(
         | {"restated": dg.MetadataValue.json(sorted(d.isoformat() for d in restated))},
     )
     yield schema_check_result(EVENTS, check_schema("events_clean", pa.concat_tables(checked)))
-    yield conservation_check_result(EVENTS, _conservation(bronze_rows(bronze_events), stored_rows, 0))
+    yield conservation_check_result(EVENTS, stored_conservation(bronze_rows(bronze_events), stored_rows, 0))
 
 
 silver_assets = [customers_clean, products_clean, orders_validated, events_clean]

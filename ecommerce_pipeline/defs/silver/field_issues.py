@@ -6,14 +6,11 @@ its bronze rows, hands the cleaned rows to its transform, and yields ``field_iss
 another step (or adding an entity) is those three lines and ``field_issues_out()`` in the step's outs.
 """
 
-from datetime import date
-
 import dagster as dg
 import pyarrow as pa
 
 from ecommerce_pipeline.defs.metadata import rule_counts, table_metadata
 from ecommerce_pipeline.defs.policies import OWNERS
-from ecommerce_pipeline.quality.conservation import rows_of_days
 from ecommerce_pipeline.transforms.field_quality import FIELD_ISSUES_SCHEMA
 
 FIELD_ISSUES = dg.AssetKey(["quarantine", "field_issues"])
@@ -35,9 +32,9 @@ def field_issues_out() -> dg.AssetOut:
     )
 
 
-def field_issues_output(issues: pa.Table, days: list[date]) -> dg.Output:
-    """The issues of the partition's own days (a step reading history finds older ones again)."""
-    table = pa.concat_tables([FIELD_ISSUES_SCHEMA.empty_table(), rows_of_days(issues, days)])
+def field_issues_output(issues: pa.Table) -> dg.Output:
+    """The issues found in the partition's bronze rows (the step reads only its own landing days)."""
+    table = pa.concat_tables([FIELD_ISSUES_SCHEMA.empty_table(), issues.cast(FIELD_ISSUES_SCHEMA)])
     return dg.Output(
         table, OUTPUT_NAME, metadata=table_metadata(table) | {"rules": dg.MetadataValue.json(rule_counts(table))}
     )
