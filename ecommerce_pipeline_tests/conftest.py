@@ -83,7 +83,7 @@ STORE = {
         },
         {
             "order_id": "O4",
-            "customer_id": "C404",  # not a customer: the order is quarantined as unknown_customer
+            "customer_id": "C404",  # not a customer: the order is kept, counted in unknown_customers
             "order_ts": "2025-01-01T13:00:00Z",
             "status": "delivered",
             "shipping_cost": "0",
