@@ -31,6 +31,7 @@ from ecommerce_pipeline.defs.resources import resources_for
 from ecommerce_pipeline.defs.silver.assets import silver_assets
 from ecommerce_pipeline.settings import load_settings
 from ecommerce_pipeline.storage.lake import LocalLake
+from ecommerce_pipeline.storage.tables import local_table_store
 
 from .conftest import DAY, STORE, csv_bytes
 
@@ -164,6 +165,10 @@ class Lakehouse:
         return LocalLake(self.root / "lake")
 
     def table(self, name: str) -> pa.Table:
+        """A lake table's rows of the day: bronze and quarantine are daily Parquet, silver and gold Iceberg tables
+        (whose rows here are all of the one day)."""
+        if name.startswith(("silver/", "gold/")):
+            return local_table_store(self.root / "lake").read(name)
         return self.lake.read_partition(name, DAY)
 
     def of_file(self, name: str, key: str) -> pa.Table:
@@ -291,6 +296,11 @@ def test_keys_are_trimmed_of_unicode_whitespace(run: Lakehouse):
     assert [r["customer_id"] for r in rows] == ["HC1", "HC1", "HC1", "HC2"]
     quarantined = run.table("quarantine/silver_orders").column("raw_record").to_pylist()
     assert not [q for q in quarantined if "HC" in q]
+    # Unknown customers are kept with customer_known false: the trimmed keys must find their customer.
+    hc = [o for o in run.table("silver/orders_validated").to_pylist() if o["order_id"].startswith("HO")]
+    assert sorted((o["order_id"], o["customer_id"], o["customer_known"]) for o in hc) == [
+        ("HO1", "HC1", True), ("HO2", "HC1", True), ("HO3", "HC1", True), ("HO4", "HC2", True),
+    ]  # fmt: skip
 
 
 def test_an_invalid_phone_or_email_costs_the_value_never_the_revenue(run: Lakehouse):
@@ -392,7 +402,9 @@ def test_bounds_and_money_precision_are_quarantined_not_crashed(run: Lakehouse):
 
 def test_gold_revenue_equals_an_independent_computation(run: Lakehouse):
     """Revenue orders of the day, summed by hand from the landing files that must count."""
-    store = {"O1": 100 * 1 - 10 + 20 * 2, "O3": 20 * 3}  # conftest.STORE: O2 cancelled, O4/O5 quarantined
+    # conftest.STORE: O2 cancelled; O4 (unknown customer) and O5 (a line of an unknown product) keep their revenue.
+    store = {"O1": 100 * 1 - 10 + 20 * 2, "O3": 20 * 3, "O4": 20, "O5": 5 + 100}
+    # B1's every line broke a bound or the money rule: it has no line, so no revenue.
     added = {"GZ1": 10, "GZ2": 10, "JA1": 10, "JA2": Decimal("12.50"), "N1": 10, "N2": 10, "B2": Decimal("12.50")}
     added |= {f"HO{i}": 10 for i in range(1, 5)}
     expected = Decimal(sum(store.values())) + sum(Decimal(v) for v in added.values())
