@@ -256,6 +256,8 @@ RULE_DESCRIPTIONS = {
     "order_without_lines": "the order has no order lines in the day's batch",
     "line_without_order": "the line's order is not in the day's orders",
     "discount_exceeds_amount": "the line's discount is larger than quantity x unit price",
+    "conflicting_order": "the order id arrived for two or more customers in the same landing day: every version of "
+    "it that day is held back (both kept in quarantine), the order keeps its earlier state",
     "order_has_invalid_line": "another line of the same order failed a rule, so the whole order is held back",
     "order_rejected": "the line's order failed a rule, so its lines are held back",
 }

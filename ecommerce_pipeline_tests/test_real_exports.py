@@ -152,6 +152,26 @@ FILES: dict[str, bytes] = {
         ]
     ),
     f"orders/{D}/bounds.csv": csv_bytes([{**ORDER, "order_id": "B1"}, {**ORDER, "order_id": "B2"}]),
+    # One order id sent for two customers in one day.
+    f"orders/{D}/reused_id.csv": csv_bytes(
+        [{**ORDER, "order_id": "RU1"}, {**ORDER, "order_id": "RU1", "customer_id": "C2", "status": "shipped"}]
+    ),
+    f"order_items/{D}/reused_id.csv": csv_bytes([{**LINE, "order_id": "RU1"}]),
+    # Three currencies in one day: 100 USD, 100 EUR and 15,000 JPY are never one total.
+    f"orders/{D}/currencies.csv": csv_bytes(
+        [
+            {**ORDER, "order_id": "FX1", "currency": "USD"},
+            {**ORDER, "order_id": "FX2", "currency": "eur"},
+            {**ORDER, "order_id": "FX3", "currency": "JPY"},
+        ]
+    ),
+    f"order_items/{D}/currencies.csv": csv_bytes(
+        [
+            {**LINE, "order_id": "FX1", "unit_price": "100"},
+            {**LINE, "order_id": "FX2", "unit_price": "100"},
+            {**LINE, "order_id": "FX3", "unit_price": "15000"},
+        ]
+    ),
 }
 
 
@@ -401,12 +421,38 @@ def test_bounds_and_money_precision_are_quarantined_not_crashed(run: Lakehouse):
 
 
 def test_gold_revenue_equals_an_independent_computation(run: Lakehouse):
-    """Revenue orders of the day, summed by hand from the landing files that must count."""
+    """Revenue orders of the day, summed by hand from the landing files that must count, per currency."""
     # conftest.STORE: O2 cancelled; O4 (unknown customer) and O5 (a line of an unknown product) keep their revenue.
     store = {"O1": 100 * 1 - 10 + 20 * 2, "O3": 20 * 3, "O4": 20, "O5": 5 + 100}
-    # B1's every line broke a bound or the money rule: it has no line, so no revenue.
+    # B1's every line broke a bound or the money rule: it has no line, so no revenue. RU1 is held back.
     added = {"GZ1": 10, "GZ2": 10, "JA1": 10, "JA2": Decimal("12.50"), "N1": 10, "N2": 10, "B2": Decimal("12.50")}
-    added |= {f"HO{i}": 10 for i in range(1, 5)}
-    expected = Decimal(sum(store.values())) + sum(Decimal(v) for v in added.values())
-    (total,) = run.sql("SELECT sum(total_revenue) FROM gold.daily_sales_summary")[0]
-    assert Decimal(str(total)) == expected
+    added |= {f"HO{i}": 10 for i in range(1, 5)} | {"FX1": 100}
+    usd = Decimal(sum(store.values())) + sum(Decimal(v) for v in added.values())
+    by_currency = run.sql("SELECT currency, sum(total_revenue) FROM gold.daily_sales_summary GROUP BY 1 ORDER BY 1")
+    assert [(c, Decimal(str(t))) for c, t in by_currency] == [("EUR", 100), ("JPY", 15000), ("USD", usd)]
+
+
+def test_revenue_is_never_summed_across_currencies(run: Lakehouse):
+    fx = [o for o in run.table("silver/orders_validated").to_pylist() if o["order_id"].startswith("FX")]
+    assert sorted((o["order_id"], o["currency"], o["line_revenue"]) for o in fx) == [
+        ("FX1", "USD", Decimal("100.00")), ("FX2", "EUR", Decimal("100.00")), ("FX3", "JPY", Decimal("15000.00")),
+    ]  # fmt: skip
+    # Every gold table that carries money keeps the currency as a dimension: C1 and P1 have a row per currency.
+    clv = run.sql("SELECT currency, total_orders, total_spent FROM gold.customer_lifetime_value WHERE customer_id = 'C1'")
+    by_currency = {c: (n, Decimal(str(t))) for c, n, t in clv}
+    assert len(clv) == 3 and sorted(by_currency) == ["EUR", "JPY", "USD"]
+    assert (by_currency["EUR"], by_currency["JPY"]) == ((1, 100), (1, 15000))
+    products = run.sql("SELECT currency, revenue FROM gold.product_performance WHERE product_id = 'P1' ORDER BY 1")
+    assert [c for c, _ in products] == ["EUR", "JPY", "USD"]
+    assert [Decimal(str(r)) for c, r in products if c != "USD"] == [100, 15000]
+
+
+def test_an_order_id_reused_by_another_customer_the_same_day_is_held_back(run: Lakehouse):
+    key = f"orders/{D}/reused_id.csv"
+    assert run.accounted("orders", key) == (2, {})  # both versions reach bronze
+    held = run.of_file("quarantine/silver_orders", key).to_pylist()
+    assert [(h["_source_row"], h["rule"]) for h in held] == [(2, "conflicting_order"), (3, "conflicting_order")]
+    assert [json.loads(h["raw_record"])["customer_id"] for h in held] == ["C1", "C2"]  # both versions kept
+    (line,) = run.of_file("quarantine/silver_order_items", f"order_items/{D}/reused_id.csv").to_pylist()
+    assert line["rule"] == "order_rejected" and "conflicting_order" in line["detail"]
+    assert "RU1" not in run.table("silver/orders_validated").column("order_id").to_pylist()
