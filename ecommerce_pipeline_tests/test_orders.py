@@ -3,9 +3,9 @@ from datetime import date
 from decimal import Decimal
 
 import pyarrow as pa
-from ecommerce_pipeline.ingest import parse_landing_file
 
 from ecommerce_pipeline.contract import ENTITIES
+from ecommerce_pipeline.ingest import parse_landing_file
 from ecommerce_pipeline.settings import DEFAULT_NON_REVENUE_STATUSES
 from ecommerce_pipeline.transforms.bronze import QUARANTINE_SCHEMA, validate_batch
 from ecommerce_pipeline.transforms.orders import (

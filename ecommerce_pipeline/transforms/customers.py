@@ -15,34 +15,6 @@ from ecommerce_pipeline.transforms.dimensions import DimensionResult, merge_vers
 from ecommerce_pipeline.transforms.field_quality import clean_fields
 from ecommerce_pipeline.transforms.sql import trim
 
-# Calling codes of the countries the synthetic generator writes phone numbers for.
-CALLING_CODES = {
-    "US": "1",
-    "CA": "1",
-    "GB": "44",
-    "IE": "353",
-    "DE": "49",
-    "FR": "33",
-    "ES": "34",
-    "IT": "39",
-    "NL": "31",
-    "BE": "32",
-    "PT": "351",
-    "BR": "55",
-    "MX": "52",
-    "AU": "61",
-    "NZ": "64",
-    "IN": "91",
-    "JP": "81",
-    "SE": "46",
-    "NO": "47",
-    "DK": "45",
-    "PL": "48",
-    "CH": "41",
-    "AT": "43",
-    "ZA": "27",
-}
-
 
 def customers_clean(
     bronze: pa.Table,
