@@ -103,9 +103,7 @@ def schema_check_result(asset_key: dg.AssetKey, outcome: SchemaOutcome) -> dg.As
     if outcome.failures:
         metadata["failures"] = dg.MetadataValue.md("\n".join(f"- {f}" for f in outcome.failures))
     if outcome.sample is not None:
-        metadata["failing_rows_sample"] = dg.MetadataValue.md(
-            masked_preview(pa.Table.from_pandas(outcome.sample, preserve_index=False))
-        )
+        metadata["failing_rows_sample"] = dg.MetadataValue.md(masked_preview(outcome.sample))
     return dg.AssetCheckResult(
         asset_key=asset_key,
         check_name="schema",

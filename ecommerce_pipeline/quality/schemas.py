@@ -216,7 +216,7 @@ class SchemaOutcome:
     rows_checked: int
     failing_rows: int
     failures: list[str] = field(default_factory=list)
-    sample: pd.DataFrame | None = None
+    sample: pa_arrow.Table | None = None  # the first failing rows, as stored
 
 
 def duplicate_key_rows(table: pa_arrow.Table, keys: list[str]) -> np.ndarray:
@@ -264,5 +264,5 @@ def check_schema(table_name: str, table: pa_arrow.Table) -> SchemaOutcome:
     if not messages:
         return SchemaOutcome(True, len(df), 0)
     rows = sorted(failing_rows)
-    sample = table.take(rows[:SAMPLE_ROWS]).to_pandas() if rows else None
+    sample = table.take(rows[:SAMPLE_ROWS]) if rows else None
     return SchemaOutcome(False, len(df), len(df) if everything_fails else len(rows), messages, sample)
