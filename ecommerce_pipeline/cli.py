@@ -84,6 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"Failed checks: {', '.join(handler.failed_checks)}")
     if result.success:
         _print_summary(args.start, args.end)
+    _print_unused_landing()
     print(f"See the run, assets and checks in the UI:  DAGSTER_HOME={home} dagster dev")
     return 0 if ok else 1
 
@@ -112,6 +113,20 @@ def _summary_catalog(start: date, end: date):
     tables = [table_name(k) for k in LAKE_TABLES if k.path[0] in ("gold", "quarantine")]
     days = [date.fromordinal(o) for o in range(start.toordinal(), end.toordinal() + 1)]
     return LakeSnapshot(AwsCatalogResource().lake(), tables, days, GlueTablesResource().store())
+
+
+def _print_unused_landing() -> None:
+    """Every landing path the run did not read as data, and why (also the landing_unused_files checks)."""
+    from ecommerce_pipeline.defs.resources import LandingResource, S3LandingResource
+    from ecommerce_pipeline.settings import load_settings
+    from ecommerce_pipeline.storage.landing import unused_paths
+
+    landing = S3LandingResource() if load_settings().env == "aws" else LandingResource()
+    unused = unused_paths(landing.store().list_keys())
+    if unused:
+        print(f"\nLanding paths not used ({len(unused)}, also in the landing_unused_files checks):")
+        for path, reason in unused.items():
+            print(f"  {path}: {reason}")
 
 
 def _print_summary(start: date, end: date) -> None:

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ecommerce_pipeline.contract import ENTITIES, EVENT_TYPES
-from ecommerce_pipeline.transforms.customers import CALLING_CODES
 from ecommerce_pipeline.transforms.sql import literal
 
 FILE_FORMATS = ("csv", "jsonl", "parquet")  # also the files' extensions
@@ -682,8 +682,11 @@ def _phones(pool: CustomerPool, index: np.ndarray) -> pa.Array:
         _join("(", area, ") ", exchange, "-", line),
         _join(area, exchange, line),
     )
-    codes = _pick([CALLING_CODES[c] for c in PLACE_COUNTRY], place)
+    codes = _pick([str(phonenumbers.country_code_for_region(c)) for c in PLACE_COUNTRY], place)
     exchange_abroad = _text(20 + place % 60)
+    # North American (+1) and Mexican numbers have ten digits: a three-digit area code.
+    ten_digits = pc.or_(pc.equal(codes, "52"), pc.equal(codes, "1"))
+    exchange_abroad = pc.if_else(ten_digits, _join("5", exchange_abroad), exchange_abroad)
     abroad = _join("+", codes, " ", exchange_abroad, " ", exchange, " ", line)
     return pc.if_else(pa.array(IS_US_PLACE[place]), us, abroad)
 

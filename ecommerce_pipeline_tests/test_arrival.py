@@ -121,6 +121,30 @@ def test_unparseable_keys_are_logged_once_and_never_crash(landing, capfd):
         assert "landing file ignored" not in capfd.readouterr().err
 
 
+def test_unusable_paths_and_unsupported_types_are_logged_and_hidden_folders_are_not(landing, capfd):
+    landing.put("Orders/2025-01-01/orders.csv", b"order_id\nO1\n")
+    landing.put("orders/2025-1-1/orders.csv", b"order_id\nO1\n")
+    landing.put("orders/2025-02-30/orders.csv", b"order_id\nO1\n")
+    landing.put("orders/2025-01-01.csv", b"order_id\nO1\n")
+    landing.put("orders/2025-01-02/export.xlsx", b"PK")
+    landing.put("orders/2025-01-02/.staging/orders.csv", b"order_id\nO1\n")
+    landing.put("orders/2025-01-02/_temporary/orders.csv", b"order_id\nO1\n")
+    with dg.instance_for_test() as instance:
+        result = tick(instance)
+        # The unsupported file's day still runs: bronze keeps the file whole in quarantine.
+        assert [r.partition_key for r in result.run_requests] == ["2025-01-02"]
+        logged = capfd.readouterr().err
+        assert "unknown entity 'Orders' (entity folders are lower case: 'orders')" in logged
+        assert "date folder '2025-1-1' is not YYYY-MM-DD" in logged
+        assert "date folder '2025-02-30' is not YYYY-MM-DD" in logged
+        assert "'orders/2025-01-01.csv' is not <entity>/<YYYY-MM-DD>/<file name>" in logged
+        assert (
+            "orders/2025-01-02/export.xlsx: quarantined whole as unparseable_file: unsupported file type .xlsx"
+            in logged
+        )
+        assert ".staging" not in logged and "_temporary" not in logged
+
+
 def test_the_local_listing_skips_hidden_folders_and_files(tmp_path):
     for key in ("orders/2025-01-01/a.csv", "orders/2025-01-01/_tmp/b.csv", ".trash/orders/2025-01-01/c.csv"):
         (tmp_path / key).parent.mkdir(parents=True, exist_ok=True)

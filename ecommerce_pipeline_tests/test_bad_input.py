@@ -56,6 +56,8 @@ class Case:
     rules: dict[str, int] = field(default_factory=dict)
     silver_rules: dict[str, int] = field(default_factory=dict)  # rules expected in silver quarantine for the file
     silver_rows: tuple[str, int] | None = None  # a silver table's row count for the day, after deduplication
+    field_issues: dict[str, int] = field(default_factory=dict)  # values nulled in silver, record kept
+    unused_paths: int = 0  # landing paths reported by the landing_unused_files check
 
 
 CASES = {
@@ -102,11 +104,12 @@ CASES = {
         rows_csv({**ORDER, "order_ts": "2031-01-01T00:00:00Z"}, {**ORDER, "order_id": "O11", "order_ts": "1970-01-01T00:00:00Z"}), 0,
         {"plausible_timestamp": 2},
     ),
+    # An optional field only loses its value: the three customers stay, two birth dates are field issues.
     "future_and_very_old_birth_dates": Case(
         "customers", "crm.csv",
         rows_csv({"customer_id": "C7", "date_of_birth": "2030-05-01"}, {"customer_id": "C8", "date_of_birth": "1850-05-01"},
-                 {"customer_id": "C9", "date_of_birth": "1990-05-01"}), 1,
-        {"past_date": 2},
+                 {"customer_id": "C9", "date_of_birth": "1990-05-01"}), 3,
+        field_issues={"past_date": 2},
     ),
     "timestamps_with_and_without_offsets": Case(
         "orders", "late.csv",
@@ -129,7 +132,10 @@ CASES = {
     "parquet_cut_in_half": Case(
         "events", "clicks.parquet", parquet_bytes([EVENT] * 50)[:300], 0, {"unparseable_file": 1}
     ),
-    "unsupported_file_type": Case("orders", "late.xlsx", b"PK\x03\x04 spreadsheet", 0, {"unparseable_file": 1}),
+    # Quarantined whole, and listed by the landing_unused_files check as a path the pipeline cannot read.
+    "unsupported_file_type": Case(
+        "orders", "late.xlsx", b"PK\x03\x04 spreadsheet", 0, {"unparseable_file": 1}, unused_paths=1
+    ),
     # The store's 7 events hold one duplicate: 6 distinct, plus E10 once however often it is repeated (every
     # copy is kept, flagged; the counted events are 7).
     "duplicate_rows": Case("events", "clicks.csv", rows_csv(EVENT, EVENT, EVENT), 3, silver_rows=("events_clean", 7)),
@@ -206,9 +212,15 @@ def test_bad_file_is_accounted_for_and_the_day_goes_on(case: Case, project_env: 
 
     assert result.success
     checks = result.get_asset_check_evaluations()
+    unused = [c for c in checks if c.check_name == "landing_unused_files"]
+    checks = [c for c in checks if c.check_name != "landing_unused_files"]
     assert checks and all(c.passed for c in checks), [(c.asset_key, c.check_name) for c in checks if not c.passed]
+    assert sum(c.metadata["unused_paths"].value for c in unused) == case.unused_paths
     conservation = [c for c in checks if "conservation" in c.check_name]
-    assert len(conservation) == 10 and all(c.metadata["unaccounted_rows"].value == 0 for c in conservation)
+    # One evaluation per check for the run (5 bronze, 5 silver), and bronze's own for the day's partition.
+    assert len([c for c in conservation if c.partition is None]) == 10
+    assert len([c for c in conservation if c.partition == DAY.isoformat()]) == 5
+    assert all(c.metadata["unaccounted_rows"].value == 0 for c in conservation)
 
     lake = LocalLake(project_env / "lake")
     bronze = of_file(lake.read_partition(f"bronze/{case.entity}", DAY), key)
@@ -222,6 +234,8 @@ def test_bad_file_is_accounted_for_and_the_day_goes_on(case: Case, project_env: 
     # The other files of the day went through untouched.
     store_orders = of_file(lake.read_partition("bronze/orders", DAY), f"orders/{DAY.isoformat()}/orders.csv")
     assert store_orders.num_rows == len(STORE["orders"])
+
+    assert count_rules(of_file(lake.read_partition("quarantine/field_issues", DAY), key)) == case.field_issues
 
     if case.silver_rows:
         table, rows = case.silver_rows

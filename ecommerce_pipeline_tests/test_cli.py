@@ -8,12 +8,16 @@ from ecommerce_pipeline.contract import ENTITIES
 
 
 def test_run_materializes_records_the_run_and_prints_progress(project_env, store_landing, capsys):
+    (store_landing / "refunds" / "2025-01-01").mkdir(parents=True)
+    (store_landing / "refunds" / "2025-01-01" / "refunds.csv").write_bytes(b"refund_id\nR1\n")
     assert main(["run", "--start", "2025-01-01"]) == 0
     out = capsys.readouterr().out
     assert "[14/14] ok   catalog/duckdb" in out
+    # A landing path the run did not read is listed, with the reason.
+    assert "Landing paths not used (1" in out and "refunds/2025-01-01/refunds.csv: not read: " in out
     # O1 130 + O5 105 + O3 60 + O4 20 (unknown customer, kept); O2 cancelled
     assert "daily_sales_summary" in out and "315.00" in out
-    assert "invalid_email" in out  # the quarantine summary: C3's record
+    assert "invalid_email" in out  # the quarantine summary: C3's e-mail, a field issue
     assert "unknown_customer" not in out  # no longer a quarantine rule
     with dg.DagsterInstance.get() as instance:
         runs = instance.get_runs()

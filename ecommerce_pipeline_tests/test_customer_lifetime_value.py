@@ -80,5 +80,5 @@ def test_the_hand_made_store(silver_tables):
     assert {k: (r["total_orders"], r["total_spent"], r["rfm_segment"]) for k, r in rows.items()} == {
         "C1": (2, Decimal("235.00"), "At Risk"),  # r 1 (all ordered the same day), f 5, m 5
         "C2": (1, Decimal("60.00"), "New"),
-        "C3": (1, Decimal("20.00"), "New"),
+        "C404": (1, Decimal("20.00"), "New"),
     }

@@ -3,7 +3,9 @@ from datetime import UTC, date, datetime
 import pyarrow as pa
 import pytest
 
+from ecommerce_pipeline.contract import CUSTOMERS
 from ecommerce_pipeline.transforms.customers import customers_clean
+from ecommerce_pipeline.transforms.field_quality import clean_fields
 
 from .conftest import bronze
 
@@ -20,14 +22,21 @@ def versions(history: pa.Table, *columns: str) -> list[tuple]:
     return [tuple(r[c] for c in columns) for r in history.to_pylist()]
 
 
+def field_issues(rows: pa.Table, country: str = "US") -> list[tuple]:
+    """The field issues the silver step records for these bronze rows (what quarantine.field_issues gets)."""
+    issues = clean_fields(CUSTOMERS, rows, country).issues
+    return versions(issues, "entity_key", "column_name", "raw_value", "rule", "_source_file", "_source_row")
+
+
 def test_email_is_trimmed_lowercased_and_validated():
-    rows = [{"customer_id": "C1", "email": "  Ann@Example.COM "}, {"customer_id": "C2", "email": "nope"}]
-    result = customers_clean(bronze("customers", rows), None, [D1])
-    assert result.history.column("customer_id").to_pylist() == ["C1"]
+    rows = bronze("customers", [{"customer_id": "C1", "email": "  Ann@Example.COM "}, {"customer_id": "C2", "email": "nope"}])
+    result = customers_clean(rows, None, [D1])
     assert only(result)["email"] == "ann@example.com"
-    (q,) = result.quarantine.to_pylist()
-    assert q["rule"] == "invalid_email" and q["_source_row"] == 3 and q["business_date"] == D1
-    assert (result.received, result.versions_added) == (2, 1)
+    # An invalid e-mail costs the value, never the customer: it is a field issue, not a quarantined record.
+    assert only(result, "C2")["email"] is None
+    assert result.quarantine.num_rows == 0
+    assert (result.received, result.versions_added) == (2, 2)
+    assert field_issues(rows) == [("C2", "email", "nope", "invalid_email", "customers/2025-01-01/customers.csv", 3)]
 
 
 @pytest.mark.parametrize(
@@ -45,10 +54,12 @@ def test_phone_is_normalised_to_e164(raw, country, expected):
     assert only(result)["phone"] == expected
 
 
-def test_unnormalisable_phone_is_quarantined():
-    result = customers_clean(bronze("customers", [{"customer_id": "C1", "phone": "12"}]), None, [D1])
-    assert result.history.num_rows == 0
-    assert result.quarantine.column("rule").to_pylist() == ["invalid_phone"]
+def test_unnormalisable_phone_is_nulled_and_recorded_and_the_customer_kept():
+    rows = bronze("customers", [{"customer_id": "C1", "phone": "12", "state": "CA"}])
+    result = customers_clean(rows, None, [D1])
+    assert (only(result)["phone"], only(result)["region"], only(result)["is_current"]) == (None, "CA", True)
+    assert result.quarantine.num_rows == 0
+    assert field_issues(rows) == [("C1", "phone", "12", "invalid_phone", "customers/2025-01-01/customers.csv", 2)]
 
 
 def test_defaults_fill_sparse_records():
@@ -109,12 +120,15 @@ def test_rerunning_a_day_replaces_its_versions():
     assert versions(emptied, "region", "valid_to", "is_current") == [("CA", None, True)]
 
 
-def test_invalid_new_version_keeps_the_previous_valid_one():
+def test_a_new_version_with_an_invalid_email_is_applied_without_the_email():
     first = customers_clean(bronze("customers", [{"customer_id": "C1", "email": "good@x.com"}], D1), None, [D1])
-    result = customers_clean(bronze("customers", [{"customer_id": "C1", "email": "broken"}], D2), first.history, [D2])
-    assert versions(result.history, "email", "is_current") == [("good@x.com", True)]
-    assert result.quarantine.column("business_date").to_pylist() == [D2]
-    assert result.changes.num_rows == 0
+    day2 = bronze("customers", [{"customer_id": "C1", "email": "broken", "state": "NY"}], D2)
+    result = customers_clean(day2, first.history, [D2])
+    # The rest of the new version (the move to NY) applies; only the e-mail is lost, and recorded.
+    assert versions(result.history, "email", "region", "is_current") == [("good@x.com", "unknown", False), (None, "NY", True)]
+    assert result.quarantine.num_rows == 0
+    assert set(versions(result.changes, "key", "from_ts")) == {("C1", MIDNIGHT_D2)}
+    assert field_issues(day2) == [("C1", "email", "broken", "invalid_email", "customers/2025-01-02/customers.csv", 2)]
 
 
 def test_unknown_default_country_is_a_clear_error():

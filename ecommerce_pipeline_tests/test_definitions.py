@@ -23,7 +23,7 @@ from .conftest import DAY, STORE
 
 QUARANTINE_TABLES = (
     "bronze_customers", "bronze_products", "bronze_orders", "bronze_order_items", "bronze_events",
-    "silver_customers", "silver_orders", "silver_order_items",
+    "silver_customers", "silver_orders", "silver_order_items", "field_issues",
 )  # fmt: skip
 RANGE_TAGS = {"dagster/asset_partition_range_start": "2025-01-01", "dagster/asset_partition_range_end": "2025-01-03"}
 
@@ -155,14 +155,16 @@ def test_a_range_materializes_in_one_run_and_history_carries_over(project_env, w
         clv = con.execute(
             "SELECT business_date, customer_id, total_orders, total_spent FROM gold.customer_lifetime_value ORDER BY 2"
         ).fetchall()
-        # One row per customer as of the last day: O9 (90.00) landed on day 3 and joins C1's O1 (130) and O5 (105).
+        # One row per customer as of the last day: O9 (90.00) landed on day 3 and joins C1's O1 (130) and O5 (105);
+        # O4's customer C404 is unknown, its order still counts. C3 (invalid e-mail) has no order.
         assert clv == [
             (date(2025, 1, 3), "C1", 3, Decimal("325.00")),
             (date(2025, 1, 3), "C2", 1, Decimal("60.00")),
-            (date(2025, 1, 3), "C3", 1, Decimal("20.00")),
+            (date(2025, 1, 3), "C404", 1, Decimal("20.00")),
         ]
-        # Dimensions are stored once per change, not once per day: day 2 had no customer file.
-        assert con.execute("SELECT count(*), count(DISTINCT landing_date) FROM silver.customers_clean").fetchone() == (2, 1)
+        # Dimensions are stored once per change, not once per day: day 2 had no customer file. C3 is kept (its
+        # invalid e-mail is only a field issue).
+        assert con.execute("SELECT count(*), count(DISTINCT landing_date) FROM silver.customers_clean").fetchone() == (3, 1)
         revenue = con.execute(
             "SELECT business_date, sum(total_revenue) FROM gold.daily_sales_summary GROUP BY 1 ORDER BY 1"
         ).fetchall()
@@ -183,7 +185,7 @@ def test_a_failing_blocking_silver_check_keeps_gold_from_running(project_env, st
     resources = {**resources_for(load_settings()), "io_manager": InMemoryLakeIOManager()}
     result = dg.materialize(lake_assets, partition_key=DAY.isoformat(), resources=resources, raise_on_error=False)
     schema = check_results(result)[("silver/customers_clean", "schema")]
-    assert not schema.passed and schema.metadata["failing_rows"].value == 4
+    assert not schema.passed and schema.metadata["failing_rows"].value == 6
     assert "failing_rows_sample" in schema.metadata
     materialized = {m.asset_key for m in result.get_asset_materialization_events()}
     assert key("silver", "customers_clean") in materialized
@@ -215,5 +217,8 @@ def test_every_materialization_carries_what_the_ui_shows(project_env, store_land
     assert orders["revenue_of_restated_dates"].value == 315.0
     assert (orders["unknown_customers"].value, orders["unknown_products"].value) == (1, 1)  # O4's line; O5's P9 line
     assert orders["restated"].value == ["2025-01-01"]
-    assert by_key[key("silver", "customers_clean")]["quarantined_rows"].value == 1
+    # C3's invalid e-mail costs the value, not the customer: no quarantined record, one field issue.
+    assert by_key[key("silver", "customers_clean")]["quarantined_rows"].value == 0
+    issues = by_key[key("quarantine", "field_issues")]
+    assert issues["dagster/row_count"].value == 1 and issues["rules"].value == {"invalid_email": 1}
     assert by_key[key("bronze", "orders")]["quarantined_rows"].value == 0

@@ -4,7 +4,7 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ecommerce_pipeline.transforms.landing import parse_landing_file
+from ecommerce_pipeline.ingest import parse_landing_file
 
 
 def rows(parsed):
@@ -108,7 +108,7 @@ MESSY_CSV = (
 
 
 def test_a_file_parsed_in_chunks_numbers_rows_exactly_as_when_parsed_whole(tmp_path):
-    from ecommerce_pipeline.transforms.landing import parse_landing_chunks
+    from ecommerce_pipeline.ingest import parse_landing_chunks
 
     whole = parse_landing_file("x.csv", MESSY_CSV)
     assert whole.records.column("_source_row").to_pylist() == [*range(2, 9), *range(12, 20), 21]
@@ -141,3 +141,41 @@ def test_a_local_path_and_the_same_bytes_parse_alike_for_every_format(tmp_path):
         path.write_bytes(data)
         from_path, from_bytes = parse_landing_file(name, path), parse_landing_file(name, data)
         assert from_path.records.equals(from_bytes.records) and from_path.rejects.equals(from_bytes.rejects), name
+
+
+def test_a_gzip_and_a_utf16_and_a_sep_hinted_csv_stream_in_chunks_like_the_plain_file(tmp_path):
+    """Compressed, transcoded and Excel-hinted CSV go through the same streaming reader: chunks of
+    ``chunk_rows``, the same records, row numbers and rejects as the plain file (shifted by the hint line)."""
+    import gzip
+
+    from ecommerce_pipeline.ingest import parse_landing_chunks
+
+    whole = parse_landing_file("x.csv", MESSY_CSV)
+    variants = {
+        "x.csv.gz": gzip.compress(MESSY_CSV),
+        "x.txt": b"\xff\xfe" + MESSY_CSV.replace(b"\xff", b"?").decode().encode("utf-16-le"),
+    }
+    for name, data in variants.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        chunks = list(parse_landing_chunks(name, path, chunk_rows=3))
+        assert len(chunks) > 3, name
+        rows = pa.concat_tables([c.records for c in chunks]).column("_source_row").to_pylist()
+        expected = whole.records.column("_source_row").to_pylist()
+        if name == "x.txt":  # line 11 is valid text in UTF-16 ('?' instead of the invalid byte)
+            expected = sorted([*expected, 11])
+        assert rows == expected, name
+    hinted = parse_landing_file("x.csv", b"sep=;\na;b\n1;2\n3;4\n")
+    assert hinted.records.select(["a", "b", "_source_row"]).to_pylist() == [
+        {"a": "1", "b": "2", "_source_row": 3},
+        {"a": "3", "b": "4", "_source_row": 4},
+    ]
+
+
+def test_a_broken_gzip_or_zip_is_one_unreadable_file():
+    from ecommerce_pipeline.ingest import parse_landing
+
+    for name in ("x.csv.gz", "x.zip"):
+        (chunks,) = list(parse_landing(name, b"\x1f\x8b broken"))
+        (parsed,) = list(chunks)
+        assert parsed.unreadable and parsed.name == name

@@ -1,12 +1,13 @@
+import json
 from datetime import date
 from decimal import Decimal
 
 import pyarrow as pa
 
 from ecommerce_pipeline.contract import ENTITIES
+from ecommerce_pipeline.ingest import parse_landing_file
 from ecommerce_pipeline.settings import DEFAULT_NON_REVENUE_STATUSES
 from ecommerce_pipeline.transforms.bronze import QUARANTINE_SCHEMA, validate_batch
-from ecommerce_pipeline.transforms.landing import parse_landing_file
 from ecommerce_pipeline.transforms.orders import (
     DIMENSION_COLUMNS,
     UNRESOLVED_COLUMNS,
@@ -38,7 +39,7 @@ def test_current_lines_carry_revenue_region_and_category(silver_tables):
 
 def test_unknown_customers_and_products_keep_their_revenue():
     rows = lines(silver_of()["orders_validated"])
-    # C3's e-mail was invalid, so C3 is not in customers_clean; P9 is not in products_clean.
+    # C404 is not in customers_clean; P9 is not in products_clean.
     o4 = rows[("O4", 1)]
     assert (o4["customer_known"], o4["customer_region"], o4["line_revenue"]) == (False, "unknown", Decimal("20.00"))
     p9 = rows[("O5", 1)]
@@ -173,3 +174,29 @@ def test_order_dates_are_in_the_store_time_zone():
     ny = order_batch(bronze("orders", [late]), bronze("order_items", ITEMS[:1]), NO_REJECTS, "America/New_York")
     assert ny.headers.column("order_date").to_pylist() == [DAY]
     assert ny.lines.column("order_date").to_pylist() == [DAY]
+
+
+def test_an_order_id_reused_by_another_customer_the_same_day_is_a_conflicting_order():
+    other = {**ORDER, "customer_id": "C2", "status": "delivered", "updated_at": "2025-01-01T12:00:00Z"}
+    batch = order_batch(bronze("orders", [ORDER, other]), bronze("order_items", ITEMS), NO_REJECTS)
+    # Neither version is merged into the other: both are held back, with the day's lines.
+    assert batch.headers.num_rows == 0 and batch.lines.num_rows == 0
+    assert [(r["_source_row"], r["rule"]) for r in batch.orders_quarantine.to_pylist()] == [
+        (2, "conflicting_order"),
+        (3, "conflicting_order"),
+    ]
+    assert "customers C1, C2" in batch.orders_quarantine.column("detail")[0].as_py()
+    assert [json.loads(r)["customer_id"] for r in batch.orders_quarantine.column("raw_record").to_pylist()] == ["C1", "C2"]
+    assert batch.lines_quarantine.column("rule").to_pylist() == ["order_rejected", "order_rejected"]
+
+
+def test_a_conflicting_day_leaves_the_order_as_it_was():
+    other = {**ORDER, "customer_id": "C2", "updated_at": "2025-01-02T12:00:00Z"}
+    again = {**ORDER, "status": "shipped", "updated_at": "2025-01-02T09:00:00Z"}
+    merged = run_days((DAY, [ORDER], ITEMS), (D2, [again, other], None))
+    # No version of the conflicting day is stored: the first day's stays current, with its lines.
+    assert [(r["customer_id"], r["status"], r["landing_date"], r["is_current"], r["lines_current"])
+            for r in merged.headers.to_pylist()] == [("C1", "processing", DAY, True, True)]  # fmt: skip
+    # The same customer sending the order twice in a day is two versions, not a conflict.
+    merged = run_days((DAY, [ORDER, {**ORDER, "status": "shipped", "updated_at": "2025-01-01T11:00:00Z"}], ITEMS))
+    assert {r["status"] for r in merged.current.to_pylist()} == {"shipped"}

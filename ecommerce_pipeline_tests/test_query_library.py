@@ -21,6 +21,7 @@ QUARANTINE_TABLES = [
     "silver_customers",
     "silver_orders",
     "silver_order_items",
+    "field_issues",
 ]
 
 

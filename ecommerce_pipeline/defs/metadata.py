@@ -14,7 +14,7 @@ from ecommerce_pipeline.quality.columns import describe
 from ecommerce_pipeline.quality.conservation import ConservationOutcome
 from ecommerce_pipeline.quality.schemas import SchemaOutcome
 
-PII_COLUMNS = frozenset(c for e in ENTITIES.values() for c in e.pii_columns) | {"raw_record"}
+PII_COLUMNS = frozenset(c for e in ENTITIES.values() for c in e.pii_columns) | {"raw_record", "raw_value"}
 PREVIEW_ROWS = 5
 MASK = "***"
 
@@ -151,9 +151,7 @@ def schema_check_result(asset_key: dg.AssetKey, outcome: SchemaOutcome) -> dg.As
     if outcome.failures:
         metadata["failures"] = dg.MetadataValue.md("\n".join(f"- {f}" for f in outcome.failures))
     if outcome.sample is not None:
-        metadata["failing_rows_sample"] = dg.MetadataValue.md(
-            masked_preview(pa.Table.from_pandas(outcome.sample, preserve_index=False))
-        )
+        metadata["failing_rows_sample"] = dg.MetadataValue.md(masked_preview(outcome.sample))
     return dg.AssetCheckResult(
         asset_key=asset_key,
         check_name="schema",

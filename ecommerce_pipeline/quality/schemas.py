@@ -16,9 +16,10 @@ import pyarrow as pa_arrow
 
 from ecommerce_pipeline.contract import ENTITIES, EVENT_TYPES, FUNNEL_STAGES, Column
 from ecommerce_pipeline.transforms.customer_lifetime_value import RFM_SEGMENTS
-from ecommerce_pipeline.transforms.customers import E164_PATTERN, EMAIL_PATTERN
+from ecommerce_pipeline.transforms.field_quality import emails_are_valid, phones_are_e164
 from ecommerce_pipeline.transforms.sql import query
 
+# Money (decimal) reaches pandas as Decimal objects: no numpy dtype, the checks compare the values.
 PANDAS_DTYPES = {"integer": "int64", "number": "float64", "boolean": "bool"}
 MONEY_COLUMNS = ("unit_price", "discount", "shipping_cost", "tax", "base_price", "current_price", "cost")
 SAMPLE_ROWS = 5
@@ -83,8 +84,9 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
     "customers_clean": pa.DataFrameSchema(
         {
             **_contract_columns("customers", *[c for c in ENTITIES["customers"].column_names if c != "updated_at"]),
-            "email": pa.Column(checks=pa.Check.str_matches(EMAIL_PATTERN), nullable=True),
-            "phone": pa.Column(checks=pa.Check.str_matches(E164_PATTERN), nullable=True),
+            # Judged by the libraries themselves (email-validator, phonenumbers), not by the cleaning code's output.
+            "email": pa.Column(checks=pa.Check(lambda s: pd.Series(emails_are_valid(s), index=s.index)), nullable=True),
+            "phone": pa.Column(checks=pa.Check(lambda s: pd.Series(phones_are_e164(s), index=s.index)), nullable=True),
             "signup_date": _required(),
             "is_active": _required("bool"),
             "region": _required(),
@@ -214,7 +216,7 @@ class SchemaOutcome:
     rows_checked: int
     failing_rows: int
     failures: list[str] = field(default_factory=list)
-    sample: pd.DataFrame | None = None
+    sample: pa_arrow.Table | None = None  # the first failing rows, as stored
     # Positions of the failing rows in the table checked (every row when the table itself fails).
     failing_positions: list[int] = field(default_factory=list)
 
@@ -264,7 +266,7 @@ def check_schema(table_name: str, table: pa_arrow.Table) -> SchemaOutcome:
     if not messages:
         return SchemaOutcome(True, len(df), 0)
     rows = sorted(failing_rows)
-    sample = table.take(rows[:SAMPLE_ROWS]).to_pandas() if rows else None
+    sample = table.take(rows[:SAMPLE_ROWS]) if rows else None
     positions = list(range(len(df))) if everything_fails else rows
     return SchemaOutcome(False, len(df), len(positions), messages, sample, positions)
 

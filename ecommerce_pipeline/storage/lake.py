@@ -205,8 +205,12 @@ def day_chunks(scans: list[PartitionScan], days: list[date], max_rows: int) -> I
 
 
 def quarantined_file_path(entity: str, day: date, name: str) -> str:
-    """``quarantine/files/<entity>/<YYYY-MM-DD>/<file name>``: where an unreadable landing file is kept whole."""
-    return f"quarantine/files/{entity}/{day.isoformat()}/{name.rsplit('/', 1)[-1]}"
+    """``quarantine/files/<entity>/<YYYY-MM-DD>/<path in the day folder>``: where an unreadable landing file is
+    kept whole. The path below the day folder is kept (``region=eu/part-0.csv.gz`` and ``region=us/part-0.csv.gz``
+    are two files), as is an archive member's ``archive.zip!member`` name."""
+    folder = f"{entity}/{day.isoformat()}/"
+    relative = name[len(folder) :] if name.startswith(folder) else name.rsplit("/", 1)[-1]
+    return f"quarantine/files/{folder}{relative}"
 
 
 def _temp_name(target: Path) -> Path:

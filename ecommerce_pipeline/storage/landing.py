@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from ecommerce_pipeline.contract import ENTITIES
+from ecommerce_pipeline.ingest import is_supported, unsupported_reason
+
+DAY_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -34,12 +38,54 @@ def parse_landing_key(key: str) -> tuple[str, date]:
         raise LandingKeyError(f"{key!r} is not <entity>/<YYYY-MM-DD>/<file name>")
     entity, folder = parts[0], parts[1]
     if entity not in ENTITIES:
-        raise LandingKeyError(f"{key!r}: unknown entity {entity!r}; expected one of {', '.join(ENTITIES)}")
+        hint = f" (entity folders are lower case: {entity.lower()!r})" if entity.lower() in ENTITIES else ""
+        raise LandingKeyError(f"{key!r}: unknown entity {entity!r}{hint}; expected one of {', '.join(ENTITIES)}")
     try:
+        if not DAY_FOLDER.match(folder):
+            raise ValueError(folder)
         day = date.fromisoformat(folder)
     except ValueError:
-        raise LandingKeyError(f"{key!r}: date folder {folder!r} is not YYYY-MM-DD") from None
+        raise LandingKeyError(f"{key!r}: date folder {folder!r} is not YYYY-MM-DD (a calendar day)") from None
     return entity, day
+
+
+def is_hidden_key(key: str) -> bool:
+    """A key with a hidden file or folder anywhere in it (``.staging/``, ``_temporary/``, ``.DS_Store``)."""
+    return any(is_hidden(part) for part in key.strip("/").split("/"))
+
+
+def unused_reason(key: str) -> str | None:
+    """Why the pipeline will not read the landing key as data, or None when it will.
+
+    Hidden keys are never data (and are not reported); an unsupported file type is still quarantined whole
+    as ``unparseable_file`` by bronze, so it is reported here and in quarantine.
+    """
+    if is_hidden_key(key):
+        return None
+    try:
+        parse_landing_key(key)
+    except LandingKeyError as exc:
+        return f"not read: {exc}"
+    name = key.rsplit("/", 1)[-1]
+    if not is_supported(name):
+        return f"quarantined whole as unparseable_file: {unsupported_reason(name)}"
+    return None
+
+
+def unused_paths(keys: list[str]) -> dict[str, str]:
+    """Every landing key the pipeline does not read as data, with the reason."""
+    return {k: reason for k in sorted(keys) if (reason := unused_reason(k)) is not None}
+
+
+def unused_paths_for(entity: str, unused: dict[str, str]) -> dict[str, str]:
+    """The unused paths that concern ``entity``: those under its folder (whatever the case) and those of no entity."""
+    known = {e.lower() for e in ENTITIES}
+    mine = {}
+    for key, reason in unused.items():
+        top = key.split("/", 1)[0].lower()
+        if top == entity or top not in known:
+            mine[key] = reason
+    return mine
 
 
 def is_hidden(name: str) -> bool:
@@ -56,6 +102,10 @@ class LandingStore(ABC):
     @abstractmethod
     def location(self) -> str: ...
 
+    @abstractmethod
+    def list_keys(self) -> list[str]:
+        """Every file's key in the store, hidden ones excluded (for reporting what is not used)."""
+
     def source(self, file: LandingFile) -> bytes | Path:
         """What the parser reads: a local path (streamed, never held whole) or the file's bytes."""
         return self.read_bytes(file)
@@ -70,7 +120,9 @@ class LocalLandingStore(LandingStore):
         if not folder.is_dir():
             return []
         files = []
-        for path in sorted(p for p in folder.rglob("*") if p.is_file() and not is_hidden(p.name)):
+        for path in sorted(
+            p for p in folder.rglob("*") if p.is_file() and not is_hidden_key(p.relative_to(folder).as_posix())
+        ):
             stat = path.stat()
             key = path.relative_to(self.root).as_posix()
             files.append(LandingFile(key, entity, day, stat.st_size, str(stat.st_mtime_ns)))
@@ -84,3 +136,9 @@ class LocalLandingStore(LandingStore):
 
     def location(self) -> str:
         return str(self.root.resolve())
+
+    def list_keys(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        keys = (p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file())
+        return sorted(k for k in keys if not is_hidden_key(k))

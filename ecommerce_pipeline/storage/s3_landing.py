@@ -7,7 +7,7 @@ from datetime import date
 import boto3
 
 from ecommerce_pipeline.storage.aws import split_uri
-from ecommerce_pipeline.storage.landing import LandingFile, LandingStore, is_hidden
+from ecommerce_pipeline.storage.landing import LandingFile, LandingStore, is_hidden_key
 
 
 class S3LandingStore(LandingStore):
@@ -25,7 +25,7 @@ class S3LandingStore(LandingStore):
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=folder):
             for obj in page.get("Contents", []):
                 key = obj["Key"]
-                if key.endswith("/") or is_hidden(key.rsplit("/", 1)[-1]):
+                if key.endswith("/") or is_hidden_key(key[len(folder) :]):
                     continue
                 relative = key[len(self.prefix) + 1 :] if self.prefix else key
                 # The ETag changes whenever the object is re-uploaded with other bytes.
@@ -37,3 +37,13 @@ class S3LandingStore(LandingStore):
 
     def location(self) -> str:
         return self.uri
+
+    def list_keys(self) -> list[str]:
+        start = self._key("")
+        keys = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=start):
+            for obj in page.get("Contents", []):
+                relative = obj["Key"][len(start) :]
+                if relative and not relative.endswith("/") and not is_hidden_key(relative):
+                    keys.append(relative)
+        return sorted(keys)

@@ -14,9 +14,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ecommerce_pipeline.contract import Column, Entity
-from ecommerce_pipeline.transforms.landing import ParsedFile
-from ecommerce_pipeline.transforms.sql import arrow, connect, literal, quote, trimmed_or_null
+from ecommerce_pipeline.contract import MONEY_PRECISION, MONEY_SCALE, Column, Entity
+from ecommerce_pipeline.ingest import ParsedFile
+from ecommerce_pipeline.transforms.sql import arrow, connect, literal, quote, trim_unicode_whitespace, trimmed_or_null
 
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -45,15 +45,37 @@ class BronzeResult:
     landing_rows_by_file: dict[str, int] = field(default_factory=dict)
 
 
+MONEY_SQL = f"DECIMAL({MONEY_PRECISION},{MONEY_SCALE})"
+# Wider than money, to tell a value with more than two decimal places from one that has two.
+EXACT_SQL = "DECIMAL(38,10)"
+# Columns whose invalid values are recorded as field issues: bronze keeps them as this JSON list.
+FIELD_ISSUES_COLUMN = "_field_issues"
+TYPE_WORDS = {"money": "number"}  # how a type is named in a "type" detail
+
+
+def _raw_value(col: Column, column_in_file: str) -> str:
+    """The trimmed text of a value, or NULL when empty. Ids lose every Unicode whitespace character at either
+    end and a zero fraction (9001.0 -> 9001); see ``contract.IDENTIFIER_RULE``."""
+    if not col.identifier:
+        return trimmed_or_null(column_in_file)
+    t = trim_unicode_whitespace(column_in_file)
+    whole = f"CASE WHEN contains({t}, '.') AND regexp_full_match({t}, '[0-9]+\\.0+') THEN split_part({t}, '.', 1) ELSE {t} END"
+    return f"NULLIF({whole}, '')"
+
+
 def _typed(col: Column, v: str) -> str:
+    # Python's and DuckDB's number syntax accept '_' between digits (1_299.00); no export writes numbers so.
+    plain = f"NOT contains({v}, '_')"
     if col.type == "string":
         return f"lower({v})" if col.allowed else v
     if col.type == "integer":
         d = f"TRY_CAST({v} AS DOUBLE)"
-        return f"CASE WHEN isfinite({d}) AND {d} = trunc({d}) THEN TRY_CAST({d} AS BIGINT) END"
+        return f"CASE WHEN {plain} AND isfinite({d}) AND {d} = trunc({d}) THEN TRY_CAST({d} AS BIGINT) END"
     if col.type == "number":
         d = f"TRY_CAST({v} AS DOUBLE)"
-        return f"CASE WHEN isfinite({d}) THEN {d} END"
+        return f"CASE WHEN {plain} AND isfinite({d}) THEN {d} END"
+    if col.type == "money":
+        return f"CASE WHEN {plain} THEN TRY_CAST({v} AS {MONEY_SQL}) END"
     if col.type == "boolean":
         t = ", ".join(map(literal, TRUE_WORDS))
         f = ", ".join(map(literal, FALSE_WORDS))
@@ -74,9 +96,21 @@ def _failures(col: Column, v: str, typed: str) -> list[str]:
         checks.append(f"CASE WHEN {v} IS NULL THEN {literal(f'required: {name} is missing')} END")
     if col.type != "string":
         checks.append(
-            f"CASE WHEN {v} IS NOT NULL AND {typed} IS NULL THEN 'type: ' || {shown} || {literal(f' is not a {col.type}')} END"
+            f"CASE WHEN {v} IS NOT NULL AND {typed} IS NULL THEN 'type: ' || {shown} || {literal(f' is not a {TYPE_WORDS.get(col.type, col.type)}')} END"
+        )
+    if col.type == "money":
+        checks.append(
+            f"CASE WHEN TRY_CAST({v} AS {EXACT_SQL}) <> {typed} "
+            f"THEN 'money_precision: ' || {shown} || ' has more than {MONEY_SCALE} decimal places' END"
+        )
+    if col.maximum is not None:
+        checks.append(
+            f"CASE WHEN {typed} > {col.maximum} "
+            f"THEN 'upper_bound: ' || {shown} || {literal(f' is above the plausible maximum {col.maximum:,}')} END"
         )
     for rule in col.rules:
+        if rule in ("valid_email", "valid_phone"):
+            continue  # checked in silver with the libraries (transforms/field_quality.py)
         if rule == "positive":
             cond, text = f"{typed} <= 0", " must be greater than zero"
         elif rule == "non_negative":
@@ -104,25 +138,54 @@ def validation_sql(entity: Entity, present: dict[str, str], extras: list[str]) -
     ``present`` maps each contract column found in the file to its name there; absent ones are NULL.
     The per-file lineage constants are added afterwards (``with_lineage``).
     """
-    # The inner SELECT trims and types each value once; the outer one checks the rules on the results.
-    inner, failures = [], []
+    # The inner SELECT trims and types each value once; the middle one checks the rules on the results; the
+    # outer one nulls invalid values of columns that only lose the value (``on_invalid="null"``), keeping
+    # what was wrong in ``_field_issues``.
+    inner, failures, field_failures = [], [], {}
     for col in entity.columns:
-        raw = trimmed_or_null(quote(present[col.name])) if col.name in present else "NULL::VARCHAR"
+        raw = _raw_value(col, quote(present[col.name])) if col.name in present else "NULL::VARCHAR"
         v, typed = quote(f"raw:{col.name}"), quote(col.name)
         inner += [f"{raw} AS {v}", f"{_typed(col, raw)} AS {typed}"]
-        failures.extend(_failures(col, v, typed))
+        checks = _failures(col, v, typed)
+        if col.on_invalid == "null" and not col.required:
+            if checks:  # e-mail and phone have none here: silver judges them (field_quality)
+                field_failures[col.name] = f"concat_ws('; ', {', '.join(checks)})"
+        else:
+            failures.extend(checks)
     extra_json = (
         "to_json(struct_pack(" + ", ".join(f"{quote(e)} := {quote(e)}" for e in extras) + "))::VARCHAR"
         if extras
         else "NULL::VARCHAR"
     )
+    outputs = [
+        f"CASE WHEN {quote('fail:' + c)} = '' THEN {quote(c)} END AS {quote(c)}" if c in field_failures else quote(c)
+        for c in entity.column_names
+    ]
+    lineage = ["_source_row", "_ingested_at", "_extra_columns"]
+    if field_failures:
+        issues = ", ".join(
+            f"CASE WHEN {quote('fail:' + c)} <> '' THEN struct_pack(column_name := {literal(c)}, "
+            f"raw_value := {quote('raw:' + c)}, rule := split_part({quote('fail:' + c)}, ':', 1), "
+            f"detail := {quote('fail:' + c)}) END"
+            for c in field_failures
+        )
+        any_issue = " OR ".join(f"{quote('fail:' + c)} <> ''" for c in field_failures)
+        lineage.append(
+            f"CASE WHEN {any_issue} THEN to_json(list_filter([{issues}], lambda x: x IS NOT NULL))::VARCHAR END "
+            f"AS {FIELD_ISSUES_COLUMN}"
+        )
+    checked = [*(quote(c) for c in entity.column_names), *(quote(f"raw:{c}") for c in field_failures)]
     return f"""
-        SELECT
-            $business_date AS business_date,
-            {", ".join(quote(c) for c in entity.column_names)},
-            _source_row, $ingested_at AS _ingested_at, _extra_columns,
-            concat_ws('; ', {", ".join(failures)}) AS _failures
-        FROM (SELECT {", ".join(inner)}, _source_row, {extra_json} AS _extra_columns FROM file_records)
+        SELECT business_date, {", ".join(outputs)}, {", ".join(lineage)}, _failures
+        FROM (
+            SELECT
+                $business_date AS business_date,
+                {", ".join(checked)},
+                _source_row, $ingested_at AS _ingested_at, _extra_columns,
+                {"".join(f"{e} AS {quote('fail:' + c)}, " for c, e in field_failures.items())}
+                concat_ws('; ', {", ".join(failures)}) AS _failures
+            FROM (SELECT {", ".join(inner)}, _source_row, {extra_json} AS _extra_columns FROM file_records)
+        )
     """
 
 
@@ -143,6 +206,17 @@ def with_lineage(checked: pa.Table, source_file: str, batch_id: str) -> pa.Table
     return checked.add_column(at + 2, pa.field("_batch_id", LINEAGE_CONSTANT), constant_column(batch_id, len(checked)))
 
 
+def _distinct_names(records: pa.Table) -> pa.Table:
+    """Names made distinct case-insensitively (SQL names are): a repeat becomes ``name (column N)``."""
+    seen: set[str] = set()
+    names = []
+    for position, name in enumerate(records.column_names, start=1):
+        unique = name if name.casefold() not in seen else f"{name} (column {position})"
+        seen.add(unique.casefold())
+        names.append(unique)
+    return records.rename_columns(names)
+
+
 def _raw_json(con, records: pa.Table) -> pa.Table:
     """Each record's raw values, as the file had them, as a JSON object (for quarantine)."""
     fields = ", ".join(f"{quote(c)} := {quote(c)}" for c in records.column_names if c != "_source_row")
@@ -158,6 +232,12 @@ def _validate_file(con, entity: Entity, parsed: ParsedFile, params: dict) -> tup
     contract = {c: present[c] for c in entity.column_names if c in present}
     extras = [c for lower, c in present.items() if lower not in entity.column_names]
     missing_required = [c for c in entity.required if c not in present]
+    if parsed.duplicate_columns:
+        # The file cannot say which of two same-named columns holds the value: no row of it can be trusted.
+        pairs = "; ".join(f"{a!r} and {b!r}" for a, b in parsed.duplicate_columns)
+        detail = f"duplicate_column: the header names a column twice ({pairs})"
+        raw = _raw_json(con, _distinct_names(parsed.records)).column("raw_record")
+        return None, _rejected(parsed, parsed.records.column("_source_row"), detail, raw, params), extras
     if missing_required:
         # Without a required column no row of the file can be valid; each row is quarantined on its own.
         detail = f"missing_required_column: {', '.join(missing_required)} not in the file's header"

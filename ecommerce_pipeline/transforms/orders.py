@@ -7,7 +7,8 @@ latest valid version is the order's **current** state. The order lines sent with
 id, same landing day) are that version's line set; a version without lines (a status-only update)
 keeps the line set of the latest version that had one. A line set is all or nothing: if any line of it
 breaks a rule, here or in bronze, the version and all its lines go to quarantine and the order keeps
-its previous state.
+its previous state. An order id that arrives for two customers in one landing day is ``conflicting_order``:
+every version of it that day, and the day's lines, go to quarantine.
 
 ``order_date`` is the order's timestamp in the store's time zone. Current rows carry the customer's
 region and the product's category of the versions valid at the order's time.
@@ -89,6 +90,15 @@ SELECT i.*, d._source_file AS version_source_file, d._source_row AS version_sour
 FROM items_d i
 LEFT JOIN latest_of_day d ON d.business_date = i.business_date AND d.order_id = i.order_id
 """,
+    # One order id, two customers in one landing day: two different orders sharing an id, or a broken export.
+    # Neither can be told from the other (nor whose lines the day's lines are), so every version of that id in
+    # the day is held back; the order keeps the state it had before the day.
+    # (min <> max finds them without a distinct count per order; only those few are then listed.)
+    "conflicting": """
+WITH ids AS (SELECT business_date, order_id FROM headers_in GROUP BY ALL HAVING min(customer_id) <> max(customer_id))
+SELECT business_date, order_id, string_agg(DISTINCT customer_id, ', ' ORDER BY customer_id) AS customers
+FROM ids JOIN headers_in USING (business_date, order_id) GROUP BY ALL
+""",
     "headers_checked": """
 WITH line_summary AS (
     SELECT business_date, order_id, version_source_file, version_source_row, count(*) AS lines,
@@ -96,7 +106,10 @@ WITH line_summary AS (
     FROM lines_checked WHERE version_source_file IS NOT NULL GROUP BY ALL
 )
 SELECT h.*, coalesce(s.lines, 0) AS line_count,
-       CASE WHEN coalesce(s.bad_lines, 0) > 0
+       CASE WHEN c.order_id IS NOT NULL
+              THEN 'conflicting_order: order ' || h.order_id || ' arrived for customers ' || c.customers
+                   || ' in the same landing day; every version of it is held back'
+            WHEN coalesce(s.bad_lines, 0) > 0
               THEN 'order_has_invalid_line: ' || s.bad_lines || ' line(s) of the order failed a rule'
             WHEN r.lines IS NOT NULL AND s.lines IS NOT NULL
               THEN 'order_has_invalid_line: ' || r.lines || ' line(s) of the order were rejected in bronze'
@@ -110,6 +123,7 @@ LEFT JOIN latest_of_day d ON d.business_date = h.business_date AND d.order_id = 
      AND d._source_file = h._source_file AND d._source_row = h._source_row
 LEFT JOIN rejected_in_bronze r ON r.business_date = h.business_date AND r.order_id = h.order_id
      AND d.order_id IS NOT NULL
+LEFT JOIN conflicting c ON c.business_date = h.business_date AND c.order_id = h.order_id
 """,
 }
 

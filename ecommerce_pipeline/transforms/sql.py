@@ -55,6 +55,21 @@ def trim(value: str) -> str:
     )
 
 
+# Unicode White_Space: ASCII tab, line feed, vertical tab, form feed, carriage return, space, NEL, and the
+# separators (\p{Z}: NBSP, the en/em/thin/hair spaces, line and paragraph separators, ideographic space...).
+UNICODE_WHITESPACE = r"[\t\n\x0B\f\r \x{85}\p{Z}]"
+
+
+def trim_unicode_whitespace(value: str) -> str:
+    """``value`` without leading or trailing Unicode whitespace. The regular expression runs only where it
+    can change something: values with a non-ASCII character or a control character or space at either end."""
+    pattern = f"^{UNICODE_WHITESPACE}+|{UNICODE_WHITESPACE}+$"
+    return (
+        f"CASE WHEN strlen({value}) <> length({value}) OR ascii({value}) <= 32 OR ascii(right({value}, 1)) <= 32 "
+        f"THEN regexp_replace({value}, {literal(pattern)}, '', 'g') ELSE {value} END"
+    )
+
+
 def trimmed_or_null(value: str) -> str:
     """``NULLIF(trim(value), '')`` with the cheap trim."""
     return f"NULLIF({trim(value)}, '')"

@@ -20,7 +20,7 @@ import dagster as dg
 from ecommerce_pipeline.defs.automation import OPT_IN_SENSOR
 from ecommerce_pipeline.defs.partitions import daily_partitions
 from ecommerce_pipeline.settings import landing_uri, load_settings
-from ecommerce_pipeline.storage.landing import LandingKeyError, is_hidden, parse_landing_key
+from ecommerce_pipeline.storage.landing import LandingKeyError, is_hidden, parse_landing_key, unused_reason
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,9 @@ def evaluate_arrivals(
         except LandingKeyError as exc:
             log.warning(f"landing file ignored: {exc}")
             continue
+        reason = unused_reason(obj.key)
+        if reason:  # an unsupported file type: its day still runs, and bronze keeps the file in quarantine
+            log.warning(f"landing file ignored: {obj.key}: {reason}")
         if not first <= day.isoformat() <= last:
             log.warning(f"landing file ignored: {obj.key!r} is dated {day}, outside the partitions {first}..{last}")
             continue

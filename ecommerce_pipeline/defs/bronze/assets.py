@@ -16,12 +16,14 @@ from ecommerce_pipeline.defs.metadata import (
 from ecommerce_pipeline.defs.partitions import partition_days
 from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, OWNERS
 from ecommerce_pipeline.defs.resources import LandingResource
+from ecommerce_pipeline.ingest import MEMBER_SEPARATOR, file_bytes, parse_landing
 from ecommerce_pipeline.quality.conservation import bronze_conservation, combined
 from ecommerce_pipeline.storage.io_manager import table_name
 from ecommerce_pipeline.storage.lake import Lake, quarantined_file_path
-from ecommerce_pipeline.storage.landing import LandingFile, LandingStore
+from ecommerce_pipeline.storage.landing import LandingFile, LandingStore, unused_paths, unused_paths_for
 from ecommerce_pipeline.transforms.bronze import validate_batch
-from ecommerce_pipeline.transforms.landing import parse_landing_chunks
+
+UNUSED_FILES_CHECK = "landing_unused_files"
 
 
 def bronze_key(entity: str) -> dg.AssetKey:
@@ -42,13 +44,31 @@ def _keeper(context, store: LandingStore, lake: Lake, landed: list[LandingFile])
     by_key = {f.key: f for f in landed}
 
     def keep(key: str) -> str:
-        file = by_key[key]
+        # An archive member (``export.zip!orders.csv``) is kept as the member's own bytes.
+        file = by_key[key.split(MEMBER_SEPARATOR, 1)[0]]
         path = quarantined_file_path(file.entity, file.day, key)
-        kept = lake.keep_file(path, store.read_bytes(file))
+        kept = lake.keep_file(path, file_bytes(key, store.read_bytes(file)))
         context.log.warning(f"{key} could not be read at all; kept whole at {kept}")
         return kept
 
     return keep
+
+
+def unused_files_check_result(context, key: dg.AssetKey, unused: dict[str, str]) -> dg.AssetCheckResult:
+    """The landing paths that are not read, in the run's log and as a warning check listing them."""
+    for path, reason in unused.items():
+        context.log.warning(f"landing path not used: {path}: {reason}")
+    listing = "\n".join(f"- `{path}`: {reason}" for path, reason in list(unused.items())[:100])
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=UNUSED_FILES_CHECK,
+        passed=not unused,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "unused_paths": len(unused),
+            "paths": dg.MetadataValue.md(listing or "_none_"),
+        },
+    )
 
 
 def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
@@ -83,7 +103,17 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
                 asset=key,
                 blocking=True,
                 description="Every landing row is in bronze or its quarantine exactly once.",
-            )
+            ),
+            dg.AssetCheckSpec(
+                UNUSED_FILES_CHECK,
+                asset=key,
+                blocking=False,
+                description=(
+                    f"Landing paths under {entity.name}/ (in any case) or under no known entity that the pipeline "
+                    "does not read as data: an unknown entity folder, a date folder that is not a calendar day "
+                    "written YYYY-MM-DD, a file outside a date folder, an unsupported file type. Warns, never blocks."
+                ),
+            ),
         ],
         required_resource_keys={"io_manager", "landing"},
         **DAILY_LAKE_STEP,
@@ -101,7 +131,7 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
             landed = store.list_files(entity.name, day)
             result = validate_batch(
                 entity,
-                (parse_landing_chunks(file.key, store.source(file)) for file in landed),
+                (chunks for file in landed for chunks in parse_landing(file.key, store.source(file))),
                 day,
                 _batch_id([f.fingerprint for f in landed]),
                 ingested_at,
@@ -154,6 +184,7 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
             | {"rules": dg.MetadataValue.json(rules), "bytes_written": dg.MetadataValue.int(quarantine_bytes)},
         )
         yield conservation_check_result(key, combined(outcomes))
+        yield unused_files_check_result(context, key, unused_paths_for(entity.name, unused_paths(store.list_keys())))
 
     return _bronze
 

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.expressions import And, EqualTo, GreaterThanOrEqual, In, LessThanOrEqual, Or
 
+from ecommerce_pipeline.contract import CUSTOMERS as CUSTOMERS_CONTRACT
 from ecommerce_pipeline.defs import restatements
 from ecommerce_pipeline.defs.bronze.assets import bronze_key, bronze_quarantine_key
 from ecommerce_pipeline.defs.metadata import (
@@ -28,6 +29,7 @@ from ecommerce_pipeline.defs.metadata import (
 from ecommerce_pipeline.defs.partitions import date_chunks, partition_days
 from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, OWNERS
 from ecommerce_pipeline.defs.resources import PipelineSettings, TablesResource
+from ecommerce_pipeline.defs.silver.field_issues import OUTPUT_NAME, field_issues_out, field_issues_output
 from ecommerce_pipeline.quality.conservation import combined, stored_conservation
 from ecommerce_pipeline.quality.schemas import SchemaOutcome, check_schema, checked_columns, combined_schema
 from ecommerce_pipeline.storage.io_manager import lazily
@@ -36,6 +38,7 @@ from ecommerce_pipeline.storage.tables import TableStore
 from ecommerce_pipeline.transforms.customers import customers_clean as clean_customers
 from ecommerce_pipeline.transforms.dimensions import CHANGES_SCHEMA, DimensionResult, affected_dates_sql
 from ecommerce_pipeline.transforms.events import merge_events, new_events
+from ecommerce_pipeline.transforms.field_quality import clean_fields
 from ecommerce_pipeline.transforms.orders import (
     DIMENSION_COLUMNS,
     UNRESOLVED_COLUMNS,
@@ -151,8 +154,11 @@ def _chunks(context: dg.AssetExecutionContext, *scans: PartitionScan):
             "`valid_to` and `is_current` say when each version applied. Orders take the version valid at their time.",
         ),
         "quarantine": _parquet_out(
-            CUSTOMERS_QUARANTINE, "Customer records of the day that failed a silver rule (invalid e-mail or phone)."
+            CUSTOMERS_QUARANTINE,
+            "Customer records of the day that failed a silver rule (an invalid e-mail or phone only loses the "
+            "value: see quarantine.field_issues).",
         ),
+        OUTPUT_NAME: field_issues_out(),
     },
     check_specs=_checks(CUSTOMERS, "row_conservation"),
     **DAILY_LAKE_STEP,
@@ -163,15 +169,19 @@ def customers_clean(
     tables: TablesResource,
     pipeline_settings: PipelineSettings,
 ):
-    store, results = tables.store(), []
+    store, results, issues = tables.store(), [], []
     for days in _chunks(context, bronze_customers):
+        # Field-level quality first: an invalid e-mail or phone loses the value, never the customer.
+        fields = clean_fields(CUSTOMERS_CONTRACT, bronze_customers.of_days(days), pipeline_settings.phone_country())
+        issues.append(fields.issues)
         result = clean_customers(
-            bronze_customers.of_days(days), store.read(table_of(CUSTOMERS)), days, pipeline_settings.phone_country()
+            fields.table, store.read(table_of(CUSTOMERS)), days, pipeline_settings.phone_country(), fields_cleaned=True
         )
         _keep(results, days, _dimension(store, "customers", CUSTOMERS, result, days), result, "customers_clean")
     yield dg.Output(None, "customers", metadata=_dimension_metadata(CUSTOMERS, results))
     quarantine = pa.concat_tables([r.quarantine for _, _, r, _ in results])
     yield dg.Output(quarantine, "quarantine", metadata=table_metadata(quarantine) | {"rules": rule_counts(quarantine)})
+    yield field_issues_output(pa.concat_tables(issues))
     yield schema_check_result(CUSTOMERS, combined_schema([c for *_, c in results]))
     yield conservation_check_result(
         CUSTOMERS,
