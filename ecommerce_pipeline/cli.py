@@ -70,6 +70,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             first = partitions.get_first_partition_key()
             print(f"{day} is not a partition (partitions start at {first}; set ECOM_START_DATE)", file=sys.stderr)
             return 2
+    problems = _aws_problems()
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print("(`ecommerce-pipeline local-aws` prints a working set for a local moto server)", file=sys.stderr)
+        return 2
     steps = len(job.graph.node_defs)
     handler = Progress.start(steps)
     days = (args.end - args.start).days + 1
@@ -77,15 +83,56 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
         result = run_range(progress_job, instance, args.start, args.end, {"loggers": {"progress": {}}})
+        failures = handler.failures or ([] if result.success else _run_failure(instance, result.run_id))
     elapsed = time.perf_counter() - started
     ok = result.success and not handler.failed_checks
     print(f"Run {result.run_id} {'succeeded' if ok else 'FAILED'} in {elapsed:.1f}s")
+    for failure in failures:
+        print(f"Root cause: {failure}")
     if handler.failed_checks:
-        print(f"Failed checks: {', '.join(handler.failed_checks)}")
+        print(f"Failed checks: {'; '.join(handler.failed_checks)}")
+    if handler.warned_checks:
+        print(f"Warnings: {'; '.join(handler.warned_checks)}")
     if result.success:
         _print_summary(args.start, args.end)
     print(f"See the run, assets and checks in the UI:  DAGSTER_HOME={home} dagster dev")
     return 0 if ok else 1
+
+
+def _aws_problems() -> list[str]:
+    """What is missing for ECOM_ENV=aws, said before a run starts rather than as retried step failures."""
+    from ecommerce_pipeline.settings import load_settings
+
+    settings = load_settings()
+    if settings.env != "aws":
+        return []
+    problems = [
+        f"{name} is not set (the s3:// prefix of the {what})"
+        for name, value, what in (
+            ("ECOM_LANDING_URI", settings.landing_uri, "landing files"),
+            ("ECOM_BRONZE_URI", settings.bronze_uri, "bronze tables"),
+            ("ECOM_SILVER_URI", settings.silver_uri, "silver tables"),
+            ("ECOM_GOLD_URI", settings.gold_uri, "gold tables"),
+        )
+        if not value
+    ]
+    import boto3
+
+    if not (settings.aws_region or boto3.Session().region_name):
+        problems.append("no AWS region: set AWS_REGION (Glue and Athena fail with NoRegionError without one)")
+    return problems
+
+
+def _run_failure(instance, run_id: str) -> list[str]:
+    """The root cause of a run that failed outside any step (its RUN_FAILURE event's error)."""
+    from ecommerce_pipeline.defs.errors import describe_failure
+
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is not None and event.event_type_value == "PIPELINE_FAILURE":
+            error = getattr(event.event_specific_data, "error", None)
+            return [describe_failure(None, error) if error else event.message or "the run failed"]
+    return []
 
 
 def _catalog():

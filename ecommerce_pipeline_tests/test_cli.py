@@ -9,7 +9,8 @@ from ecommerce_pipeline.cli import main
 def test_run_materializes_records_the_run_and_prints_progress(project_env, store_landing, capsys):
     assert main(["run", "--start", "2025-01-01"]) == 0
     out = capsys.readouterr().out
-    assert "[14/14] ok   catalog/duckdb" in out
+    assert "[15/15] ok   catalog/duckdb" in out
+    assert "check failed" not in out and "Root cause" not in out
     assert "daily_sales_summary" in out and "190.0" in out
     assert "unknown_customer" in out  # the quarantine summary
     with dg.DagsterInstance.get() as instance:
@@ -50,6 +51,47 @@ def test_a_failing_run_exits_non_zero(project_env, store_landing, monkeypatch, c
     assert "FAIL gold/daily_sales_summary" in out and "FAILED" in out
 
 
+@pytest.mark.slow
+def test_a_failure_prints_its_root_cause_not_the_retry_wrapper(project_env, store_landing, monkeypatch, capsys):
+    import ecommerce_pipeline.defs.gold.assets as gold
+
+    def broken(_):
+        raise KeyError("product_category")  # retried by the step's RetryPolicy, then reported
+
+    monkeypatch.setattr(gold.sales, "daily_sales_summary", broken)
+    assert main(["run", "--start", "2025-01-01"]) == 1
+    out = capsys.readouterr().out
+    # The first retry already says why; the failure and the run summary give the exception and where.
+    assert "retrying gold/daily_sales_summary: KeyError: 'product_category' (at defs/gold/assets.py:" in out
+    cause = "gold/daily_sales_summary: KeyError: 'product_category' (at defs/gold/assets.py:"
+    assert "FAIL gold/daily_sales_summary" in out and f"         {cause}" in out
+    assert f"Root cause: {cause}" in out
+    assert "Exceeded max_retries" not in out
+
+
+def test_a_day_without_landing_files_fails_landing_received(project_env, store_landing, capsys):
+    # 2025-01-01 has the store's files, 2025-01-02 has nothing at all: a green run would hide a missed export.
+    assert main(["run", "--start", "2025-01-01", "--end", "2025-01-02"]) == 1
+    out = capsys.readouterr().out
+    assert "ok   bronze/orders" in out  # non-blocking: the day is still materialized, every step runs
+    assert "[15/15]" in out and "] FAIL" not in out
+    assert "check failed: bronze/orders:landing_received: no landing files at all for 2025-01-02 under" in out
+    assert "FAILED" in out and "Failed checks: bronze/orders:landing_received" in out
+
+
+def test_run_on_aws_without_the_locations_and_region_says_what_is_missing(project_env, monkeypatch, capsys):
+    for name in ("ECOM_LANDING_URI", "ECOM_BRONZE_URI", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(project_env / "no-aws-config"))
+    monkeypatch.setenv("ECOM_ENV", "aws")
+    monkeypatch.setenv("ECOM_SILVER_URI", "s3://silver")
+    monkeypatch.setenv("ECOM_GOLD_URI", "s3://gold")
+    assert main(["run", "--start", "2025-01-01"]) == 2
+    err = capsys.readouterr().err
+    assert "ECOM_LANDING_URI is not set" in err and "ECOM_BRONZE_URI is not set" in err
+    assert "ECOM_SILVER_URI" not in err and "no AWS region: set AWS_REGION" in err and "local-aws" in err
+
+
 @pytest.mark.parametrize("bad", ["2025-13-01", "yesterday"])
 def test_dates_are_validated(bad, capsys):
     with pytest.raises(SystemExit):
@@ -71,7 +113,7 @@ def test_generate_then_run_a_range_accounts_for_every_row(project_env, capsys):
             for e in instance.all_logs(run.run_id)
             if e.dagster_event and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"
         ]
-    assert len(checks) == 18 and all(c.passed for c in checks)
+    assert len(checks) == 19 and all(c.passed for c in checks)
     conservation = [c for c in checks if "conservation" in c.check_name]
     assert all(c.metadata["unaccounted_rows"].value == 0 for c in conservation)
     assert any(c.metadata.get("quarantined_rows") and c.metadata["quarantined_rows"].value > 0 for c in conservation)
