@@ -66,6 +66,12 @@ CALL_ACTIONS: dict[tuple[str, str], list[tuple[str, str]]] = {
     ("glue", "batch_create_partition"): [("glue:BatchCreatePartition", GLUE)],
     ("glue", "update_partition"): [("glue:UpdatePartition", GLUE)],
     ("glue", "get_partitions"): [("glue:GetPartitions", GLUE)],
+    # boto3 Athena client (catalog/athena.py): the rows of a finished count, read from the results location.
+    ("athena", "get_query_results"): [
+        ("athena:GetQueryResults", "workgroup"),
+        ("s3:GetObject", "results-objects"),
+        ("kms:Decrypt", "key"),
+    ],
     # awswrangler Athena (catalog/athena.py): reads the workgroup's enforced settings, submits, polls.
     # Athena then writes the results with the caller's credentials, SSE-KMS encrypted; what the SQL
     # itself needs is in ATHENA_STATEMENTS.
@@ -128,6 +134,9 @@ S3_LAYERS_BY_MODULE = {
     "storage/s3_landing.py": ("landing",),
     "storage/s3_lake.py": LAKE_LAYERS,
     "defs/catalog/aws_assets.py": LAKE_LAYERS,
+    # The Athena gold engine reads Parquet footers of the lake's partitions and the files it staged in gold
+    # (its data manifest is in the Athena results bucket, readable through the results grant).
+    "catalog/athena_gold.py": LAKE_LAYERS,
 }
 RESULTS_BUCKET = "athena-results"
 
@@ -196,7 +205,7 @@ def athena_statement_kinds() -> set[str]:
     kinds = {next(k for k in ATHENA_STATEMENTS if athena_create_view(n).startswith(k)) for n in query_names()}
     tree = ast.parse((PACKAGE / "defs/catalog/aws_assets.py").read_text())
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "run":
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("run", "query"):
             arg = node.args[0]
             if isinstance(arg, ast.JoinedStr):
                 text = "".join(v.value for v in arg.values if isinstance(v, ast.Constant))
@@ -209,6 +218,11 @@ def athena_statement_kinds() -> set[str]:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "run":
             assert ast.unparse(node.args[0]).startswith("unload_statement("), ast.unparse(node.args[0])
             statement = athena_gold.unload_statement("SELECT 1 AS business_date", ["business_date"], "s3://b/p/")
+            kinds.add(next(k for k in ATHENA_STATEMENTS if statement.startswith(k)))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "query":
+            # The count of the same SQL reads what the UNLOAD reads (its grants), as a SELECT.
+            assert ast.unparse(node.args[0]).startswith("count_statement("), ast.unparse(node.args[0])
+            statement = athena_gold.count_statement("SELECT 1 AS business_date")
             kinds.add(next(k for k in ATHENA_STATEMENTS if statement.startswith(k)))
     return kinds
 

@@ -6,6 +6,7 @@ import awswrangler as wr
 import dagster as dg
 
 from ecommerce_pipeline.catalog.athena import estimated_cost_usd
+from ecommerce_pipeline.catalog.athena_gold import parquet_rows
 from ecommerce_pipeline.catalog.glue import Registration, glue_table_name, partition_filter
 from ecommerce_pipeline.catalog.query_library import athena_create_view, athena_view_name, query_names
 from ecommerce_pipeline.defs.catalog.assets import LAKE_TABLES
@@ -89,33 +90,86 @@ glue_assets = [build_glue_asset(key) for key in LAKE_TABLES]
 GOLD_TABLES = [table_name(k) for k in LAKE_TABLES if k.path[0] == "gold"]
 
 
+ATHENA_KEY = dg.AssetKey(["catalog", "athena"])
+ROW_COUNTS_CHECK = "gold_row_counts"
+
+
+def lake_row_counts(aws: AwsCatalogResource, table: str, days: list[date]) -> int:
+    """Rows of ``table`` in the lake for ``days``, from the Parquet footers (no table is downloaded)."""
+    lake, wanted = aws.lake(), set(days)
+    return sum(parquet_rows(lake.session, path) for day, path in lake.partition_files(table) if day in wanted)
+
+
+def row_counts_check(counts: dict[str, dict]) -> dg.AssetCheckResult:
+    """Athena's count of each gold table for the run's days against the lake's: any difference fails (ERROR);
+    an endpoint that answered no row at all (a real Athena always answers a count) could not verify (WARN)."""
+    mismatched = {t: c for t, c in counts.items() if c["athena"] is not None and c["athena"] != c["lake"]}
+    unanswered = sorted(t for t, c in counts.items() if c["athena"] is None)
+    metadata: dict[str, object] = {
+        "counts": dg.MetadataValue.json(counts),
+        "tables_mismatched": len(mismatched),
+        "tables_unverified": len(unanswered),
+    }
+    if mismatched:
+        metadata["reason"] = "Athena and the lake disagree: " + "; ".join(
+            f"{t} Athena {c['athena']} vs lake {c['lake']} rows" for t, c in sorted(mismatched.items())
+        )
+    elif unanswered:
+        metadata["reason"] = (
+            f"Athena returned no row for the count of {', '.join(unanswered)} (an endpoint that runs no SQL, "
+            "such as moto): not verified"
+        )
+    severity = dg.AssetCheckSeverity.ERROR if mismatched else dg.AssetCheckSeverity.WARN
+    return dg.AssetCheckResult(
+        asset_key=ATHENA_KEY,
+        check_name=ROW_COUNTS_CHECK,
+        passed=not mismatched and not unanswered,
+        severity=severity,
+        metadata=metadata,
+    )
+
+
 @dg.asset(
-    key=["catalog", "athena"],
+    key=ATHENA_KEY,
     deps=[glue_key(k) for k in LAKE_TABLES],
     kinds={"athena"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            ROW_COUNTS_CHECK,
+            asset=ATHENA_KEY,
+            blocking=False,
+            description="Athena's count(*) of each gold table for the run's days equals the lake's row count.",
+        )
+    ],
     **COMMON,
 )
-def athena_registration(context: dg.AssetExecutionContext, aws: AwsCatalogResource) -> dg.MaterializeResult:
+def athena_registration(context: dg.AssetExecutionContext, aws: AwsCatalogResource):
     """The analysts' Athena views (`analytics_rolling_revenue_30d`, `analytics_month_over_month_growth`,
     `analytics_rfm_segment_summary`, `analytics_top_products_by_category`, `analytics_funnel_by_device`,
-    `analytics_data_quality_summary`) and a row count of each gold table for the day, with the bytes it
-    scanned and what it cost ($5 per TB, 10 MB minimum per query)."""
+    `analytics_data_quality_summary`) and a row count of each gold table for the run's days, compared with
+    the lake's row count (check `gold_row_counts`), with the bytes it scanned and what it cost ($5 per TB,
+    10 MB minimum per query)."""
     athena = aws.athena()
     views = []
     for name in query_names():
         athena.run(athena_create_view(name))
         views.append(athena_view_name(name))
-    where = partition_filter(partition_days(context))
-    verification = {}
+    days = partition_days(context)
+    where = partition_filter(days)
+    verification, counts = {}, {}
     for table in GOLD_TABLES:
-        run = athena.run(f"SELECT count(*) AS row_count FROM {glue_table_name(table)} WHERE {where}")
+        run, rows = athena.query(f"SELECT count(*) AS row_count FROM {glue_table_name(table)} WHERE {where}")
         verification[glue_table_name(table)] = {
             "query_id": run.query_id,
             "bytes_scanned": run.bytes_scanned,
             "estimated_cost_usd": round(run.estimated_cost_usd, 8),
         }
+        counts[glue_table_name(table)] = {
+            "athena": int(rows[0]["row_count"]) if rows else None,
+            "lake": lake_row_counts(aws, table, days),
+        }
     scanned = sum(v["bytes_scanned"] for v in verification.values())
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "database": athena.database,
             "workgroup": athena.workgroup,
@@ -125,6 +179,7 @@ def athena_registration(context: dg.AssetExecutionContext, aws: AwsCatalogResour
             "estimated_cost_usd": round(sum(estimated_cost_usd(v["bytes_scanned"]) for v in verification.values()), 8),
         }
     )
+    yield row_counts_check(counts)
 
 
 aws_catalog_assets = [*glue_assets, athena_registration]

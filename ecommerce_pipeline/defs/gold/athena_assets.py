@@ -12,7 +12,13 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from ecommerce_pipeline.catalog.athena_gold import compute_on_athena, days_relation, partitions_of
+from ecommerce_pipeline.catalog.athena_gold import (
+    UnloadRefused,
+    compute_on_athena,
+    days_relation,
+    parquet_rows,
+    partitions_of,
+)
 from ecommerce_pipeline.catalog.glue import glue_table_name
 from ecommerce_pipeline.defs.catalog.aws_assets import glue_key, register_unregistered
 from ecommerce_pipeline.defs.gold.assets import _gold, gold_assets
@@ -23,6 +29,7 @@ from ecommerce_pipeline.defs.silver.assets import EVENTS, ORDERS, PRODUCTS
 from ecommerce_pipeline.quality.schemas import check_schema
 from ecommerce_pipeline.settings import Settings
 from ecommerce_pipeline.storage.io_manager import table_name
+from ecommerce_pipeline.storage.s3_lake import S3Lake
 from ecommerce_pipeline.transforms import customer_lifetime_value as clv
 from ecommerce_pipeline.transforms import product_performance as performance
 
@@ -31,13 +38,45 @@ def _on_athena(name: str) -> dict:
     return {**_gold(name), "kinds": {"athena", "parquet"}}
 
 
-def _run(context: dg.AssetExecutionContext, aws: AwsCatalogResource, name: str, relations, schema, **numbers):
+class InputRows:
+    """Which days have input rows in the lake, from the Parquet footers of the inputs' partitions (two small
+    ranged GETs a file, each file read at most once): the Athena result of such a day must not be empty."""
+
+    def __init__(self, lake: S3Lake, table: str):
+        self.lake, self.table = lake, table
+        self.files = dict(lake.partition_files(table))
+        self._rows: dict[date, int] = {}
+
+    def rows(self, day: date) -> int:
+        if day not in self._rows:
+            self._rows[day] = parquet_rows(self.lake.session, self.files[day]) if day in self.files else 0
+        return self._rows[day]
+
+    def any_between(self, first: date, last: date) -> bool:
+        """Whether a partition in [first, last] has rows, newest first (usually the day itself answers)."""
+        return any(self.rows(d) for d in sorted(self.files, reverse=True) if first <= d <= last)
+
+
+def _run(
+    context: dg.AssetExecutionContext, aws: AwsCatalogResource, name: str, relations, schema, days_with_input, **numbers
+):
     """Compute ``gold/<name>`` on Athena, then describe and check the partitions as written to S3."""
     table, days = f"gold/{name}", partition_days(context)
     lake, athena = aws.lake(), aws.athena()
-    runs = compute_on_athena(
-        athena, lake, table, relations, days, schema, token=f"{context.run.run_id}-{uuid.uuid4().hex[:8]}"
-    )
+    try:
+        runs = compute_on_athena(
+            athena,
+            lake,
+            table,
+            relations,
+            days,
+            schema,
+            token=f"{context.run.run_id}-{uuid.uuid4().hex[:8]}",
+            days_with_input=lambda chunk: days_with_input(lake, chunk),
+        )
+    except UnloadRefused as refused:
+        # What Athena staged disagrees with what it counts: running the same SQL again would not help.
+        raise dg.Failure(description=str(refused), allow_retries=False) from refused
     # The check reads back what was published, so it judges the files downstream readers get.
     written = lake.read_partitions(table, days)
     scanned = sum(r.bytes_scanned for r in runs)
@@ -70,12 +109,18 @@ def customer_lifetime_value(context: dg.AssetExecutionContext, aws: AwsCatalogRe
     def relations(chunk: list[date]) -> dict[str, str]:
         return {"history": history, "as_of_days": days_relation(chunk)}
 
+    def days_with_input(lake: S3Lake, chunk: list[date]) -> set[date]:
+        """Days with an order line in their history window: their lifetime values cannot be empty."""
+        inputs = InputRows(lake, orders)
+        return {day for day in chunk if inputs.any_between(day - timedelta(days=HISTORY_DAYS), day)}
+
     yield from _run(
         context,
         aws,
         "customer_lifetime_value",
         relations,
         clv.output_schema(),
+        days_with_input,
         customers=lambda t: t.num_rows,
         lifetime_revenue=lambda t: column_sum(t, "total_spent"),
     )
@@ -96,12 +141,19 @@ def product_performance(context: dg.AssetExecutionContext, aws: AwsCatalogResour
     def relations(chunk: list[date]) -> dict[str, str]:
         return {name: partitions_of(glue_table_name(table_name(key)), chunk) for name, key in PRODUCT_INPUTS.items()}
 
+    def days_with_input(lake: S3Lake, chunk: list[date]) -> set[date]:
+        """Days with order lines: they give at least one product row (unless every line of the day carries
+        no revenue and no product was viewed, which a store's day does not look like)."""
+        inputs = InputRows(lake, table_name(ORDERS))
+        return {day for day in chunk if inputs.rows(day)}
+
     yield from _run(
         context,
         aws,
         "product_performance",
         relations,
         performance.output_schema(),
+        days_with_input,
         revenue=lambda t: column_sum(t, "revenue"),
         product_views=lambda t: column_sum(t, "product_views"),
     )
