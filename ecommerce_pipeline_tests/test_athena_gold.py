@@ -1,7 +1,9 @@
 """The whole-history gold tables on Athena: one SQL text for both engines, UNLOAD on moto, publishing into the lake."""
 
 import io
+import os
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import boto3
@@ -13,15 +15,22 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
+from ecommerce_pipeline.catalog.athena import Athena
 from ecommerce_pipeline.catalog.athena_gold import (
+    UnloadRefused,
+    compute_on_athena,
     days_relation,
+    parquet_rows,
     partitions_of,
     publish,
+    read_staged,
     staged_day,
     unload_statement,
+    verify_staged,
 )
 from ecommerce_pipeline.defs.bronze.assets import bronze_assets
 from ecommerce_pipeline.defs.catalog.aws_assets import aws_catalog_assets
+from ecommerce_pipeline.defs.errors import describe_failure
 from ecommerce_pipeline.defs.gold.athena_assets import gold_assets_for
 from ecommerce_pipeline.defs.resources import aws_resources
 from ecommerce_pipeline.defs.silver.assets import silver_assets
@@ -125,6 +134,18 @@ def sorted_rows(table: pa.Table, keys: list[str]) -> list[dict]:
     return table.sort_by([(k, "ascending") for k in keys]).to_pylist()
 
 
+def write_manifest(uri: str, files: list[str]) -> None:
+    """A data manifest as Athena writes it: one s3:// path a line."""
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    boto3.client("s3").put_object(Bucket=bucket, Key=key, Body="".join(f"{f}\n" for f in files).encode())
+
+
+def staged_files(staging: str) -> list[str]:
+    bucket, _, prefix = staging[len("s3://") :].partition("/")
+    listed = boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    return sorted(f"s3://{bucket}/{o['Key']}" for o in listed)
+
+
 def test_publishing_staged_files_gives_the_partitions_the_local_engine_writes(aws_env):
     history = pa.table(
         {
@@ -146,10 +167,13 @@ def test_publishing_staged_files_gives_the_partitions_the_local_engine_writes(aw
     staging = lake.staging_location(table, "run-1")
     assert staging == "s3://ecom-gold/lake/_staging/customer_lifetime_value/run-1/"
     stage_like_unload(staging, local)
+    manifest = staged_files(staging)
     empty_day = DAYS[1] + timedelta(days=1)
+    staged = read_staged(lake.session, staging, manifest, [*DAYS, empty_day])
+    assert [staged[d].num_rows for d in DAYS] == [2, 2] and staged[empty_day] is None
 
     for _ in range(2):  # publishing twice replaces, never duplicates
-        publish(lake, table, staging, [*DAYS, empty_day], clv.output_schema())
+        publish(lake, table, staged, clv.output_schema())
         for day in DAYS:
             written = lake.read_partition(table, day)
             expected = local.filter(pc.equal(local.column("business_date"), pa.scalar(day, pa.date32())))
@@ -160,6 +184,87 @@ def test_publishing_staged_files_gives_the_partitions_the_local_engine_writes(aw
         assert sorted(partition_objects) == sorted(lake._file(table, d) for d in [*DAYS, empty_day])
     lake.delete_folder(staging)
     assert lake.read_folder(staging) is None
+
+
+def test_only_the_files_in_the_manifest_are_read_and_they_must_exist(aws_env):
+    lake = configured_s3_lake(None, None, None, None)
+    staging = lake.staging_location("gold/customer_lifetime_value", "run-2")
+    rows = pa.table({"business_date": pa.array([DAYS[0]] * 4, pa.date32()), "customer_id": ["C1", "C2", "C3", "C4"]})
+    stage_like_unload(staging, rows)
+    first, second = staged_files(staging)
+    # A file left in the folder but not in the manifest (an earlier, failed write) is not published.
+    assert read_staged(lake.session, staging, [second], [DAYS[0]])[DAYS[0]].num_rows == 2
+    with pytest.raises(UnloadRefused, match="not in the staging folder"):
+        read_staged(lake.session, staging, [first, first.replace("_0_", "_9_")], [DAYS[0]])
+    with pytest.raises(UnloadRefused, match="not a day's file"):
+        read_staged(lake.session, staging, ["s3://elsewhere/business_date=2025-01-01/x"], [DAYS[0]])
+    with pytest.raises(UnloadRefused, match="not a day's file"):
+        read_staged(lake.session, staging, [first], [DAYS[1]])
+
+
+def test_verification_refuses_count_mismatches_and_empty_days_over_inputs_with_rows():
+    verify_staged("gold/t", {DAYS[0]: 3, DAYS[1]: 0}, {DAYS[0]: 3}, {DAYS[0]})  # a truly empty day is fine
+    with pytest.raises(UnloadRefused, match=r"2025-01-01: UNLOAD staged 2 rows, count\(\*\) of the same SQL gives 3"):
+        verify_staged("gold/t", {DAYS[0]: 2}, {DAYS[0]: 3}, {DAYS[0]})
+    with pytest.raises(UnloadRefused, match="2025-01-02: no rows, but the day's inputs in the lake have rows"):
+        verify_staged("gold/t", {DAYS[0]: 3, DAYS[1]: 0}, {DAYS[0]: 3}, {DAYS[0], DAYS[1]})
+
+
+def test_parquet_rows_reads_the_footer_of_a_lake_file(aws_env):
+    lake = configured_s3_lake(None, None, None, None)
+    big = pa.table({"business_date": pa.array([DAY] * 50_000, pa.date32()), "x": [str(i) * 3 for i in range(50_000)]})
+    for day, table in ((DAYS[0], big), (DAYS[1], big.slice(0, 0))):
+        stats = lake.write_partition("silver/orders_validated", day, table)
+        assert parquet_rows(lake.session, stats.location) == table.num_rows
+
+
+@pytest.mark.parametrize("case", ["agree", "count differs", "no manifest", "nothing staged"])
+def test_the_engine_publishes_only_what_the_manifest_and_the_count_agree_on(aws_env, silver_tables, case):
+    lake = configured_s3_lake(None, None, None, None)
+    table = "gold/customer_lifetime_value"
+    previous = good_partitions(silver_tables)["customer_lifetime_value"].slice(0, 1)
+    lake.write_partition(table, DAY, previous)
+    computed = good_partitions(silver_tables)["customer_lifetime_value"]
+    athena = configured_athena()
+    stage = None if case == "nothing staged" else (lambda staging: computed)
+    counts = {"count differs": computed.num_rows + 1}.get(case, computed.num_rows)
+    queue_athena_results(
+        None, [{"business_date": DAY.isoformat(), "row_count": counts}] if case != "nothing staged" else []
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Athena, "run", unloading(stage, manifest=case != "no manifest"))
+        call = lambda: compute_on_athena(  # noqa: E731
+            athena,
+            lake,
+            table,
+            lambda chunk: {"history": "silver_orders_validated", "as_of_days": days_relation(chunk)},
+            [DAY],
+            clv.output_schema(),
+            token=f"test-{case.replace(' ', '-')}",
+            days_with_input=lambda chunk: set(chunk),
+        )
+        if case == "agree":
+            runs = call()
+            assert [r.state for r in runs] == ["SUCCEEDED", "SUCCEEDED"]
+            assert sorted_rows(lake.read_partition(table, DAY), ["customer_id"]) == sorted_rows(
+                computed, ["customer_id"]
+            )
+        else:
+            expected = {
+                "count differs": f"UNLOAD staged {computed.num_rows} rows, count\\(\\*\\) of the same SQL gives {counts}",
+                "no manifest": "wrote no data manifest",
+                "nothing staged": "no rows, but the day's inputs in the lake have rows",
+            }[case]
+            with pytest.raises(UnloadRefused, match=expected):
+                call()
+            assert lake.read_partition(table, DAY).equals(previous)  # the old partition is intact
+    assert staged_files(lake.staging_location(table, "")) == []  # staging removed either way
+
+
+def configured_athena() -> Athena:
+    from ecommerce_pipeline.defs.resources import AwsCatalogResource
+
+    return AwsCatalogResource().athena()
 
 
 def test_staged_rows_take_the_local_types_and_column_order():
@@ -197,16 +302,79 @@ def test_the_engine_is_chosen_by_ecom_gold_engine_and_athena_needs_aws():
         gold_assets_for(load_settings({"ECOM_GOLD_ENGINE": "spark"}))
 
 
+def queue_athena_results(*results: list[dict[str, str]] | None) -> None:
+    """What moto's Athena answers to the next queries, in order (it runs no SQL): each a list of rows, with
+    Athena's header row first; ``None`` is a statement with no result (an UNLOAD)."""
+    import requests
+
+    queued = []
+    for rows in results:
+        names = list(rows[0]) if rows else []
+        header = [{"Data": [{"VarCharValue": n} for n in names]}] if rows else []
+        data = [{"Data": [{"VarCharValue": str(v)} for v in row.values()]} for row in rows or []]
+        queued.append({"rows": header + data, "column_info": [{"Name": n, "Type": "varchar"} for n in names]})
+    answer = requests.post(
+        f"{os.environ.get('AWS_ENDPOINT_URL', 'http://motoapi.amazonaws.com')}/moto-api/static/athena/query-results",
+        json={"region": os.environ["AWS_REGION"], "results": queued},
+        timeout=10,
+    )
+    assert answer.status_code == 201
+
+
+def unloading(stage: Callable[[str], pa.Table | None] | None, manifest: bool = True):
+    """``Athena.run`` on moto plus what a real UNLOAD leaves behind (moto runs no SQL): ``stage(staging uri)``'s
+    rows written as Athena writes them, and the data manifest listing them beside the query's result."""
+    real_run = Athena.run
+
+    def run(self, sql):
+        done = real_run(self, sql)
+        if sql.startswith("UNLOAD"):
+            staging = re.search(r"^TO '([^']+)'$", sql, re.M).group(1)
+            rows = stage(staging) if stage else None
+            if rows is not None and rows.num_rows:
+                stage_like_unload(staging, rows)
+            if manifest:
+                location = done.output_location.rsplit("/", 1)[0] + f"/{done.query_id}-manifest.csv"
+                write_manifest(location, staged_files(staging))
+        return done
+
+    return run
+
+
+def good_partitions(silver_tables) -> dict[str, pa.Table]:
+    """The day's gold tables as the local engine computes them: the good partitions a refused run must keep."""
+    orders = silver_tables["orders_validated"]
+    return {
+        "customer_lifetime_value": clv.customer_lifetime_value(orders, [DAY]),
+        "product_performance": performance.product_performance(
+            orders, silver_tables["events_clean"], silver_tables["products_clean"]
+        ),
+    }
+
+
 @pytest.fixture(scope="module")
-def athena_engine_day(tmp_path_factory):
+def athena_engine_day(tmp_path_factory, silver_tables):
+    """A day run with ECOM_GOLD_ENGINE=athena where UNLOAD stages no file at all (an empty manifest), over
+    good partitions of both Athena gold tables written before."""
     with mocked_aws(tmp_path_factory.mktemp("athena_gold")) as env, pytest.MonkeyPatch.context() as mp:
         mp.setenv("ECOM_GOLD_ENGINE", "athena")
+        mp.setattr(Athena, "run", unloading(stage=None))
         upload_store(env)
+        lake = configured_s3_lake(None, None, None, None)
+        good = good_partitions(silver_tables)
+        for name, table in good.items():
+            assert table.num_rows > 0
+            lake.write_partition(f"gold/{name}", DAY, table)
         assets = [*bronze_assets, *silver_assets, *gold_assets_for(load_settings()), *aws_catalog_assets]
         with dg.instance_for_test() as instance:
-            result = dg.materialize(assets, resources=aws_resources(), partition_key=DAY.isoformat(), instance=instance)
-        assert result.success
-        yield env, result
+            result = dg.materialize(
+                assets,
+                resources=aws_resources(),
+                partition_key=DAY.isoformat(),
+                instance=instance,
+                raise_on_error=False,
+            )
+        yield env, result, good
 
 
 def unloads(env) -> dict[str, dict]:
@@ -222,7 +390,7 @@ def unloads(env) -> dict[str, dict]:
 
 
 def test_athena_receives_the_sql_files_with_the_glue_names_filled_in(athena_engine_day):
-    env, _ = athena_engine_day
+    env, _, _ = athena_engine_day
     statements = unloads(env)
     assert set(statements) == {"customer_lifetime_value", "product_performance"}
     day = [DAY]
@@ -254,36 +422,38 @@ def test_athena_receives_the_sql_files_with_the_glue_names_filled_in(athena_engi
         )
 
 
-def test_the_athena_engine_writes_the_lake_layout_and_registers_it_like_the_local_one(athena_engine_day):
-    env, result = athena_engine_day
-    s3 = boto3.client("s3")
-    gold = {o["Key"] for o in s3.list_objects_v2(Bucket="ecom-gold").get("Contents", [])}
-    for name in ("customer_lifetime_value", "product_performance"):
-        assert f"lake/{name}/year=2025/month=01/day=01/part-0.parquet" in gold
-    assert not any(k.startswith("lake/_staging/") for k in gold)  # the staging folders are gone
+def test_when_unload_stages_nothing_the_run_fails_and_the_good_partitions_stay(athena_engine_day):
+    env, result, good = athena_engine_day
+    assert not result.success
+    failures = {
+        e.step_key: describe_failure(e.step_key, e.step_failure_data.error) for e in result.get_step_failure_events()
+    }
+    assert set(failures) == {"gold__customer_lifetime_value", "gold__product_performance"}
+    for name in good:
+        cause = failures[f"gold__{name}"]
+        assert "UnloadRefused" in cause and f"gold/{name}: refusing to publish" in cause, cause
+        assert "2025-01-01: no rows, but the day's inputs in the lake have rows" in cause, cause
+    # The good partitions are exactly as they were, and nothing was left in staging.
     lake = configured_s3_lake(None, None, None, None)
-    # moto runs no SQL, so UNLOAD staged nothing and the day is published empty, in the local schema.
-    assert lake.read_partition("gold/customer_lifetime_value", DAY).schema == clv.output_schema()
-    assert lake.read_partition("gold/product_performance", DAY).schema == performance.output_schema()
-    glue = boto3.client("glue")
-    columns = glue.get_table(DatabaseName=env["ECOM_GLUE_DATABASE"], Name="gold_customer_lifetime_value")["Table"][
-        "StorageDescriptor"
-    ]["Columns"]
-    assert [(c["Name"], c["Type"]) for c in columns][:4] == [
-        ("business_date", "date"),
-        ("customer_id", "string"),
-        ("total_orders", "bigint"),
-        ("total_spent", "double"),
+    for name, table in good.items():
+        assert lake.read_partition(f"gold/{name}", DAY).equals(table)
+    gold = {o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="ecom-gold").get("Contents", [])}
+    assert not any(k.startswith("lake/_staging/") for k in gold)
+    # A refusal is not retried: one UNLOAD per table.
+    assert set(unloads(env)) == {"customer_lifetime_value", "product_performance"}
+    statements = [
+        boto3.client("athena").get_query_execution(QueryExecutionId=i)["QueryExecution"]["Query"]
+        for i in boto3.client("athena").list_query_executions(WorkGroup=env["ECOM_ATHENA_WORKGROUP"])[
+            "QueryExecutionIds"
+        ]
     ]
-    for name in ("customer_lifetime_value", "product_performance"):
-        (check,) = [c for c in result.get_asset_check_evaluations() if c.asset_key.path == ["gold", name]]
-        assert check.passed and check.metadata["rows_checked"].value == 0
-        (materialization,) = result.asset_materializations_for_node(f"gold__{name}")
-        assert materialization.metadata["engine"].value == "athena"
-        assert len(materialization.metadata["athena_query_ids"].value) == 1
-    # The silver inputs were in Glue before Athena was asked to read them.
-    names = {t["Name"] for t in glue.get_tables(DatabaseName=env["ECOM_GLUE_DATABASE"])["TableList"]}
-    assert {"silver_orders_validated", "silver_events_clean", "silver_products_clean"} <= names
+    assert sum(q.startswith("UNLOAD") for q in statements) == 2
+    # Nothing downstream of the refused tables ran; the rest of the day did.
+    done = (
+        {e.step_key for e in result.get_step_success_events()} if hasattr(result, "get_step_success_events") else set()
+    )
+    assert "catalog__glue__gold__customer_lifetime_value" not in done
+    assert result.asset_materializations_for_node("gold__daily_sales_summary")
 
 
 def test_athena_assets_load_no_history_into_the_process():
