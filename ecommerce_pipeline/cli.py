@@ -32,7 +32,17 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from ecommerce_pipeline.generator import generate_store
     from ecommerce_pipeline.settings import load_settings
 
-    landing = Path(args.landing or load_settings().landing_dir)
+    target = getattr(args, "to", None)
+    if target and target.startswith("s3://"):
+        # Generated into a temporary folder, then uploaded as `upload` would: the same files, the same keys.
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="ecommerce-landing-") as folder:
+            code = cmd_generate(argparse.Namespace(**{**vars(args), "to": None, "landing": folder}))
+            if code:
+                return code
+            return _upload(Path(folder), target, args.start, args.end)
+    landing = Path(target or args.landing or load_settings().landing_dir)
     started = time.perf_counter()
     summary = generate_store(
         landing,
@@ -49,6 +59,68 @@ def cmd_generate(args: argparse.Namespace) -> int:
         print(f"  {entity:<12} {rows:>12,} rows")
     injected = ", ".join(f"{k}={v:,}" for k, v in summary.defects.items() if v)
     print(f"  defects injected: {injected or 'none'}")
+    return 0
+
+
+def _upload(folder: Path, uri: str, start: date, end: date) -> int:
+    from ecommerce_pipeline.ops.upload import upload_landing
+    from ecommerce_pipeline.settings import load_settings
+    from ecommerce_pipeline.storage.aws import session
+
+    if not uri.startswith("s3://"):
+        print(f"error: {uri!r} is not an s3:// address", file=sys.stderr)
+        return 2
+    aws = session(load_settings().aws_region)
+    if aws.region_name is None:
+        print("error: no AWS region: set AWS_REGION", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    try:
+        summary = upload_landing(folder, uri, start, end, aws)
+    except Exception as exc:  # the client's own words (NoSuchBucket, AccessDenied, no credentials), not a traceback
+        print(f"error: uploading to {uri} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    elapsed = time.perf_counter() - started
+    print(f"Uploaded {summary.files} file(s), {summary.bytes:,} bytes, from {folder} to {uri} in {elapsed:.1f}s")
+    if summary.days_without_files:
+        print(f"  no files for: {', '.join(d.isoformat() for d in summary.days_without_files)}")
+    return 0 if summary.files else 1
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    from ecommerce_pipeline.settings import load_settings
+
+    settings = load_settings()
+    uri = args.to or settings.landing_uri
+    if not uri:
+        print("error: ECOM_LANDING_URI is not set (or give --to s3://bucket/prefix)", file=sys.stderr)
+        return 2
+    if args.end < args.start:
+        print("--end is before --start", file=sys.stderr)
+        return 2
+    return _upload(Path(args.source or settings.landing_dir), uri, args.start, args.end)
+
+
+def cmd_local_aws(args: argparse.Namespace) -> int:
+    from ecommerce_pipeline.ops import local_aws
+
+    state = Path(local_aws.STATE_DIR)
+    if args.stop:
+        pid = local_aws.stop(state)
+        print(f"# stopped the moto server (pid {pid})" if pid else "# no moto server started from this folder")
+        return 0
+    if local_aws.stop(state):
+        print("# stopped the moto server started before from this folder")
+    try:
+        process, values = local_aws.start(args.port, state)
+    except Exception as exc:
+        print(
+            f"error: could not start a moto server: {exc} (is moto[server] installed? see the README)", file=sys.stderr
+        )
+        return 1
+    print(f"# a moto server on {values['AWS_ENDPOINT_URL']} (pid {process.pid}, log {state / 'moto.log'}) with the")
+    print("# buckets, Glue database and Athena workgroup; stop it with: ecommerce-pipeline local-aws --stop")
+    print(local_aws.exports(values))
     return 0
 
 
@@ -274,7 +346,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--format", choices=["csv", "jsonl", "parquet"], default="csv")
     gen.add_argument("--landing", help="landing folder (default: ECOM_LANDING_DIR or ./data/landing)")
+    gen.add_argument(
+        "--to", help='where to write instead: a landing folder, or an s3:// landing URI (e.g. "$ECOM_LANDING_URI")'
+    )
     gen.set_defaults(func=cmd_generate)
+
+    upload = sub.add_parser("upload", help="upload the landing folder's files for a date range to ECOM_LANDING_URI")
+    upload.add_argument("--start", type=_date, required=True)
+    upload.add_argument("--end", type=_date, help="last day (default: --start)")
+    upload.add_argument("--from", dest="source", help="landing folder (default: ECOM_LANDING_DIR or ./data/landing)")
+    upload.add_argument("--to", help="s3:// landing URI (default: ECOM_LANDING_URI)")
+    upload.set_defaults(func=cmd_upload)
+
+    local = sub.add_parser(
+        "local-aws",
+        help="start a moto server on 127.0.0.1 with the buckets, Glue database and workgroup; print the exports",
+    )
+    local.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    local.add_argument("--stop", action="store_true", help="stop the server started from this folder")
+    local.set_defaults(func=cmd_local_aws)
 
     run = sub.add_parser("run", help="materialize every layer for a day or a range of days through Dagster")
     run.add_argument("--start", type=_date, required=True)
