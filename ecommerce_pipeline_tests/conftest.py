@@ -320,3 +320,24 @@ def mocked_aws(tmp_path: Path):
 def aws_env(tmp_path: Path):
     with mocked_aws(tmp_path) as variables:
         yield variables
+
+
+def queue_athena_results(*results: list[dict[str, str]] | None) -> None:
+    """What moto's Athena answers to the next queries, in order (it runs no SQL): each a list of rows, with
+    Athena's header row first; ``None`` is a statement with no result (an UNLOAD)."""
+    import os
+
+    import requests
+
+    queued = []
+    for rows in results:
+        names = list(rows[0]) if rows else []
+        header = [{"Data": [{"VarCharValue": n} for n in names]}] if rows else []
+        data = [{"Data": [{"VarCharValue": str(v)} for v in row.values()]} for row in rows or []]
+        queued.append({"rows": header + data, "column_info": [{"Name": n, "Type": "varchar"} for n in names]})
+    answer = requests.post(
+        f"{os.environ.get('AWS_ENDPOINT_URL', 'http://motoapi.amazonaws.com')}/moto-api/static/athena/query-results",
+        json={"region": os.environ["AWS_REGION"], "results": queued},
+        timeout=10,
+    )
+    assert answer.status_code == 201

@@ -41,7 +41,7 @@ from ecommerce_pipeline.transforms import product_performance as performance
 from ecommerce_pipeline.transforms import sql as transforms_sql
 from ecommerce_pipeline.transforms.sql import athena_sql, athena_to_duckdb
 
-from .conftest import DAY, mocked_aws, upload_store
+from .conftest import DAY, mocked_aws, queue_athena_results, upload_store
 
 LOCAL_RELATIONS = {
     "customer_lifetime_value": {"history": "history", "as_of_days": "as_of_days"},
@@ -302,25 +302,6 @@ def test_the_engine_is_chosen_by_ecom_gold_engine_and_athena_needs_aws():
         gold_assets_for(load_settings({"ECOM_GOLD_ENGINE": "spark"}))
 
 
-def queue_athena_results(*results: list[dict[str, str]] | None) -> None:
-    """What moto's Athena answers to the next queries, in order (it runs no SQL): each a list of rows, with
-    Athena's header row first; ``None`` is a statement with no result (an UNLOAD)."""
-    import requests
-
-    queued = []
-    for rows in results:
-        names = list(rows[0]) if rows else []
-        header = [{"Data": [{"VarCharValue": n} for n in names]}] if rows else []
-        data = [{"Data": [{"VarCharValue": str(v)} for v in row.values()]} for row in rows or []]
-        queued.append({"rows": header + data, "column_info": [{"Name": n, "Type": "varchar"} for n in names]})
-    answer = requests.post(
-        f"{os.environ.get('AWS_ENDPOINT_URL', 'http://motoapi.amazonaws.com')}/moto-api/static/athena/query-results",
-        json={"region": os.environ["AWS_REGION"], "results": queued},
-        timeout=10,
-    )
-    assert answer.status_code == 201
-
-
 def unloading(stage: Callable[[str], pa.Table | None] | None, manifest: bool = True):
     """``Athena.run`` on moto plus what a real UNLOAD leaves behind (moto runs no SQL): ``stage(staging uri)``'s
     rows written as Athena writes them, and the data manifest listing them beside the query's result."""
@@ -470,7 +451,6 @@ def test_athena_assets_load_no_history_into_the_process():
 
 
 def test_aws_definitions_with_the_athena_engine_load_without_deprecation_and_validate(tmp_path):
-    import os
     import subprocess
     import sys
 

@@ -11,7 +11,7 @@ from ecommerce_pipeline.defs.catalog.assets import LAKE_TABLES
 from ecommerce_pipeline.defs.catalog.aws_assets import aws_catalog_assets
 from ecommerce_pipeline.defs.resources import aws_resources
 from ecommerce_pipeline.storage.io_manager import table_name
-from ecommerce_pipeline_tests.conftest import mocked_aws, upload_store
+from ecommerce_pipeline_tests.conftest import DAY, mocked_aws, upload_store
 
 TABLES = [table_name(k) for k in LAKE_TABLES]
 
@@ -164,3 +164,39 @@ def test_aws_definitions_load_without_deprecation_and_validate(tmp_path):
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_athena_counts_are_compared_with_the_lake_rows(one_day_on_aws):
+    from ecommerce_pipeline.defs.catalog.aws_assets import GOLD_TABLES, athena_registration
+    from ecommerce_pipeline.storage.s3_io_manager import configured_s3_lake
+    from ecommerce_pipeline_tests.conftest import queue_athena_results
+
+    _, result = one_day_on_aws
+    # moto runs no SQL: with no answer the counts are reported as not verified (a warning), never as passed.
+    (check,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "gold_row_counts"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert "not verified" in check.metadata["reason"].value
+
+    lake = configured_s3_lake(None, None, None, None)
+    rows = {t: lake.read_partition(t, DAY).num_rows for t in GOLD_TABLES}
+    assert all(rows.values())
+
+    def verify(counts: dict[str, int]) -> dg.AssetCheckEvaluation:
+        # Athena's answers in the order the asset asks: the six views (no rows), then one count per gold table.
+        queue_athena_results(*[None] * len(query_names()), *[[{"row_count": counts[t]}] for t in GOLD_TABLES])
+        with dg.instance_for_test() as instance:
+            run = dg.materialize(
+                [athena_registration], resources=aws_resources(), partition_key=DAY.isoformat(), instance=instance
+            )
+        (evaluation,) = run.get_asset_check_evaluations()
+        return evaluation
+
+    agreed = verify(rows)
+    assert agreed.passed, agreed.metadata
+    sales = "gold/daily_sales_summary"
+    assert agreed.metadata["counts"].value["gold_daily_sales_summary"] == {"athena": rows[sales], "lake": rows[sales]}
+    differs = verify({**rows, sales: rows[sales] + 1})
+    assert not differs.passed and differs.severity == dg.AssetCheckSeverity.ERROR
+    assert differs.metadata["reason"].value == (
+        f"Athena and the lake disagree: gold_daily_sales_summary Athena {rows[sales] + 1} vs lake {rows[sales]} rows"
+    )
