@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -29,6 +30,7 @@ from ecommerce_pipeline.defs.gold.athena_assets import athena_gold_assets
 from ecommerce_pipeline.storage.s3_lake import layer_uris
 
 ROOT = Path(__file__).resolve().parents[1]
+ENVIRON = {k: v for k, v in os.environ.items() if not k.startswith("ECOM_")}
 INFRA = ROOT / "infra"
 PACKAGE = ROOT / "ecommerce_pipeline"
 
@@ -190,9 +192,15 @@ def aws_calls(source: str) -> set[tuple[str, str]]:
     return calls
 
 
+# Operator tools run with the operator's own credentials, never as the pipeline role: `upload` writes the
+# landing bucket (which the role may only read) and `local-aws` creates buckets, a database and a workgroup
+# on a moto server. test_operator_tools_are_not_part_of_the_pipeline proves the definitions never load them.
+OPERATOR_PACKAGE = "ops"
+
+
 def package_calls() -> dict[str, set[tuple[str, str]]]:
     found = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
+    for path in sorted(p for p in PACKAGE.rglob("*.py") if p.relative_to(PACKAGE).parts[0] != OPERATOR_PACKAGE):
         calls = aws_calls(path.read_text())
         if calls:
             found[path.relative_to(PACKAGE).as_posix()] = calls
@@ -474,6 +482,19 @@ def test_every_aws_call_has_an_iam_entry():
     for module, module_calls in calls.items():
         if any(service.endswith("s3") for service, _ in module_calls):
             assert module in S3_LAYERS_BY_MODULE, f"{module} calls S3: say which buckets in S3_LAYERS_BY_MODULE"
+
+
+def test_operator_tools_are_not_part_of_the_pipeline():
+    """What the pipeline role runs (the definitions, in a fresh interpreter) never imports the operator tools."""
+    code = (
+        "import sys, ecommerce_pipeline.definitions as d; d.defs.resolve_asset_graph(); "
+        f"loaded = [m for m in sys.modules if m.startswith('ecommerce_pipeline.{OPERATOR_PACKAGE}')]; "
+        "assert not loaded, loaded"
+    )
+    for env in ({}, {"ECOM_ENV": "aws", "ECOM_GOLD_ENGINE": "athena"}):
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**ENVIRON, **env})
+        assert proc.returncode == 0, proc.stderr
+    assert aws_calls((PACKAGE / OPERATOR_PACKAGE / "upload.py").read_text()) == {("s3", "upload_file")}
 
 
 def test_the_call_scanner_sees_a_new_call():
