@@ -33,6 +33,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from ecommerce_pipeline.settings import load_settings
 
     target = getattr(args, "to", None)
+    if target is not None and not target.strip():
+        # `--to "$ECOM_LANDING_URI"` with the variable unset: never fall back to the local folder silently.
+        print(
+            "error: --to is empty (is ECOM_LANDING_URI set? `ecommerce-pipeline local-aws` prints it)", file=sys.stderr
+        )
+        return 2
     if target and target.startswith("s3://"):
         # Generated into a temporary folder, then uploaded as `upload` would: the same files, the same keys.
         import tempfile

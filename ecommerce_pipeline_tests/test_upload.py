@@ -62,3 +62,10 @@ def test_generate_writes_straight_to_the_landing_bucket(aws_env, tmp_path, monke
         (landed,) = [f for f in store.list_files(entity, date.fromisoformat(day)) if f.key == key]
         assert store.read_bytes(landed) == (tmp_path / "local" / key).read_bytes()
     assert not (tmp_path / "data").exists()  # nothing was left in the default landing folder
+
+
+def test_generate_to_an_unset_variable_is_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["generate", "--start", "2025-01-01", "--end", "2025-01-01", "--to", ""]) == 2
+    assert "--to is empty (is ECOM_LANDING_URI set?" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()
