@@ -155,6 +155,55 @@ def measure_backfill(days: int, lines_per_day: int, per_day: bool, seed: int = 1
     }
 
 
+def measure_nightly(history_days: int, lines_per_day: int, seed: int = 1) -> dict:
+    """The nightly run of one day after ``history_days`` days of history (built by one single-run backfill):
+    what a store pays each night after days, or after years, of data at the same volume."""
+    from ecommerce_pipeline.generator import generate_store
+
+    night = BACKFILL_START + timedelta(history_days)
+    with tempfile.TemporaryDirectory(prefix=f"bench-nightly-{history_days}-") as tmp:
+        root = Path(tmp)
+        generate_store(root / "landing", BACKFILL_START, night, lines_per_day=lines_per_day, seed=seed)
+        backfill = _run_child(root, BACKFILL_START, night - timedelta(1), per_day=False)
+        nightly = _run_child(root, night, night, per_day=False)
+        stored = sum(
+            f.stat().st_size for layer in ("silver", "gold") for f in (root / "lake" / layer).rglob("*") if f.is_file()
+        )
+    return {
+        "history_days": history_days,
+        "lines_per_day": lines_per_day,
+        "backfill_seconds": backfill["seconds"],
+        "backfill_peak_rss_mib": backfill["peak_rss_mib"],
+        "nightly_seconds": nightly["seconds"],
+        "nightly_peak_rss_mib": nightly["peak_rss_mib"],
+        "nightly_steps": nightly["steps"],
+        "silver_gold_mib": round(stored / 2**20, 1),
+    }
+
+
+def _print_nightly(nightly: list[dict]) -> None:
+    print("\nNightly run after days of history (same lines per day; history built by one single-run backfill):")
+    print(
+        f"{'history days':>13} {'lines/day':>10} {'night s':>8} {'night peak MiB':>15} {'backfill s':>11} {'backfill peak MiB':>18} {'silver+gold MiB':>16}"
+    )
+    for n in nightly:
+        print(
+            f"{n['history_days']:>13} {n['lines_per_day']:>10,} {n['nightly_seconds']:>8} {n['nightly_peak_rss_mib']:>15} "
+            f"{n['backfill_seconds']:>11} {n['backfill_peak_rss_mib']:>18} {n['silver_gold_mib']:>16}"
+        )
+    if len(nightly) >= 2:
+        first, last = nightly[0], nightly[-1]
+        print(
+            f"  nightly at {last['history_days']} vs {first['history_days']} days of history: "
+            f"x{last['nightly_seconds'] / first['nightly_seconds']:.2f} time (target <= 1.3), "
+            f"x{last['nightly_peak_rss_mib'] / first['nightly_peak_rss_mib']:.2f} peak memory (target <= 1.3)"
+        )
+        print(
+            f"  {last['history_days']}-day single-run backfill: {last['backfill_seconds']} s, peak "
+            f"{last['backfill_peak_rss_mib']} MiB (target < 3072 MiB)"
+        )
+
+
 def _print_report(report: dict) -> None:
     print("\nScale sweep (one day, CSV landing, every check on):")
     print(
@@ -176,6 +225,8 @@ def _print_report(report: dict) -> None:
         print(f"\nSeconds per step at {largest['lines_per_day']:,} lines/day:")
         for step, seconds in sorted(largest["steps"].items(), key=lambda kv: -kv[1]):
             print(f"  {step:<40} {seconds:6.2f}")
+    if report.get("nightly"):
+        _print_nightly(report["nightly"])
     if report["backfills"]:
         print("\nBackfills:")
         for b in report["backfills"]:
@@ -184,8 +235,26 @@ def _print_report(report: dict) -> None:
             )
 
 
-def run_benchmark(scales: list[int], backfill_days: int, backfill_lines: int, output: Path) -> dict:
-    report = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "scales": [], "backfills": []}
+def run_benchmark(
+    scales: list[int],
+    backfill_days: int,
+    backfill_lines: int,
+    output: Path,
+    nightly_history: list[int] = (),
+    nightly_lines: int = 10_000,
+) -> dict:
+    report = {
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "scales": [],
+        "backfills": [],
+        "nightly": [],
+    }
+    for history in nightly_history:
+        print(
+            f"measuring the nightly run after {history} days of history at {nightly_lines:,} lines a day ...",
+            flush=True,
+        )
+        report["nightly"].append(measure_nightly(history, nightly_lines))
     for lines in scales:
         print(f"measuring {lines:,} order lines a day ...", flush=True)
         report["scales"].append(measure_scale(lines))

@@ -217,9 +217,10 @@ def _catalog():
     from ecommerce_pipeline.catalog.duckdb_catalog import DuckDBCatalog
     from ecommerce_pipeline.settings import load_settings
     from ecommerce_pipeline.storage.lake import LocalLake
+    from ecommerce_pipeline.storage.tables import local_table_store
 
     settings = load_settings()
-    return DuckDBCatalog(settings.catalog_path, LocalLake(settings.lake_dir))
+    return DuckDBCatalog(settings.catalog_path, LocalLake(settings.lake_dir), local_table_store(settings.lake_dir))
 
 
 def _summary_catalog(start: date, end: date):
@@ -230,12 +231,12 @@ def _summary_catalog(start: date, end: date):
         return _catalog()
     from ecommerce_pipeline.catalog.duckdb_catalog import LakeSnapshot
     from ecommerce_pipeline.defs.catalog.assets import LAKE_TABLES
-    from ecommerce_pipeline.defs.resources import AwsCatalogResource
+    from ecommerce_pipeline.defs.resources import AwsCatalogResource, GlueTablesResource
     from ecommerce_pipeline.storage.io_manager import table_name
 
     tables = [table_name(k) for k in LAKE_TABLES if k.path[0] in ("gold", "quarantine")]
     days = [date.fromordinal(o) for o in range(start.toordinal(), end.toordinal() + 1)]
-    return LakeSnapshot(AwsCatalogResource().lake(), tables, days)
+    return LakeSnapshot(AwsCatalogResource().lake(), tables, days, GlueTablesResource().store())
 
 
 def _print_summary(start: date, end: date) -> None:
@@ -283,13 +284,31 @@ def cmd_sql(args: argparse.Namespace) -> int:
         )
         return 2
     catalog = _catalog()
+    as_of = {}
+    for pin in args.as_of or []:
+        table_name, _, snapshot = pin.partition("=")
+        as_of[table_name] = int(snapshot)
     try:
-        table = catalog.query(args.query)
+        table = catalog.query(args.query, as_of)
     except Exception as exc:  # show the engine's message, not a traceback
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(_format(table, args.max_rows))
     print(f"({table.num_rows} row{'s' if table.num_rows != 1 else ''})")
+    return 0
+
+
+def cmd_snapshots(args: argparse.Namespace) -> int:
+    from ecommerce_pipeline.settings import load_settings
+    from ecommerce_pipeline.storage.tables import local_table_store
+
+    store = local_table_store(load_settings().lake_dir)
+    found = store.snapshots(args.table)
+    if not found:
+        print(f"error: no Iceberg table {args.table} (silver/<name> or gold/<name>) in this lake", file=sys.stderr)
+        return 1
+    for snapshot in found:
+        print(f"{snapshot['snapshot_id']}  {snapshot['committed_at']:%Y-%m-%d %H:%M:%S} UTC")
     return 0
 
 
@@ -334,8 +353,55 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from ecommerce_pipeline.bench import run_benchmark
 
     scales = [int(s) for s in args.scales.split(",") if s]
-    run_benchmark(scales, 0 if args.no_backfill else args.backfill_days, args.backfill_lines, Path(args.output))
+    nightly = [int(d) for d in args.nightly_history.split(",") if d.strip()]
+    run_benchmark(
+        scales,
+        0 if args.no_backfill else args.backfill_days,
+        args.backfill_lines,
+        Path(args.output),
+        nightly,
+        args.nightly_lines,
+    )
     return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Install Superset if needed, initialise it, import the dashboards, then serve them (``--no-serve``: stop)."""
+    import subprocess
+
+    from ecommerce_pipeline.dashboards.runner import ADMIN_USER, DEFAULT_PASSWORD, Superset, connection_for
+    from ecommerce_pipeline.settings import load_dashboard_settings, load_settings
+
+    settings, dashboards = load_settings(), load_dashboard_settings()
+    connection = connection_for(settings)
+    if connection.engine == "duckdb" and not settings.catalog_path.exists():
+        print(f"error: no catalog at {settings.catalog_path}: run the pipeline first (ecommerce-pipeline demo)")
+        return 2
+    venv = Path(args.venv).resolve() if args.venv else dashboards.venv
+    superset = Superset(venv, dashboards.home, dashboards.password)
+    started = time.perf_counter()
+    if not superset.installed():
+        if args.no_install:
+            print(f"error: Superset is not installed in {superset.venv} (drop --no-install)", file=sys.stderr)
+            return 2
+        print(f"Installed in {superset.install():.0f}s")
+    try:
+        superset.initialise()
+        superset.import_dashboards(connection)
+    except subprocess.CalledProcessError as exc:
+        output = f"{exc.stdout or ''}{exc.stderr or ''}"
+        print(f"error: {' '.join(map(str, exc.cmd[1:3]))} failed:\n{output[-5000:]}", file=sys.stderr)
+        return 1
+    where = "Athena" if connection.engine == "athena" else settings.catalog_path
+    print(f"Dashboards imported against {where} in {time.perf_counter() - started:.1f}s")
+    if args.no_serve:
+        return 0
+    url = f"http://{args.host}:{args.port}"
+    shown = DEFAULT_PASSWORD if dashboards.password == DEFAULT_PASSWORD else "$ECOM_SUPERSET_PASSWORD"
+    print(f"Serving Superset on {url}/dashboard/list/  (login: {ADMIN_USER} / {shown})")
+    sys.stdout.flush()
+    command = superset.serve_command(args.host, args.port)
+    os.execve(command[0], command, superset.env())  # noqa: S606 (our own virtualenv's superset)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -380,7 +446,16 @@ def build_parser() -> argparse.ArgumentParser:
     sql = sub.add_parser("sql", help="run a SQL query against the local catalog and print the result")
     sql.add_argument("query")
     sql.add_argument("--max-rows", type=int, default=100)
+    sql.add_argument(
+        "--as-of",
+        action="append",
+        metavar="TABLE=SNAPSHOT",
+        help="time travel: read an Iceberg table (gold/daily_sales_summary) as of a snapshot id (see `snapshots`)",
+    )
     sql.set_defaults(func=cmd_sql)
+    snapshots = sub.add_parser("snapshots", help="list an Iceberg table's snapshots (for sql --as-of)")
+    snapshots.add_argument("table", help="a silver or gold table, e.g. gold/daily_sales_summary")
+    snapshots.set_defaults(func=cmd_snapshots)
     olist = sub.add_parser("import-olist", help="convert the public Olist e-commerce CSVs into landing files")
     olist.add_argument("path", help="folder holding Olist's orders.csv, order_items.csv, customers.csv, products.csv")
     olist.add_argument("--to", help="landing folder (default: ECOM_LANDING_DIR or ./data/landing)")
@@ -393,11 +468,27 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(func=cmd_demo)
 
+    dash = sub.add_parser(
+        "dashboard", help="install Apache Superset if needed, import the dashboards and serve them on 127.0.0.1"
+    )
+    dash.add_argument("--host", default="127.0.0.1")
+    dash.add_argument("--port", type=int, default=8088)
+    dash.add_argument("--venv", help="Superset's virtualenv (default: ECOM_SUPERSET_VENV or ./.venv-superset)")
+    dash.add_argument("--no-install", action="store_true", help="fail instead of installing Superset")
+    dash.add_argument("--no-serve", action="store_true", help="initialise and import, then exit")
+    dash.set_defaults(func=cmd_dashboard)
+
     bench = sub.add_parser("bench", help="measure time, rows/s, peak memory and bytes written at several scales")
     bench.add_argument("--scales", default="10000,100000,1000000", help="order lines per day, comma-separated")
     bench.add_argument("--backfill-days", type=int, default=30)
     bench.add_argument("--backfill-lines", type=int, default=10000)
     bench.add_argument("--no-backfill", action="store_true")
+    bench.add_argument(
+        "--nightly-history",
+        default="2,365",
+        help="days of history before the measured nightly run, comma-separated ('' to skip)",
+    )
+    bench.add_argument("--nightly-lines", type=int, default=10000, help="order lines per day of the nightly runs")
     bench.add_argument("--output", default="data/bench/results.json")
     bench.set_defaults(func=cmd_bench)
     return parser

@@ -125,7 +125,7 @@ PRODUCTS = Entity(
 ORDERS = Entity(
     name="orders",
     key=("order_id",),
-    description="Order headers placed on the day.",
+    description="Orders placed or changed (a new status, a refund): each row is a version of its order.",
     columns=(
         Column("order_id", required=True),
         Column("customer_id", required=True),
@@ -141,6 +141,13 @@ ORDERS = Entity(
         Column("currency", silver_default="the configured default currency"),
         Column("shipping_cost", "number", rules=("non_negative",), silver_default="0"),
         Column("tax", "number", rules=("non_negative",), silver_default="0"),
+        Column(
+            "updated_at",
+            "timestamp",
+            rules=("plausible_timestamp",),
+            silver_default="order_ts",
+            description="When the order last changed; orders its versions (then landing day, file and row).",
+        ),
     ),
 )
 

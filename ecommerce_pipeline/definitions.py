@@ -4,7 +4,6 @@ import dagster as dg
 
 from ecommerce_pipeline.defs.automation.alerts import run_failure_alert
 from ecommerce_pipeline.defs.automation.arrival import landing_arrival_sensor
-from ecommerce_pipeline.defs.automation.late_data import late_data_sensor
 from ecommerce_pipeline.defs.automation.schedules import nightly_schedule
 from ecommerce_pipeline.defs.bronze.assets import bronze_assets
 from ecommerce_pipeline.defs.bronze.landing_received import landing_checks
@@ -25,6 +24,6 @@ defs = dg.Definitions(
     asset_checks=landing_checks,
     jobs=[medallion_job],
     schedules=[nightly_schedule],
-    sensors=[landing_arrival_sensor, late_data_sensor, run_failure_alert],
+    sensors=[landing_arrival_sensor, run_failure_alert],
     resources=resources_for(),
 )

@@ -353,14 +353,19 @@ def generate_store(
         raise ValueError(f"end {end} is before start {start}")
     landing_dir = Path(landing_dir)
     summary = GenerationSummary(days=0, rows=dict.fromkeys(ENTITIES, 0), defects=dict.fromkeys(DEFECT_KINDS, 0))
-    state = None
+    state, previous_orders = None, None
     for offset in range((end - start).days + 1):
         day = start + timedelta(days=offset)
         tables, defects, state = generate_day(
             day, lines_per_day=lines_per_day, seed=seed, defect_rate=defect_rate, state=state
         )
-        for entity, table in tables.items():
-            path = landing_dir / entity / day.isoformat() / f"{entity}_{day.isoformat()}.{file_format}"
+        files = {entity: (entity, table) for entity, table in tables.items()}
+        if previous_orders is not None:
+            updates = order_updates(np.random.default_rng([seed, day.toordinal(), 2]), day, previous_orders)
+            files["order_updates"] = ("orders", updates)
+        previous_orders = tables["orders"]
+        for name, (entity, table) in files.items():
+            path = landing_dir / entity / day.isoformat() / f"{name}_{day.isoformat()}.{file_format}"
             path.parent.mkdir(parents=True, exist_ok=True)
             _WRITERS[file_format](table, path)
             summary.rows[entity] += table.num_rows
@@ -792,7 +797,29 @@ def _orders_table(day: date, orders: _DayOrders) -> pa.Table:
         "shipping_cost": _money(orders.shipping_cents),
         "tax": _money(orders.tax_cents),
     }
+    columns["updated_at"] = columns["order_ts"]  # a new order last changed when it was placed
     return _table("orders", columns)
+
+
+# Orders move on after they are placed: a processing order ships, a shipped one is delivered, and some
+# are cancelled or refunded. Each day re-sends part of the previous day's open orders with their new status
+# (status-only versions: the header without its lines), as shop platforms export changed orders.
+UPDATE_SHARE = 0.3
+NEXT_STATUS = {"processing": "shipped", "shipped": "delivered"}
+
+
+def order_updates(rng: np.random.Generator, day: date, previous: pa.Table) -> pa.Table:
+    """Versions of some of ``previous`` (a day's orders table) sent again on ``day`` with a later status."""
+    status = previous.column("status").to_pylist()
+    open_rows = np.flatnonzero([s in NEXT_STATUS for s in status])
+    picked = np.sort(open_rows[rng.random(len(open_rows)) < UPDATE_SHARE])
+    updates = previous.take(pa.array(picked, pa.int64()))
+    new_status = [NEXT_STATUS[status[i]] for i in picked]
+    returned = rng.random(len(picked)) < 0.1
+    new_status = [("refunded" if s == "delivered" else "cancelled") if r else s for s, r in zip(new_status, returned)]
+    updates = updates.set_column(updates.schema.get_field_index("status"), "status", pa.array(new_status, pa.string()))
+    stamped = _timestamps(day, rng.integers(0, DAY_SECONDS, len(picked)))
+    return updates.set_column(updates.schema.get_field_index("updated_at"), "updated_at", stamped)
 
 
 def _order_items_table(day: date, orders: _DayOrders) -> pa.Table:

@@ -36,6 +36,9 @@ class Settings:
     aws_region: str | None = None
     # Which engine computes the whole-history gold tables: "local" (in-process DuckDB) or "athena" (aws only).
     gold_engine: str = "local"
+    # The store's time zone: order and event dates are calendar dates there.
+    store_timezone: str = "UTC"
+    aws_endpoint_url: str | None = None
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -65,6 +68,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         # because boto3 itself only looks at AWS_DEFAULT_REGION.
         aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
         gold_engine=env.get("ECOM_GOLD_ENGINE", "local").lower(),
+        store_timezone=env.get("ECOM_STORE_TIMEZONE", "UTC"),
+        aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
     )
 
 
@@ -101,4 +106,24 @@ def load_alert_settings(environ: dict[str, str] | None = None) -> AlertSettings:
         email_from=env.get("ECOM_ALERT_EMAIL_FROM", "ecommerce-pipeline@localhost"),
         email_to=tuple(a.strip() for a in env.get("ECOM_ALERT_EMAIL_TO", "").split(",") if a.strip()),
         ui_url=env.get("ECOM_ALERT_UI_URL", "http://127.0.0.1:3000").rstrip("/"),
+    )
+
+
+@dataclass(frozen=True)
+class DashboardSettings:
+    """The optional Superset part (``ecommerce-pipeline dashboard``)."""
+
+    venv: Path
+    home: Path
+    password: str
+
+
+def load_dashboard_settings(environ: dict[str, str] | None = None) -> DashboardSettings:
+    env = os.environ if environ is None else environ
+    lake = Path(env.get("ECOM_LAKE_DIR", "./data/lake"))
+    return DashboardSettings(
+        venv=Path(env.get("ECOM_SUPERSET_VENV", ".venv-superset")).resolve(),
+        # Superset's metadata database and secret key, in the data folder beside the lake.
+        home=Path(env.get("ECOM_SUPERSET_HOME") or lake.parent / "superset").resolve(),
+        password=env.get("ECOM_SUPERSET_PASSWORD", "admin"),  # noqa: S106 (the documented local login, 127.0.0.1 only)
     )

@@ -190,31 +190,53 @@ STORE = {
 }
 
 
-@pytest.fixture(scope="session")
-def silver_tables() -> dict[str, pa.Table]:
-    """The hand-made store taken through the silver transforms, as the gold tests' input."""
+def silver_of(store: dict = STORE, day: date = DAY, timezone: str = "UTC") -> dict[str, pa.Table]:
+    """One landing day of ``store`` taken through the silver transforms from an empty lake, as the silver
+    assets chain them: dimension histories, order versions and their current state, events by date."""
     from ecommerce_pipeline.settings import DEFAULT_NON_REVENUE_STATUSES
+    from ecommerce_pipeline.transforms.bronze import QUARANTINE_SCHEMA
     from ecommerce_pipeline.transforms.customers import customers_clean
-    from ecommerce_pipeline.transforms.events import events_clean
-    from ecommerce_pipeline.transforms.orders import orders_validated
+    from ecommerce_pipeline.transforms.events import merge_events, new_events
+    from ecommerce_pipeline.transforms.orders import (
+        DIMENSION_COLUMNS,
+        UNRESOLVED_COLUMNS,
+        merge_versions,
+        order_batch,
+        resolve_dimensions,
+    )
     from ecommerce_pipeline.transforms.products import products_clean
 
-    customers = customers_clean(bronze("customers", STORE["customers"]), [DAY]).table
-    products = products_clean(bronze("products", STORE["products"]), [DAY]).table
-    orders = orders_validated(
-        bronze("orders", STORE["orders"]),
-        bronze("order_items", STORE["order_items"]),
-        customers,
-        products,
+    customers = customers_clean(bronze("customers", store["customers"], day), None, [day]).history
+    products = products_clean(bronze("products", store["products"], day), None, [day]).history
+    batch = order_batch(
+        bronze("orders", store["orders"], day),
+        bronze("order_items", store["order_items"], day),
+        QUARANTINE_SCHEMA.empty_table(),
+        timezone,
+    )
+    touched = sorted(set(batch.headers.column("order_id").to_pylist()))
+    merged = merge_versions(None, None, batch, [day], touched)
+    orders = resolve_dimensions(
+        merged.current.select(UNRESOLVED_COLUMNS),
+        customers.select(DIMENSION_COLUMNS["customers"]),
+        products.select(DIMENSION_COLUMNS["products"]),
         DEFAULT_NON_REVENUE_STATUSES,
-    ).table
-    events = events_clean(bronze("events", STORE["events"])).table
+    )
+    events = merge_events(None, new_events(bronze("events", store["events"], day), timezone), [day])
     return {
         "customers_clean": customers,
         "products_clean": products,
         "orders_validated": orders,
         "events_clean": events,
+        "order_batch": batch,
+        "order_versions": merged.headers,
     }
+
+
+@pytest.fixture(scope="session")
+def silver_tables() -> dict[str, pa.Table]:
+    """The hand-made store taken through the silver transforms, as the gold tests' input."""
+    return silver_of()
 
 
 @pytest.fixture
@@ -299,21 +321,42 @@ def upload_store(variables: dict[str, str], day: date = DAY) -> None:
         s3.put_object(Bucket=bucket, Key=f"{prefix}/{entity}/{day}/{entity}.csv", Body=csv_bytes(rows))
 
 
+_MOTO: dict[str, object] = {}
+
+
+def moto_endpoint() -> str:
+    """A moto server on 127.0.0.1 for the whole test session (started on first use), emptied before each use.
+
+    A server rather than moto's in-process mock: pyiceberg writes Iceberg files through pyarrow's own S3
+    client, which an in-process mock of boto3 cannot see. boto3 and awswrangler reach it through
+    AWS_ENDPOINT_URL, like any other S3-compatible endpoint.
+    """
+    from urllib.request import Request, urlopen
+
+    from moto.server import ThreadedMotoServer
+
+    if "server" not in _MOTO:
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        _MOTO["server"] = server
+        _MOTO["url"] = f"http://127.0.0.1:{server._server.server_port}"
+    with urlopen(Request(f"{_MOTO['url']}/moto-api/reset", method="POST"), timeout=30):
+        pass
+    return str(_MOTO["url"])
+
+
 @contextmanager
 def mocked_aws(tmp_path: Path):
-    """ECOM_ENV=aws against moto's in-process S3, Glue and Athena, with the buckets and workgroup created."""
-    from moto import mock_aws
-
-    variables = aws_variables(tmp_path)
+    """ECOM_ENV=aws against moto's S3, Glue and Athena (a server on 127.0.0.1), with the buckets and workgroup
+    created."""
+    variables = {**aws_variables(tmp_path), "AWS_ENDPOINT_URL": moto_endpoint()}
     with pytest.MonkeyPatch.context() as monkeypatch:
         for name, value in variables.items():
             monkeypatch.setenv(name, value)
-        monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
         monkeypatch.delenv("AWS_PROFILE", raising=False)
         (tmp_path / "dagster_home").mkdir(exist_ok=True)
-        with mock_aws():
-            create_aws_fixtures(variables)
-            yield variables
+        create_aws_fixtures(variables)
+        yield variables
 
 
 @pytest.fixture
@@ -341,3 +384,107 @@ def queue_athena_results(*results: list[dict[str, str]] | None) -> None:
         timeout=10,
     )
     assert answer.status_code == 201
+
+
+def write_manifest(uri: str, files: list[str]) -> None:
+    """A data manifest as Athena writes it: one s3:// path a line."""
+    import boto3
+
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    boto3.client("s3").put_object(Bucket=bucket, Key=key, Body="".join(f"{f}\n" for f in files).encode())
+
+
+def staged_files(staging: str) -> list[str]:
+    """Every object under an s3:// prefix, as s3:// paths."""
+    import boto3
+
+    bucket, _, prefix = staging[len("s3://") :].partition("/")
+    listed = boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    return sorted(f"s3://{bucket}/{o['Key']}" for o in listed)
+
+
+def stage_like_unload(s3_uri: str, table: pa.Table) -> None:
+    """Write ``table`` as Athena's UNLOAD does: business_date=<day>/ folders, several files, the column dropped."""
+    import boto3
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    s3 = boto3.client("s3")
+    bucket, _, prefix = s3_uri[len("s3://") :].partition("/")
+    for day in pc.unique(table.column("business_date")).to_pylist():
+        rows = table.filter(pc.equal(table.column("business_date"), pa.scalar(day, pa.date32()))).drop_columns(
+            "business_date"
+        )
+        half = rows.num_rows // 2
+        for i, part in enumerate((rows.slice(0, half), rows.slice(half))):
+            buffer = io.BytesIO()
+            pq.write_table(part, buffer, compression="snappy")
+            s3.put_object(Bucket=bucket, Key=f"{prefix}business_date={day}/2025_{i}_a1b2", Body=buffer.getvalue())
+
+
+def glue_iceberg_table(name: str) -> pa.Table:
+    """A Glue table by its Athena name (``silver_orders_validated``): the current rows of the Iceberg table."""
+    from ecommerce_pipeline.defs.resources import GlueTablesResource
+
+    layer, _, rest = name.partition("_")
+    found = GlueTablesResource().store().read(f"{layer}/{rest}")
+    if found is None:
+        raise LookupError(f"no Iceberg table {name} in Glue")
+    return found
+
+
+def athena_on_duckdb(
+    monkeypatch: pytest.MonkeyPatch,
+    read_table: Callable[[str], pa.Table] = glue_iceberg_table,
+    *,
+    stage: bool = True,
+    manifest: bool = True,
+    answer: bool = True,
+    extra_rows: int = 0,
+) -> list[str]:
+    """``Athena.run`` on moto plus what a real Athena does and moto does not (moto runs no SQL).
+
+    Each SELECT and UNLOAD is transpiled to DuckDB and run over the tables it names (``read_table(name)``;
+    by default the Iceberg tables of the configured Glue catalog): a SELECT's rows are queued in moto as its
+    result, an UNLOAD's rows are written into its staging folder as Athena writes them, with the data manifest
+    listing them beside the query's result. The faults a real Athena can show: ``stage=False`` an UNLOAD that
+    writes no file (its manifest is empty), ``manifest=False`` no manifest at all, ``answer=False`` SELECTs that
+    answer no rows (moto's own behaviour), ``extra_rows`` added to every count. Returns the statements run."""
+    import re
+
+    import sqlglot
+    from sqlglot import exp
+
+    from ecommerce_pipeline.catalog.athena import Athena
+    from ecommerce_pipeline.transforms.sql import athena_to_duckdb, query
+
+    real_run = Athena.run
+    statements: list[str] = []
+
+    def on_duckdb(select_sql: str) -> pa.Table:
+        tree = sqlglot.parse_one(select_sql, read="athena")
+        names = {t.name for t in tree.find_all(exp.Table)} - {c.alias for c in tree.find_all(exp.CTE)}
+        return query(athena_to_duckdb(select_sql), **{n: read_table(n) for n in names})
+
+    def run(self, sql):
+        statements.append(sql)
+        unload = re.fullmatch(r"UNLOAD \((.*)\)\nTO '([^']+)'\nWITH \(.*\)", sql, re.S)
+        if unload is None and sql.lstrip().upper().startswith(("SELECT", "WITH")) and answer:
+            rows = on_duckdb(sql).to_pylist()
+            for row in rows:
+                if "row_count" in row:
+                    row["row_count"] += extra_rows
+            queue_athena_results(rows)
+        done = real_run(self, sql)
+        if unload is not None:
+            if stage:
+                staged = on_duckdb(unload.group(1))
+                if staged.num_rows:
+                    stage_like_unload(unload.group(2), staged)
+            if manifest:
+                location = done.output_location.rsplit("/", 1)[0] + f"/{done.query_id}-manifest.csv"
+                write_manifest(location, staged_files(unload.group(2)))
+        return done
+
+    monkeypatch.setattr(Athena, "run", run)
+    return statements

@@ -3,6 +3,7 @@
 import json
 import os
 from datetime import date
+from decimal import Decimal
 
 import boto3
 import dagster as dg
@@ -11,6 +12,7 @@ from moto import mock_aws
 
 from ecommerce_pipeline.definitions import defs
 from ecommerce_pipeline.defs.automation.arrival import landing_arrival_sensor, list_local
+from ecommerce_pipeline.storage.tables import local_table_store
 
 from .conftest import STORE, csv_bytes
 
@@ -136,5 +138,8 @@ def test_the_run_a_request_starts_materializes_that_day(project_env):
         job = defs.resolve_job_def(landing_arrival_sensor.job_name)
         result = job.execute_in_process(instance=instance, partition_key=request.partition_key, tags=request.tags)
         assert result.success
-    assert (project_env / "lake/gold/daily_sales_summary/year=2025/month=01/day=01/part-0.parquet").exists()
     assert date(2025, 1, 1).isoformat() == request.partition_key
+    # Gold is an Iceberg table: the day's figures are in its current snapshot.
+    sales = local_table_store(project_env / "lake").read("gold/daily_sales_summary")
+    assert set(sales.column("business_date").to_pylist()) == {date(2025, 1, 1)}
+    assert sum(sales.column("total_revenue").to_pylist()) == Decimal("315.00")

@@ -1,27 +1,20 @@
-"""The whole-history gold tables on Athena: one SQL text for both engines, UNLOAD on moto, publishing into the lake."""
+"""The whole-history gold tables on Athena: one SQL text for both engines, UNLOAD on moto (with the SQL run on
+DuckDB, which moto cannot do), verifying what was staged and committing it to the gold Iceberg tables."""
 
-import io
-import os
 import re
-from collections.abc import Callable
 from datetime import date, timedelta
 
 import boto3
 import dagster as dg
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import pytest
 import sqlglot
 from sqlglot import exp
 
-from ecommerce_pipeline.catalog.athena import Athena
 from ecommerce_pipeline.catalog.athena_gold import (
     UnloadRefused,
     compute_on_athena,
     days_relation,
-    parquet_rows,
-    partitions_of,
     publish,
     read_staged,
     staged_day,
@@ -31,8 +24,8 @@ from ecommerce_pipeline.catalog.athena_gold import (
 from ecommerce_pipeline.defs.bronze.assets import bronze_assets
 from ecommerce_pipeline.defs.catalog.aws_assets import aws_catalog_assets
 from ecommerce_pipeline.defs.errors import describe_failure
-from ecommerce_pipeline.defs.gold.athena_assets import gold_assets_for
-from ecommerce_pipeline.defs.resources import aws_resources
+from ecommerce_pipeline.defs.gold.athena_assets import IcebergPublisher, gold_assets_for
+from ecommerce_pipeline.defs.resources import AwsCatalogResource, GlueTablesResource, aws_resources
 from ecommerce_pipeline.defs.silver.assets import silver_assets
 from ecommerce_pipeline.settings import load_settings
 from ecommerce_pipeline.storage.s3_io_manager import configured_s3_lake
@@ -41,19 +34,29 @@ from ecommerce_pipeline.transforms import product_performance as performance
 from ecommerce_pipeline.transforms import sql as transforms_sql
 from ecommerce_pipeline.transforms.sql import athena_sql, athena_to_duckdb
 
-from .conftest import DAY, mocked_aws, queue_athena_results, upload_store
+from .conftest import DAY, athena_on_duckdb, mocked_aws, stage_like_unload, staged_files, upload_store
 
 LOCAL_RELATIONS = {
-    "customer_lifetime_value": {"history": "history", "as_of_days": "as_of_days"},
+    "customer_lifetime_value": {"orders": "orders", "as_of": "as_of"},
     "product_performance": {n: n for n in ("orders_validated", "events_clean", "products_clean")},
 }
 DAYS = [date(2025, 1, 1), date(2025, 1, 2)]
-ATHENA_RELATIONS = {
-    "customer_lifetime_value": {"history": "silver_orders_validated", "as_of_days": days_relation(DAYS)},
-    "product_performance": {
-        n: partitions_of(f"silver_{n}", DAYS) for n in ("orders_validated", "events_clean", "products_clean")
-    },
-}
+
+
+def athena_relations(days: list[date]) -> dict[str, dict[str, str]]:
+    """What the Athena assets fill in: the silver Iceberg tables in Glue, restricted to the dates computed."""
+    listed = ", ".join(f"DATE '{d.isoformat()}'" for d in sorted(days))
+    return {
+        "customer_lifetime_value": {"orders": "silver_orders_validated", "as_of": days_relation(days[-1:])},
+        "product_performance": {
+            "orders_validated": f"(SELECT * FROM silver_orders_validated WHERE business_date IN ({listed}))",
+            "events_clean": f"(SELECT * FROM silver_events_clean WHERE business_date IN ({listed}) AND NOT is_duplicate)",
+            "products_clean": "silver_products_clean",
+        },
+    }
+
+
+ATHENA_RELATIONS = athena_relations(DAYS)
 
 
 # --- one text, two engines ----------------------------------------------------------------------------
@@ -75,7 +78,7 @@ def test_the_local_engine_runs_the_athena_file_transpiled(silver_tables, monkeyp
     monkeypatch.setattr(clv, "query", recording_query)
     monkeypatch.setattr(performance, "query", recording_query)
     orders = silver_tables["orders_validated"]
-    assert clv.customer_lifetime_value(orders, [DAY]).num_rows > 0
+    assert clv.customer_lifetime_value(orders, DAY).num_rows > 0
     assert performance.product_performance(
         orders, silver_tables["events_clean"], silver_tables["products_clean"]
     ).num_rows
@@ -101,7 +104,7 @@ def test_the_source_is_portable_athena_sql(name):
 
 def test_output_schemas_are_what_the_transforms_give_on_silver_tables(silver_tables):
     orders, events, products = (silver_tables[n] for n in ("orders_validated", "events_clean", "products_clean"))
-    assert clv.customer_lifetime_value(orders, [DAY]).schema == clv.output_schema()
+    assert clv.customer_lifetime_value(orders, DAY).schema == clv.output_schema()
     assert performance.product_performance(orders, events, products).schema == performance.output_schema()
     for name, schema in {"orders_validated": clv.HISTORY_SCHEMA, **performance.INPUT_SCHEMAS}.items():
         assert pa.schema([silver_tables[name].schema.field(f.name) for f in schema]) == schema
@@ -115,73 +118,45 @@ def test_the_days_relation_gives_athena_and_duckdb_the_same_days():
 # --- publishing what Athena UNLOADs -------------------------------------------------------------------
 
 
-def stage_like_unload(s3_uri: str, table: pa.Table) -> None:
-    """Write ``table`` as Athena's UNLOAD does: business_date=<day>/ folders, several files, the column dropped."""
-    s3 = boto3.client("s3")
-    bucket, _, prefix = s3_uri[len("s3://") :].partition("/")
-    for day in pc.unique(table.column("business_date")).to_pylist():
-        rows = table.filter(pc.equal(table.column("business_date"), pa.scalar(day, pa.date32()))).drop_columns(
-            "business_date"
-        )
-        half = rows.num_rows // 2
-        for i, part in enumerate((rows.slice(0, half), rows.slice(half))):
-            buffer = io.BytesIO()
-            pq.write_table(part, buffer, compression="snappy")
-            s3.put_object(Bucket=bucket, Key=f"{prefix}business_date={day}/2025_{i}_a1b2", Body=buffer.getvalue())
-
-
 def sorted_rows(table: pa.Table, keys: list[str]) -> list[dict]:
     return table.sort_by([(k, "ascending") for k in keys]).to_pylist()
 
 
-def write_manifest(uri: str, files: list[str]) -> None:
-    """A data manifest as Athena writes it: one s3:// path a line."""
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    boto3.client("s3").put_object(Bucket=bucket, Key=key, Body="".join(f"{f}\n" for f in files).encode())
+def test_publishing_staged_files_gives_the_rows_the_local_engine_commits(aws_env):
+    from decimal import Decimal
 
-
-def staged_files(staging: str) -> list[str]:
-    bucket, _, prefix = staging[len("s3://") :].partition("/")
-    listed = boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
-    return sorted(f"s3://{bucket}/{o['Key']}" for o in listed)
-
-
-def test_publishing_staged_files_gives_the_partitions_the_local_engine_writes(aws_env):
     history = pa.table(
         {
-            "business_date": pa.array([DAYS[0], DAYS[0], DAYS[1], DAYS[1]], pa.date32()),
-            "order_id": ["O1", "O2", "O3", "O1"],
+            "order_id": ["O1", "O2", "O3", "O4"],
             "customer_id": ["C1", "C2", "C1", "C1"],
             "order_date": pa.array([DAYS[0], DAYS[0], DAYS[1], DAYS[0]], pa.date32()),
-            "line_revenue": [10.0, 20.0, 5.0, 0.0],
+            "currency": ["USD"] * 4,
+            "line_revenue": pa.array([Decimal(v) for v in ("10.00", "20.00", "5.00", "0.00")], pa.decimal128(18, 2)),
             "is_revenue": [True, True, True, False],
-        }
+        },
+        schema=clv.HISTORY_SCHEMA,
     )
-    local = clv.customer_lifetime_value(history, DAYS)
-    lake = configured_s3_lake(None, None, None, None)
+    local = pa.concat_tables([clv.customer_lifetime_value(history, day) for day in DAYS])
+    lake, store = configured_s3_lake(None, None, None, None), GlueTablesResource().store()
     table = "gold/customer_lifetime_value"
-    # An older version of the first day, with a stray object: both must go, nothing may be added.
-    lake.write_partition(table, DAYS[0], local.slice(0, 1))
-    stray = lake.partition_location(table, DAYS[0]) + "stray.parquet"
-    boto3.client("s3").put_object(Bucket="ecom-gold", Key=stray.split("/", 3)[3], Body=b"x")
+    # An older version of the first day: it must go, nothing may be added.
+    store.restate(table, "business_date", [DAYS[0]], local.slice(0, 1))
     staging = lake.staging_location(table, "run-1")
     assert staging == "s3://ecom-gold/lake/_staging/customer_lifetime_value/run-1/"
     stage_like_unload(staging, local)
-    manifest = staged_files(staging)
     empty_day = DAYS[1] + timedelta(days=1)
-    staged = read_staged(lake.session, staging, manifest, [*DAYS, empty_day])
+    staged = read_staged(lake.session, staging, staged_files(staging), [*DAYS, empty_day])
     assert [staged[d].num_rows for d in DAYS] == [2, 2] and staged[empty_day] is None
 
     for _ in range(2):  # publishing twice replaces, never duplicates
-        publish(lake, table, staged, clv.output_schema())
-        for day in DAYS:
-            written = lake.read_partition(table, day)
-            expected = local.filter(pc.equal(local.column("business_date"), pa.scalar(day, pa.date32())))
-            assert written.schema == clv.output_schema()
-            assert sorted_rows(written, ["customer_id"]) == sorted_rows(expected, ["customer_id"])
-        assert lake.read_partition(table, empty_day).num_rows == 0
-        partition_objects = lake._objects(lake.table_location(table))
-        assert sorted(partition_objects) == sorted(lake._file(table, d) for d in [*DAYS, empty_day])
+        publisher = IcebergPublisher(lake, store, table)
+        publish(publisher, table, staged, clv.output_schema())
+        publisher.commit(clv.output_schema())
+        written = store.read(table)
+        assert written.select(clv.output_schema().names).cast(clv.output_schema()).num_rows == local.num_rows
+        assert sorted_rows(written, ["business_date", "customer_id"]) == sorted_rows(
+            local, ["business_date", "customer_id"]
+        )
     lake.delete_folder(staging)
     assert lake.read_folder(staging) is None
 
@@ -206,65 +181,62 @@ def test_verification_refuses_count_mismatches_and_empty_days_over_inputs_with_r
     verify_staged("gold/t", {DAYS[0]: 3, DAYS[1]: 0}, {DAYS[0]: 3}, {DAYS[0]})  # a truly empty day is fine
     with pytest.raises(UnloadRefused, match=r"2025-01-01: UNLOAD staged 2 rows, count\(\*\) of the same SQL gives 3"):
         verify_staged("gold/t", {DAYS[0]: 2}, {DAYS[0]: 3}, {DAYS[0]})
-    with pytest.raises(UnloadRefused, match="2025-01-02: no rows, but the day's inputs in the lake have rows"):
+    with pytest.raises(UnloadRefused, match="2025-01-02: no rows, but its inputs in silver have rows"):
         verify_staged("gold/t", {DAYS[0]: 3, DAYS[1]: 0}, {DAYS[0]: 3}, {DAYS[0], DAYS[1]})
 
 
-def test_parquet_rows_reads_the_footer_of_a_lake_file(aws_env):
-    lake = configured_s3_lake(None, None, None, None)
-    big = pa.table({"business_date": pa.array([DAY] * 50_000, pa.date32()), "x": [str(i) * 3 for i in range(50_000)]})
-    for day, table in ((DAYS[0], big), (DAYS[1], big.slice(0, 0))):
-        stats = lake.write_partition("silver/orders_validated", day, table)
-        assert parquet_rows(lake.session, stats.location) == table.num_rows
+CASES = {
+    "agree": {},
+    "count differs": {"extra_rows": 1},
+    "no manifest": {"manifest": False},
+    "nothing staged": {"stage": False, "answer": False},  # moto as it is: no file, no answer
+    "nothing staged, count answers": {"stage": False},
+}
 
 
-@pytest.mark.parametrize("case", ["agree", "count differs", "no manifest", "nothing staged"])
-def test_the_engine_publishes_only_what_the_manifest_and_the_count_agree_on(aws_env, silver_tables, case):
-    lake = configured_s3_lake(None, None, None, None)
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_engine_commits_only_what_the_manifest_and_the_count_agree_on(aws_env, silver_tables, case):
+    lake, store = configured_s3_lake(None, None, None, None), GlueTablesResource().store()
     table = "gold/customer_lifetime_value"
-    previous = good_partitions(silver_tables)["customer_lifetime_value"].slice(0, 1)
-    lake.write_partition(table, DAY, previous)
-    computed = good_partitions(silver_tables)["customer_lifetime_value"]
-    athena = configured_athena()
-    stage = None if case == "nothing staged" else (lambda staging: computed)
-    counts = {"count differs": computed.num_rows + 1}.get(case, computed.num_rows)
-    queue_athena_results(
-        None, [{"business_date": DAY.isoformat(), "row_count": counts}] if case != "nothing staged" else []
-    )
+    computed = clv.customer_lifetime_value(silver_tables["orders_validated"], DAY)
+    previous = computed.slice(0, 1)
+    store.replace(table, previous)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Athena, "run", unloading(stage, manifest=case != "no manifest"))
-        call = lambda: compute_on_athena(  # noqa: E731
-            athena,
-            lake,
-            table,
-            lambda chunk: {"history": "silver_orders_validated", "as_of_days": days_relation(chunk)},
-            [DAY],
-            clv.output_schema(),
-            token=f"test-{case.replace(' ', '-')}",
-            days_with_input=lambda chunk: set(chunk),
-        )
+        athena_on_duckdb(mp, lambda name: silver_tables[name.removeprefix("silver_")], **CASES[case])
+        publisher = IcebergPublisher(lake, store, table)
+
+        def call():
+            runs = compute_on_athena(
+                AwsCatalogResource().athena(),
+                publisher,
+                table,
+                lambda chunk: {"orders": "silver_orders_validated", "as_of": days_relation(chunk)},
+                [DAY],
+                clv.output_schema(),
+                token=f"test-{case.replace(' ', '-').replace(',', '')}",
+                days_with_input=lambda chunk: set(chunk),
+            )
+            publisher.commit(clv.output_schema(), replace_all=True)
+            return runs
+
         if case == "agree":
-            runs = call()
-            assert [r.state for r in runs] == ["SUCCEEDED", "SUCCEEDED"]
-            assert sorted_rows(lake.read_partition(table, DAY), ["customer_id"]) == sorted_rows(
+            assert [r.state for r in call()] == ["SUCCEEDED", "SUCCEEDED"]
+            # What Athena computed is what the local engine computes from the same silver rows.
+            assert sorted_rows(store.read(table).select(computed.schema.names), ["customer_id"]) == sorted_rows(
                 computed, ["customer_id"]
             )
         else:
+            n = computed.num_rows
             expected = {
-                "count differs": f"UNLOAD staged {computed.num_rows} rows, count\\(\\*\\) of the same SQL gives {counts}",
+                "count differs": rf"UNLOAD staged {n} rows, count\(\*\) of the same SQL gives {n + 1}",
                 "no manifest": "wrote no data manifest",
-                "nothing staged": "no rows, but the day's inputs in the lake have rows",
+                "nothing staged": "2025-01-01: no rows, but its inputs in silver have rows",
+                "nothing staged, count answers": rf"UNLOAD staged 0 rows, count\(\*\) of the same SQL gives {n}",
             }[case]
             with pytest.raises(UnloadRefused, match=expected):
                 call()
-            assert lake.read_partition(table, DAY).equals(previous)  # the old partition is intact
+            assert store.read(table).num_rows == 1 and store.total_rows(table) == 1  # the old rows are intact
     assert staged_files(lake.staging_location(table, "")) == []  # staging removed either way
-
-
-def configured_athena() -> Athena:
-    from ecommerce_pipeline.defs.resources import AwsCatalogResource
-
-    return AwsCatalogResource().athena()
 
 
 def test_staged_rows_take_the_local_types_and_column_order():
@@ -302,68 +274,49 @@ def test_the_engine_is_chosen_by_ecom_gold_engine_and_athena_needs_aws():
         gold_assets_for(load_settings({"ECOM_GOLD_ENGINE": "spark"}))
 
 
-def unloading(stage: Callable[[str], pa.Table | None] | None, manifest: bool = True):
-    """``Athena.run`` on moto plus what a real UNLOAD leaves behind (moto runs no SQL): ``stage(staging uri)``'s
-    rows written as Athena writes them, and the data manifest listing them beside the query's result."""
-    real_run = Athena.run
-
-    def run(self, sql):
-        done = real_run(self, sql)
-        if sql.startswith("UNLOAD"):
-            staging = re.search(r"^TO '([^']+)'$", sql, re.M).group(1)
-            rows = stage(staging) if stage else None
-            if rows is not None and rows.num_rows:
-                stage_like_unload(staging, rows)
-            if manifest:
-                location = done.output_location.rsplit("/", 1)[0] + f"/{done.query_id}-manifest.csv"
-                write_manifest(location, staged_files(staging))
-        return done
-
-    return run
-
-
-def good_partitions(silver_tables) -> dict[str, pa.Table]:
-    """The day's gold tables as the local engine computes them: the good partitions a refused run must keep."""
-    orders = silver_tables["orders_validated"]
-    return {
-        "customer_lifetime_value": clv.customer_lifetime_value(orders, [DAY]),
-        "product_performance": performance.product_performance(
-            orders, silver_tables["events_clean"], silver_tables["products_clean"]
-        ),
-    }
-
-
 @pytest.fixture(scope="module")
-def athena_engine_day(tmp_path_factory, silver_tables):
-    """A day run with ECOM_GOLD_ENGINE=athena where UNLOAD stages no file at all (an empty manifest), over
-    good partitions of both Athena gold tables written before."""
+def athena_engine_day(tmp_path_factory):
+    """A day run with ECOM_GOLD_ENGINE=athena (the SQL run on DuckDB over the Glue Iceberg tables), then the same
+    day again on moto as it is, where UNLOAD stages no file and no query answers a row."""
     with mocked_aws(tmp_path_factory.mktemp("athena_gold")) as env, pytest.MonkeyPatch.context() as mp:
         mp.setenv("ECOM_GOLD_ENGINE", "athena")
-        mp.setattr(Athena, "run", unloading(stage=None))
         upload_store(env)
-        lake = configured_s3_lake(None, None, None, None)
-        good = good_partitions(silver_tables)
-        for name, table in good.items():
-            assert table.num_rows > 0
-            lake.write_partition(f"gold/{name}", DAY, table)
         assets = [*bronze_assets, *silver_assets, *gold_assets_for(load_settings()), *aws_catalog_assets]
-        with dg.instance_for_test() as instance:
-            result = dg.materialize(
+        store = GlueTablesResource().store()
+        with dg.instance_for_test() as instance, pytest.MonkeyPatch.context() as athena:
+            statements = athena_on_duckdb(athena)
+            first = dg.materialize(assets, resources=aws_resources(), partition_key=DAY.isoformat(), instance=instance)
+        assert first.success
+        good = {name: store.read(f"gold/{name}") for name in ("customer_lifetime_value", "product_performance")}
+        snapshots = {name: store.load(f"gold/{name}").current_snapshot().snapshot_id for name in good}
+        with dg.instance_for_test() as instance, pytest.MonkeyPatch.context() as athena:
+            refused_statements = athena_on_duckdb(athena, stage=False, answer=False)
+            refused = dg.materialize(
                 assets,
                 resources=aws_resources(),
                 partition_key=DAY.isoformat(),
                 instance=instance,
                 raise_on_error=False,
             )
-        yield env, result, good
+        yield {
+            "env": env,
+            "first": first,
+            "statements": statements,
+            "good": good,
+            "snapshots": snapshots,
+            "refused": refused,
+            "refused_statements": refused_statements,
+        }
 
 
-def unloads(env) -> dict[str, dict]:
+def unloads(env, statements: list[str]) -> dict[str, dict]:
     athena = boto3.client("athena")
     ids = athena.list_query_executions(WorkGroup=env["ECOM_ATHENA_WORKGROUP"])["QueryExecutionIds"]
     executions = [athena.get_query_execution(QueryExecutionId=i)["QueryExecution"] for i in ids]
     found = {}
     for e in executions:
+        if e["Query"] not in statements:
+            continue
         match = re.search(r"^TO 's3://ecom-gold/lake/_staging/(\w+)/[^/']+/0/'$", e["Query"], re.M)
         if e["Query"].startswith("UNLOAD"):
             found[match.group(1)] = e
@@ -371,22 +324,17 @@ def unloads(env) -> dict[str, dict]:
 
 
 def test_athena_receives_the_sql_files_with_the_glue_names_filled_in(athena_engine_day):
-    env, _, _ = athena_engine_day
-    statements = unloads(env)
+    env = athena_engine_day["env"]
+    statements = unloads(env, athena_engine_day["statements"])
     assert set(statements) == {"customer_lifetime_value", "product_performance"}
-    day = [DAY]
+    relations = athena_relations([DAY])
     expected = {
         "customer_lifetime_value": (
-            athena_sql("customer_lifetime_value", history="silver_orders_validated", as_of_days=days_relation(day)),
+            athena_sql("customer_lifetime_value", **relations["customer_lifetime_value"]),
             clv.output_schema().names,
         ),
         "product_performance": (
-            athena_sql(
-                "product_performance",
-                **{
-                    n: partitions_of(f"silver_{n}", day) for n in ("orders_validated", "events_clean", "products_clean")
-                },
-            ),
+            athena_sql("product_performance", **relations["product_performance"]),
             performance.output_schema().names,
         ),
     }
@@ -397,60 +345,83 @@ def test_athena_receives_the_sql_files_with_the_glue_names_filled_in(athena_engi
         staging = re.search(r"^TO '([^']+)'$", execution["Query"], re.M).group(1)
         sql, columns = expected[name]
         assert execution["Query"] == unload_statement(sql, columns, staging)
-        assert (
-            "WHERE (year = '2025' AND month = '01' AND day = '01')" in execution["Query"]
-            or name != "product_performance"
-        )
+        assert "business_date IN (DATE '2025-01-01')" in execution["Query"] or name != "product_performance"
 
 
-def test_when_unload_stages_nothing_the_run_fails_and_the_good_partitions_stay(athena_engine_day):
-    env, result, good = athena_engine_day
+def test_the_athena_engine_commits_to_the_gold_iceberg_tables_and_cleans_its_staging(athena_engine_day):
+    env, result, good = athena_engine_day["env"], athena_engine_day["first"], athena_engine_day["good"]
+    s3 = boto3.client("s3")
+    gold = {o["Key"] for o in s3.list_objects_v2(Bucket="ecom-gold").get("Contents", [])}
+    assert not any(k.startswith("lake/_staging/") for k in gold)  # the staging folders are gone
+    glue = boto3.client("glue")
+    for name in ("customer_lifetime_value", "product_performance"):
+        table = glue.get_table(DatabaseName=env["ECOM_GLUE_DATABASE"], Name=f"gold_{name}")["Table"]
+        assert table["Parameters"]["table_type"].upper() == "ICEBERG"
+        (materialization,) = result.asset_materializations_for_node(f"gold__{name}")
+        assert materialization.metadata["engine"].value == "athena"
+        # The UNLOAD and the count(*) of the same SQL its staged rows were compared with.
+        assert len(materialization.metadata["athena_query_ids"].value) == 2
+        assert good[name].num_rows > 0 and materialization.metadata["dagster/row_count"].value == good[name].num_rows
+    # The silver inputs Athena reads are the Iceberg tables pyiceberg registered in Glue.
+    names = {t["Name"] for t in glue.get_tables(DatabaseName=env["ECOM_GLUE_DATABASE"])["TableList"]}
+    assert {"silver_orders_validated", "silver_events_clean", "silver_products_clean"} <= names
+    # The verification counts (on DuckDB, as Athena would answer) agree with the Iceberg snapshots.
+    (check,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "gold_row_counts"]
+    assert check.passed, check.metadata
+
+
+def test_the_athena_engine_gives_the_local_engines_rows(athena_engine_day, silver_tables):
+    good = athena_engine_day["good"]
+    clv_rows = clv.customer_lifetime_value(silver_tables["orders_validated"], DAY)
+    assert sorted_rows(good["customer_lifetime_value"].select(clv_rows.schema.names), ["customer_id"]) == sorted_rows(
+        clv_rows, ["customer_id"]
+    )
+    products = performance.product_performance(
+        silver_tables["orders_validated"], silver_tables["events_clean"], silver_tables["products_clean"]
+    )
+    keys = ["product_id", "currency"]
+    assert sorted_rows(good["product_performance"].select(products.schema.names), keys) == sorted_rows(products, keys)
+
+
+def test_when_unload_stages_nothing_the_run_fails_and_the_good_rows_stay(athena_engine_day):
+    result = athena_engine_day["refused"]
     assert not result.success
     failures = {
         e.step_key: describe_failure(e.step_key, e.step_failure_data.error) for e in result.get_step_failure_events()
     }
     assert set(failures) == {"gold__customer_lifetime_value", "gold__product_performance"}
-    for name in good:
+    for name in athena_engine_day["good"]:
         cause = failures[f"gold__{name}"]
         assert "UnloadRefused" in cause and f"gold/{name}: refusing to publish" in cause, cause
-        assert "2025-01-01: no rows, but the day's inputs in the lake have rows" in cause, cause
-    # The good partitions are exactly as they were, and nothing was left in staging.
-    lake = configured_s3_lake(None, None, None, None)
-    for name, table in good.items():
-        assert lake.read_partition(f"gold/{name}", DAY).equals(table)
+        assert "2025-01-01: no rows, but its inputs in silver have rows" in cause, cause
+    # The good rows are exactly as they were (no commit at all), and nothing was left in staging.
+    store = GlueTablesResource().store()
+    for name, table in athena_engine_day["good"].items():
+        assert store.load(f"gold/{name}").current_snapshot().snapshot_id == athena_engine_day["snapshots"][name]
+        assert store.read(f"gold/{name}").equals(table)
     gold = {o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="ecom-gold").get("Contents", [])}
     assert not any(k.startswith("lake/_staging/") for k in gold)
     # A refusal is not retried: one UNLOAD per table.
-    assert set(unloads(env)) == {"customer_lifetime_value", "product_performance"}
-    statements = [
-        boto3.client("athena").get_query_execution(QueryExecutionId=i)["QueryExecution"]["Query"]
-        for i in boto3.client("athena").list_query_executions(WorkGroup=env["ECOM_ATHENA_WORKGROUP"])[
-            "QueryExecutionIds"
-        ]
-    ]
-    assert sum(q.startswith("UNLOAD") for q in statements) == 2
+    assert sum(q.startswith("UNLOAD") for q in athena_engine_day["refused_statements"]) == 2
     # Nothing downstream of the refused tables ran; the rest of the day did.
-    done = (
-        {e.step_key for e in result.get_step_success_events()} if hasattr(result, "get_step_success_events") else set()
-    )
-    assert "catalog__glue__gold__customer_lifetime_value" not in done
+    assert not result.asset_materializations_for_node("catalog__athena")
     assert result.asset_materializations_for_node("gold__daily_sales_summary")
 
 
 def test_athena_assets_load_no_history_into_the_process():
-    local = {a.key.path[1]: a for a in gold_assets_for(load_settings({}))}
     athena = {
         a.key.path[1]: a for a in gold_assets_for(load_settings({"ECOM_ENV": "aws", "ECOM_GOLD_ENGINE": "athena"}))
     }
     for name in ("customer_lifetime_value", "product_performance"):
-        # In-process, the IO manager reads the silver partitions; on Athena, inputs are ordering-only deps.
-        assert not any(i.dagster_type.is_nothing for i in local[name].node_def.input_defs)
+        # On Athena the inputs are ordering-only deps: nothing of the history is loaded here.
         assert athena[name].node_def.input_defs and all(
             i.dagster_type.is_nothing for i in athena[name].node_def.input_defs
         )
+        assert "athena" in athena[name].specs_by_key[dg.AssetKey(["gold", name])].kinds
 
 
 def test_aws_definitions_with_the_athena_engine_load_without_deprecation_and_validate(tmp_path):
+    import os
     import subprocess
     import sys
 
@@ -463,7 +434,7 @@ def test_aws_definitions_with_the_athena_engine_load_without_deprecation_and_val
         "import dagster as dg, ecommerce_pipeline.definitions as d; dg.Definitions.validate_loadable(d.defs); "
         "graph = d.defs.resolve_asset_graph(); clv = dg.AssetKey(['gold', 'customer_lifetime_value']); "
         "assert 'athena' in graph.get(clv).kinds; "
-        "assert dg.AssetKey(['catalog', 'glue', 'silver', 'orders_validated']) in graph.get(clv).parent_keys"
+        "assert dg.AssetKey(['silver', 'orders_validated']) in graph.get(clv).parent_keys"
     )
     proc = subprocess.run(
         [sys.executable, "-W", "error::DeprecationWarning", "-c", code], capture_output=True, text=True, env=env

@@ -11,8 +11,10 @@ def test_run_materializes_records_the_run_and_prints_progress(project_env, store
     out = capsys.readouterr().out
     assert "[15/15] ok   catalog/duckdb" in out
     assert "check failed" not in out and "Root cause" not in out
-    assert "daily_sales_summary" in out and "190.0" in out
-    assert "unknown_customer" in out  # the quarantine summary
+    # O1 130 + O5 105 + O3 60 + O4 20 (unknown customer, kept); O2 cancelled
+    assert "daily_sales_summary" in out and "315.00" in out
+    assert "invalid_email" in out  # the quarantine summary: C3's record
+    assert "unknown_customer" not in out  # no longer a quarantine rule
     with dg.DagsterInstance.get() as instance:
         runs = instance.get_runs()
         assert len(runs) == 1 and runs[0].is_success
@@ -25,7 +27,8 @@ def test_sql_prints_a_table(project_env, store_landing, capsys):
     assert main(["sql", "SELECT product_category, total_revenue FROM gold.daily_sales_summary ORDER BY 2 DESC"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0].split() == ["product_category", "total_revenue"]
-    assert "electronics" in out and "(3 rows)" in out
+    assert "electronics" in out and "(4 rows)" in out
+    assert out.splitlines()[1].split() == ["electronics", "190.00"]  # O1's P1 line 90 + O5's 100
 
 
 def test_sql_reports_errors_without_a_traceback(project_env, store_landing, capsys):
@@ -113,10 +116,17 @@ def test_generate_then_run_a_range_accounts_for_every_row(project_env, capsys):
             for e in instance.all_logs(run.run_id)
             if e.dagster_event and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"
         ]
-    assert len(checks) == 19 and all(c.passed for c in checks)
+    from ecommerce_pipeline.definitions import lake_assets
+    from ecommerce_pipeline.defs.bronze.landing_received import landing_checks
+
+    expected = sum(len(list(a.check_specs)) for a in [*lake_assets, *landing_checks])
+    assert len(checks) == expected and all(c.passed for c in checks)
     conservation = [c for c in checks if "conservation" in c.check_name]
     assert all(c.metadata["unaccounted_rows"].value == 0 for c in conservation)
     assert any(c.metadata.get("quarantined_rows") and c.metadata["quarantined_rows"].value > 0 for c in conservation)
-    for table in ("daily_sales_summary", "customer_lifetime_value", "product_performance", "conversion_funnel"):
+    # Facts by the date they happened (every generated order and event is dated within its landing day in
+    # UTC); lifetime value is one snapshot, as of the last day.
+    for table, days in (("daily_sales_summary", "3"), ("product_performance", "3"), ("conversion_funnel", "3"),
+                        ("customer_lifetime_value", "1")):  # fmt: skip
         assert main(["sql", f"SELECT count(DISTINCT business_date) AS days FROM gold.{table}"]) == 0
-        assert capsys.readouterr().out.split()[1] == "3"
+        assert capsys.readouterr().out.split()[1] == days, table

@@ -59,3 +59,12 @@ def test_repeated_pairs_are_counted_alike_over_dense_keys_and_by_hashing():
     assert _repeated_pairs(files, pa.chunked_array([pa.array([2, 3, 3, 2, 2])])) == 2
     assert _repeated_pairs(files, pa.chunked_array([pa.array([2, far, far, 2, 2])])) == 2
     assert _repeated_pairs(files, pa.chunked_array([pa.array([2, far, far, 2, far])])) == 1
+
+
+def test_stored_conservation_accounts_every_bronze_row_once():
+    from ecommerce_pipeline.quality.conservation import stored_conservation
+
+    assert stored_conservation(10, stored=7, quarantined=2, duplicates=1).passed
+    short = stored_conservation(10, stored=7, quarantined=2)
+    assert not short.passed and short.problems == ["10 bronze rows but 9 accounted for"]
+    assert not stored_conservation(10, stored=9, quarantined=2).passed

@@ -1,8 +1,9 @@
 from ecommerce_pipeline.transforms.conversion_funnel import conversion_funnel
+from ecommerce_pipeline.transforms.events import counted
 
 
 def test_conversion_funnel(silver_tables):
-    rows = {r["device_type"]: r for r in conversion_funnel(silver_tables["events_clean"]).to_pylist()}
+    rows = {r["device_type"]: r for r in conversion_funnel(counted(silver_tables["events_clean"])).to_pylist()}
     assert set(rows) == {"all", "mobile", "desktop"}
     overall = rows["all"]
     # S1 reached purchase (so checkout too); S2 only viewed a product.

@@ -1,35 +1,53 @@
 from datetime import date
+from decimal import Decimal
 
 import pyarrow as pa
 
-from ecommerce_pipeline.transforms.customer_lifetime_value import customer_lifetime_value
+from ecommerce_pipeline.transforms.customer_lifetime_value import HISTORY_SCHEMA, customer_lifetime_value
 
 
-def history(rows):
-    cols = ["business_date", "order_id", "customer_id", "order_date", "line_revenue", "is_revenue"]
-    return pa.table({c: [r[i] for r in rows] for i, c in enumerate(cols)})
+def current(rows):
+    """Current order lines: (order_id, customer_id, order_date, line_revenue, is_revenue[, currency])."""
+    rows = [(*r, "USD") if len(r) == 5 else r for r in rows]
+    cols = ["order_id", "customer_id", "order_date", "line_revenue", "is_revenue", "currency"]
+    data = {c: [r[i] for r in rows] for i, c in enumerate(cols)}
+    data["line_revenue"] = [Decimal(str(v)) for v in data["line_revenue"]]
+    return pa.table(data).select(HISTORY_SCHEMA.names).cast(HISTORY_SCHEMA)
 
 
-def test_customer_lifetime_value_as_of_each_day():
+def test_customer_lifetime_value_from_the_current_state_of_every_order():
     d = [date(2025, 1, i) for i in range(1, 11)]
-    orders = history(
+    orders = current(
         [
-            (d[0], "O1", "C1", d[0], 50.0, True),
-            (d[0], "O1", "C1", d[0], 50.0, True),  # a second line of the same order
-            (d[4], "O2", "C1", d[4], 30.0, True),
-            (d[1], "O3", "C2", d[1], 10.0, True),
-            (d[2], "O4", "C3", d[2], 99.0, False),  # cancelled: no revenue, not an order of C3
-            (d[3], "O3", "C2", d[1], 0.0, False),  # O3 re-sent on day 4 as refunded
+            ("O1", "C1", d[0], "50.00", True),
+            ("O1", "C1", d[0], "50.00", True),  # a second line of the same order
+            ("O2", "C1", d[4], "30.00", True),
+            ("O3", "C2", d[1], "0.00", False),  # refunded since: no revenue, not an order of C2
+            ("O4", "C2", d[2], "10.00", True),
         ]
     )
-    table = customer_lifetime_value(orders, [d[2], d[9]])
-    rows = {(r["business_date"], r["customer_id"]): r for r in table.to_pylist()}
-    assert set(rows) == {(d[2], "C1"), (d[2], "C2"), (d[9], "C1")}
-    c1 = rows[(d[9], "C1")]
-    assert (c1["total_orders"], c1["total_spent"], c1["avg_order_value"]) == (2, 130.0, 65.0)
+    rows = {r["customer_id"]: r for r in customer_lifetime_value(orders, d[9]).to_pylist()}
+    assert set(rows) == {"C1", "C2"}
+    c1 = rows["C1"]
+    assert (c1["business_date"], c1["currency"]) == (d[9], "USD")
+    assert (c1["total_orders"], c1["total_spent"], c1["avg_order_value"]) == (2, Decimal("130.00"), Decimal("65.00"))
     assert (c1["first_order_date"], c1["last_order_date"]) == (d[0], d[4])
     assert (c1["days_since_first_order"], c1["days_since_last_order"]) == (9, 5)
-    assert rows[(d[2], "C2")]["total_spent"] == 10.0  # before the refund arrived
+    c2 = rows["C2"]
+    assert (c2["total_orders"], c2["total_spent"], c2["first_order_date"]) == (1, Decimal("10.00"), d[2])
+
+
+def test_an_order_after_the_as_of_day_is_never_a_negative_age():
+    # A store west of UTC: an order dated the day after the landing day processed.
+    (row,) = customer_lifetime_value(current([("O1", "C1", date(2025, 1, 2), "5.00", True)]), date(2025, 1, 1)).to_pylist()
+    assert (row["days_since_first_order"], row["days_since_last_order"]) == (0, 0)
+
+
+def test_spend_in_two_currencies_is_two_rows():
+    day = date(2025, 1, 1)
+    orders = current([("O1", "C1", day, "10.00", True, "USD"), ("O2", "C1", day, "7.00", True, "EUR")])
+    rows = [(r["customer_id"], r["currency"], r["total_orders"], r["total_spent"]) for r in customer_lifetime_value(orders, day).to_pylist()]
+    assert rows == [("C1", "EUR", 1, Decimal("7.00")), ("C1", "USD", 1, Decimal("10.00"))]
 
 
 def test_rfm_scores_and_segments_rank_customers():
@@ -40,19 +58,27 @@ def test_rfm_scores_and_segments_rank_customers():
         # customer Ci ordered i+1 times, spending more and more recently as i grows
         for k in range(i + 1):
             day = date.fromordinal(d0.toordinal() + 15 * i + k)
-            rows.append((day, f"O{i}-{k}", f"C{i}", day, 10.0 * (i + 1), True))
-    table = customer_lifetime_value(history(rows), [as_of])
-    scores = {r["customer_id"]: r for r in table.to_pylist()}
+            rows.append((f"O{i}-{k}", f"C{i}", day, 10 * (i + 1), True))
+    scores = {r["customer_id"]: r for r in customer_lifetime_value(current(rows), as_of).to_pylist()}
     assert (scores["C9"]["r_score"], scores["C9"]["f_score"], scores["C9"]["m_score"]) == (5, 5, 5)
     assert (scores["C0"]["r_score"], scores["C0"]["f_score"], scores["C0"]["m_score"]) == (1, 1, 1)
+    # percent_rank of C4 among 10 is 4/9: 1 + floor(5 * 4/9) = 3 for each score
+    assert (scores["C4"]["r_score"], scores["C4"]["f_score"], scores["C4"]["m_score"]) == (3, 3, 3)
     assert scores["C9"]["rfm_segment"] == "Champions"
     assert scores["C0"]["rfm_segment"] == "Lost"
-    assert all(1 <= r[s] <= 5 for r in scores.values() for s in ("r_score", "f_score", "m_score"))
 
 
 def test_rfm_ties_share_a_score_and_new_customers_are_new():
     day = date(2025, 1, 1)
-    table = customer_lifetime_value(history([(day, f"O{i}", f"C{i}", day, 10.0, True) for i in range(6)]), [day])
-    assert {(r["r_score"], r["f_score"], r["m_score"], r["rfm_segment"]) for r in table.to_pylist()} == {
-        (1, 1, 1, "New")
+    table = customer_lifetime_value(current([(f"O{i}", f"C{i}", day, 10, True) for i in range(6)]), day)
+    assert {(r["r_score"], r["f_score"], r["m_score"], r["rfm_segment"]) for r in table.to_pylist()} == {(1, 1, 1, "New")}
+
+
+def test_the_hand_made_store(silver_tables):
+    rows = {r["customer_id"]: r for r in customer_lifetime_value(silver_tables["orders_validated"].select(HISTORY_SCHEMA.names), date(2025, 1, 1)).to_pylist()}
+    # C1: O1 (90 + 40) and O5 (5 + 100); C2: O3 60 (O2 cancelled); C3 (record quarantined): O4 20.
+    assert {k: (r["total_orders"], r["total_spent"], r["rfm_segment"]) for k, r in rows.items()} == {
+        "C1": (2, Decimal("235.00"), "At Risk"),  # r 1 (all ordered the same day), f 5, m 5
+        "C2": (1, Decimal("60.00"), "New"),
+        "C3": (1, Decimal("20.00"), "New"),
     }

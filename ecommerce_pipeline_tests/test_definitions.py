@@ -3,6 +3,7 @@
 import subprocess
 import sys
 from datetime import date
+from decimal import Decimal
 
 import dagster as dg
 import duckdb
@@ -16,9 +17,14 @@ from ecommerce_pipeline.defs.catalog.assets import duckdb_catalog
 from ecommerce_pipeline.defs.resources import resources_for
 from ecommerce_pipeline.settings import load_settings
 from ecommerce_pipeline.storage.io_manager import InMemoryLakeIOManager
+from ecommerce_pipeline.storage.tables import local_table_store
 
 from .conftest import DAY, STORE
 
+QUARANTINE_TABLES = (
+    "bronze_customers", "bronze_products", "bronze_orders", "bronze_order_items", "bronze_events",
+    "silver_customers", "silver_orders", "silver_order_items",
+)  # fmt: skip
 RANGE_TAGS = {"dagster/asset_partition_range_start": "2025-01-01", "dagster/asset_partition_range_end": "2025-01-03"}
 
 
@@ -51,19 +57,28 @@ def test_one_partition_end_to_end_with_in_memory_io_manager(project_env, store_l
     result = dg.materialize(lake_assets, partition_key=DAY.isoformat(), resources=resources)
     assert result.success
     checks = check_results(result)
-    assert len(checks) == 18 and all(c.passed for c in checks.values()), [k for k, c in checks.items() if not c.passed]
+    expected = {
+        (spec.asset_key.to_user_string(), spec.name) for a in lake_assets for spec in a.check_specs
+    }
+    assert set(checks) == expected and len(expected) > 10
+    assert all(c.passed for c in checks.values()), [k for k, c in checks.items() if not c.passed]
 
-    sales = result.asset_value(key("gold", "daily_sales_summary"))
-    assert pc.sum(sales.column("total_revenue")).as_py() == 190.0
-    funnel = result.asset_value(key("gold", "conversion_funnel"))
+    # Silver and gold are Iceberg tables the assets write themselves: read them from the table store.
+    tables = local_table_store(project_env / "lake")
+    sales = tables.read("gold/daily_sales_summary")
+    # O1 130 + O5 105 (C1) + O3 60 (C2) + O4 20 (C3, unknown customer: kept with region unknown); O2 cancelled.
+    assert pc.sum(sales.column("total_revenue")).as_py() == Decimal("315.00")
+    funnel = tables.read("gold/conversion_funnel")
     assert funnel.filter(pc.equal(funnel.column("device_type"), "all")).column("sessions").to_pylist() == [2]
-    quarantined = result.asset_value(key("quarantine", "silver_orders"))
-    assert sorted(quarantined.column("rule").to_pylist()) == ["order_has_invalid_line", "unknown_customer"]
+    assert result.asset_value(key("quarantine", "silver_orders")).num_rows == 0  # unknown ids are not quarantined
 
     bronze_meta = result.asset_materializations_for_node("bronze_orders")[0].metadata
     assert bronze_meta["dagster/row_count"].value == 6 and bronze_meta["landing_rows"].value == 6
     conservation = checks[("silver/orders_validated", "order_conservation")].metadata
-    assert conservation["duplicates_removed"].value == 1 and conservation["unaccounted_rows"].value == 0
+    # O3 sent twice: two versions of the order, nothing removed
+    assert conservation["stored_rows"].value == 6 and conservation["unaccounted_rows"].value == 0
+    lines = checks[("silver/orders_validated", "line_conservation")].metadata
+    assert (lines["bronze_rows"].value, lines["stored_rows"].value, lines["quarantined_rows"].value) == (7, 7, 0)
 
 
 def materialize_local(partition_key=None, tags=None):
@@ -78,19 +93,25 @@ def materialize_local(partition_key=None, tags=None):
 def test_local_parquet_lake_and_duckdb_catalog(project_env, store_landing):
     assert materialize_local(DAY.isoformat()).success
     lake = project_env / "lake"
-    assert (lake / "gold/daily_sales_summary/year=2025/month=01/day=01/part-0.parquet").exists()
     assert (lake / "quarantine/bronze_customers/year=2025/month=01/day=01/part-0.parquet").exists()
+    tables = local_table_store(lake)
+    gold_files = tables.files("gold/daily_sales_summary")
+    assert gold_files and all(f.endswith(".parquet") for f in gold_files)
     with duckdb.connect(str(lake / "catalog.duckdb"), read_only=True) as con:
         views = {
             tuple(r) for r in con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
         }
-        assert ("gold", "customer_lifetime_value") in views and ("quarantine", "silver_orders") in views
-        assert len([v for v in views if v[0] != "analytics"]) == 21  # one view per lake table
+        iceberg = {
+            ("silver", t) for t in ("customers_clean", "products_clean", "orders_validated", "events_clean",
+                                    "order_versions", "order_line_versions", "dimension_changes", "restatements")
+        } | {("gold", t) for t in ("daily_sales_summary", "customer_lifetime_value", "product_performance", "conversion_funnel")}  # fmt: skip
+        parquet = {("bronze", e) for e in ("customers", "products", "orders", "order_items", "events")} | {
+            ("quarantine", q) for q in QUARANTINE_TABLES
+        }
+        assert {v for v in views if v[0] != "analytics"} == iceberg | parquet  # one view per lake table
         assert {v[1] for v in views if v[0] == "analytics"} == set(query_names())  # and the query library
-        assert con.execute("SELECT sum(total_revenue) FROM gold.daily_sales_summary").fetchone()[0] == 190.0
-        assert (
-            con.execute("SELECT count(*) FROM silver.orders_validated WHERE year = 2025 AND day = 1").fetchone()[0] == 4
-        )
+        assert con.execute("SELECT sum(total_revenue) FROM gold.daily_sales_summary").fetchone()[0] == Decimal("315.00")
+        assert con.execute("SELECT count(*) FROM silver.orders_validated WHERE business_date = DATE '2025-01-01'").fetchone()[0] == 7
 
 
 def snapshot(project_env):
@@ -113,7 +134,7 @@ def test_rerunning_a_partition_gives_the_same_rows(project_env, store_landing):
     first = snapshot(project_env)
     assert materialize_local(DAY.isoformat()).success
     assert snapshot(project_env) == first
-    assert len(first["silver.orders_validated"]) == 4
+    assert len(first["silver.orders_validated"]) == 7
 
 
 def test_a_range_materializes_in_one_run_and_history_carries_over(project_env, write_landing):
@@ -131,18 +152,21 @@ def test_a_range_materializes_in_one_run_and_history_carries_over(project_env, w
     }
     assert runs == {"2025-01-01", "2025-01-02", "2025-01-03"}
     with duckdb.connect(str(project_env / "lake" / "catalog.duckdb"), read_only=True) as con:
-        c1 = con.execute(
-            "SELECT business_date, total_orders, total_spent FROM gold.customer_lifetime_value "
-            "WHERE customer_id = 'C1' ORDER BY 1"
+        clv = con.execute(
+            "SELECT business_date, customer_id, total_orders, total_spent FROM gold.customer_lifetime_value ORDER BY 2"
         ).fetchall()
-        # Day 2 has no files: C1 keeps day 1's figures; O9 (90.0) lands on day 3 and the snapshot of C1 still exists.
-        assert [(r[1], r[2]) for r in c1] == [(1, 130.0), (1, 130.0), (2, 220.0)]
-        assert (
-            con.execute(
-                "SELECT count(*) FROM silver.customers_clean WHERE business_date = DATE '2025-01-02'"
-            ).fetchone()[0]
-            == 2
-        )
+        # One row per customer as of the last day: O9 (90.00) landed on day 3 and joins C1's O1 (130) and O5 (105).
+        assert clv == [
+            (date(2025, 1, 3), "C1", 3, Decimal("325.00")),
+            (date(2025, 1, 3), "C2", 1, Decimal("60.00")),
+            (date(2025, 1, 3), "C3", 1, Decimal("20.00")),
+        ]
+        # Dimensions are stored once per change, not once per day: day 2 had no customer file.
+        assert con.execute("SELECT count(*), count(DISTINCT landing_date) FROM silver.customers_clean").fetchone() == (2, 1)
+        revenue = con.execute(
+            "SELECT business_date, sum(total_revenue) FROM gold.daily_sales_summary GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        assert revenue == [(DAY, Decimal("315.00")), (date(2025, 1, 3), Decimal("90.00"))]
 
 
 def test_a_failing_blocking_silver_check_keeps_gold_from_running(project_env, store_landing, monkeypatch):
@@ -152,7 +176,7 @@ def test_a_failing_blocking_silver_check_keeps_gold_from_running(project_env, st
 
     def duplicating(*args, **kwargs):
         result = real(*args, **kwargs)
-        result.table = pa.concat_tables([result.table, result.table])
+        result.history = pa.concat_tables([result.history, result.history])
         return result
 
     monkeypatch.setattr(silver, "clean_customers", duplicating)
@@ -179,13 +203,17 @@ def test_dagster_tooling_validates_the_definitions(command, project_env):
 def test_every_materialization_carries_what_the_ui_shows(project_env, store_landing):
     result = materialize_local(DAY.isoformat())
     by_key = {m.asset_key: m.metadata for m in result.get_asset_materialization_events() for m in [m.materialization]}
+    graph = defs.resolve_asset_graph()
     for asset_key, metadata in by_key.items():
         if asset_key.path[0] == "catalog":
             continue
-        assert {"dagster/row_count", "dagster/column_schema", "preview", "bytes_written"} <= set(metadata), asset_key
-        assert metadata["bytes_written"].value > 0
+        assert {"dagster/row_count", "dagster/column_schema", "preview"} <= set(metadata), asset_key
+        if "iceberg" not in graph.get(asset_key).kinds:  # Parquet outputs go through the IO manager
+            assert metadata["bytes_written"].value > 0, asset_key
     orders = by_key[key("silver", "orders_validated")]
-    assert orders["quarantined_orders"].value == 2 and orders["quarantined_lines"].value == 3
-    assert orders["revenue"].value == 190.0
+    assert orders["quarantined_orders"].value == 0 and orders["quarantined_lines"].value == 0
+    assert orders["revenue_of_restated_dates"].value == 315.0
+    assert (orders["unknown_customers"].value, orders["unknown_products"].value) == (1, 1)  # O4's line; O5's P9 line
+    assert orders["restated"].value == ["2025-01-01"]
     assert by_key[key("silver", "customers_clean")]["quarantined_rows"].value == 1
     assert by_key[key("bronze", "orders")]["quarantined_rows"].value == 0

@@ -83,7 +83,7 @@ def test_same_arguments_write_byte_identical_files(tmp_path, file_format):
     generate_store(tmp_path / "a", START, START + timedelta(days=2), **args)
     generate_store(tmp_path / "b", START, START + timedelta(days=2), **args)
     first, second = files_of(tmp_path / "a"), files_of(tmp_path / "b")
-    assert len(first) == 3 * len(ENTITIES)
+    assert len(first) == 3 * len(ENTITIES) + 2  # plus the order updates of days 2 and 3
     assert first == second
 
 
@@ -104,11 +104,13 @@ def test_a_day_does_not_depend_on_the_days_after_it(tmp_path):
 
 def test_files_follow_the_landing_layout(clean):
     root, summary, store = clean
-    expected = {landing_path(root, e, d) for e in ENTITIES for d in TWO_WEEKS}
+    updates = {root / "orders" / d.isoformat() / f"order_updates_{d.isoformat()}.csv" for d in TWO_WEEKS[1:]}
+    expected = {landing_path(root, e, d) for e in ENTITIES for d in TWO_WEEKS} | updates
     assert {p for p in root.rglob("*") if p.is_file()} == expected
     assert set(summary.files) == expected and len(summary.files) == len(expected)
     assert summary.days == 14
-    assert summary.rows == {e: store[e].num_rows for e in ENTITIES}
+    update_rows = sum(read_csv(p, "orders").num_rows for p in updates)
+    assert summary.rows == {e: store[e].num_rows + (update_rows if e == "orders" else 0) for e in ENTITIES}
     assert summary.defects == dict.fromkeys(DEFECT_KINDS, 0)
 
 
@@ -390,6 +392,46 @@ def test_later_days_ship_new_and_changed_records_only(clean):
         assert 0 < products < first_products / 10
     changed = sql("SELECT count(*) FROM (SELECT customer_id FROM customers GROUP BY 1 HAVING count(*) > 1)", **store)
     assert changed[0][0] > 0
+
+
+def load_updates(root: Path) -> pa.Table:
+    parts = []
+    for day in TWO_WEEKS[1:]:
+        table = read_csv(root / "orders" / day.isoformat() / f"order_updates_{day.isoformat()}.csv", "orders")
+        parts.append(table.append_column("day", pa.array([day] * table.num_rows, pa.date32())))
+    return pa.concat_tables(parts)
+
+
+def test_order_updates_resend_yesterdays_open_orders_with_a_later_status(clean):
+    root, _, store = clean
+    updates = load_updates(root)
+    now = datetime(2025, 2, 1, tzinfo=UTC)
+    day = TWO_WEEKS[1]
+    path = root / "orders" / day.isoformat() / f"order_updates_{day.isoformat()}.csv"
+    parsed = parse_landing_file(f"orders/{day}/{path.name}", path.read_bytes())
+    assert validate_batch(ENTITIES["orders"], [parsed], day, "b", now).quarantine.num_rows == 0
+    # Each update is an order placed the day before, same customer and time, its status moved on by one
+    # step (or returned), stamped within the update's day; a status-only update: no lines are re-sent.
+    rows = sql(
+        """
+        SELECT u.order_id, o.status, u.status, o.customer_id = u.customer_id AND o.order_ts = u.order_ts,
+               u.updated_at::TIMESTAMPTZ::DATE = u.day, u.order_id IN (SELECT order_id FROM order_items i WHERE i.day = u.day)
+        FROM updates u JOIN orders o ON o.order_id = u.order_id AND o.day = u.day - 1
+        """,
+        updates=updates,
+        orders=store["orders"],
+        order_items=store["order_items"],
+    )
+    assert len(rows) == updates.num_rows > 50  # every update matches an order of the previous day
+    allowed = {("processing", "shipped"), ("processing", "cancelled"), ("shipped", "delivered"), ("shipped", "refunded")}
+    assert {(before, after) for _, before, after, *_ in rows} == allowed
+    assert all(same and stamped_that_day and not relined for *_, same, stamped_that_day, relined in rows)
+    # About 30% of the open orders of the day before are re-sent.
+    open_orders = sql(
+        f"SELECT count(*) FROM orders WHERE status IN ('processing', 'shipped') AND day < DATE '{TWO_WEEKS[-1]}'",
+        orders=store["orders"],
+    )[0][0]
+    assert 0.2 < updates.num_rows / open_orders < 0.4
 
 
 def test_popular_products_dominate(clean):

@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import hcl2
 import pytest
@@ -99,6 +100,7 @@ ATHENA_STATEMENTS: dict[str, list[tuple[str, str]]] = {
     "CREATE OR REPLACE VIEW": [
         ("glue:GetDatabase", GLUE),
         ("glue:GetTable", GLUE),
+        ("glue:GetTables", GLUE),  # Athena resolves the tables a view names by listing the database
         ("glue:CreateTable", GLUE),
         ("glue:UpdateTable", GLUE),
     ],
@@ -239,8 +241,8 @@ def required_permissions() -> set[tuple[str, str]]:
     """(action, resource) pairs the package needs, resources named as in ``granted_permissions``."""
     glue = ["glue:catalog", "glue:database", "glue:tables"]
     read_layers = {table.partition("/")[0] for table in GOLD_TABLES}
-    # The layers of the tables the Athena gold assets read (their Glue dependencies).
-    unload_read_layers = {dep.asset_key.path[2] for a in athena_gold_assets for dep in a.specs_by_key[a.key].deps}
+    # The layers of the tables the Athena gold assets read (the silver Iceberg tables they depend on).
+    unload_read_layers = {dep.asset_key.path[0] for a in athena_gold_assets for dep in a.specs_by_key[a.key].deps}
     needed = set()
 
     def add(action: str, target: str, layers: tuple[str, ...]) -> None:
@@ -357,10 +359,12 @@ def aws_env_vars() -> set[str]:
     """The AWS environment variables settings.py reads (the AWS fields of ``Settings``)."""
     source = (PACKAGE / "settings.py").read_text()
     read = dict(re.findall(r'(\w+)=env\.get\("(\w+)"', source))
+    # aws_endpoint_url is a developer override (moto, LocalStack), passed on to pyiceberg's Glue catalog,
+    # which does not follow boto3's own AWS_ENDPOINT_URL chain: never something Terraform outputs.
     aws_fields = [
         f
         for f in settings.Settings.__dataclass_fields__
-        if f.endswith("_uri") or f.startswith(("glue_", "athena_", "aws_"))
+        if (f.endswith("_uri") or f.startswith(("glue_", "athena_", "aws_"))) and f != "aws_endpoint_url"
     ]
     return {read[f] for f in aws_fields}
 
@@ -406,7 +410,10 @@ def test_glue_database_and_workgroup_agree_with_settings():
         assert re.fullmatch(r"[a-z][a-z0-9_]*", values["glue_database_name"]), values["glue_database_name"]
         assert values["glue_database_name"].endswith(f"_{env}")
         assert values["athena_bytes_scanned_cutoff"] >= 10 * 1024**2
-        assert values["monthly_budget_usd"] == 4
+        # The budget covers the deployment's own monthly cost (the README's Deploy to production lists it).
+        assert values["monthly_budget_usd"] == {"dev": 60, "prod": 80}[env]
+        # Alarms notify somebody.
+        assert values["alert_emails"] and all("@" in unquote(a) for a in values["alert_emails"])
     outputs = named(INFRA, "output")
     assert unquote(outputs["ecom_glue_database"]["value"]) == "module.glue.database_name"
     assert unquote(outputs["ecom_athena_workgroup"]["value"]) == "module.athena.workgroup_name"
@@ -452,16 +459,28 @@ def test_bucket_lifecycles_follow_the_retention_policy():
         unquote(layer): (
             [(t["days"], unquote(t["storage_class"])) for t in value["transitions"]],
             value["expire_days"],
+            {unquote(prefix): days for prefix, days in value["expire_prefixes"].items()},
         )
         for layer, value in layers.items()
     }
     assert plan == {
-        "landing": ([], 0),
-        "bronze": ([(30, "INTELLIGENT_TIERING"), (90, "GLACIER_IR")], 365),
-        "silver": ([(180, "GLACIER_IR")], 0),
-        "gold": ([], 730),
-        "athena-results": ([], 7),
+        "landing": ([], 0, {}),
+        "bronze": ([(30, "INTELLIGENT_TIERING"), (90, "GLACIER_IR")], 365, {}),
+        # Silver stays in Standard: the history tables read all of it every night.
+        "silver": ([], 0, {}),
+        # What the Athena gold engine UNLOADs into <gold uri>/_staging/ and a dead run leaves behind.
+        "gold": ([], 730, {"_staging/": 2}),
+        "athena-results": ([], 7, {}),
     }
+    # The prefix is where the lake stages (gold URIs are bucket roots in Terraform's outputs).
+    from ecommerce_pipeline.storage.s3_lake import S3Lake
+
+    staging = S3Lake.staging_location(SimpleNamespace(layers={"gold": "s3://g"}), "gold/clv", "run1")
+    assert staging == "s3://g/_staging/clv/run1/"
+    lifecycle = blocks(INFRA / "modules/s3/modules/bucket", "resource")["aws_s3_bucket_lifecycle_configuration.this"]
+    prefix_rule = {unquote(k): v for k, v in lifecycle["dynamic"][0].items()}["rule"]
+    assert unquote(prefix_rule["for_each"]) == "var.expire_prefixes"
+    assert unquote(prefix_rule["content"][0]["filter"][0]["prefix"]) == "rule.key"
     module = named(INFRA / "modules/s3", "module")["bucket"]
     assert module["noncurrent_version_expire_days"] == 30
     bucket = blocks(INFRA / "modules/s3/modules/bucket", "resource")
@@ -587,3 +606,312 @@ def test_the_documented_one_liner_writes_the_env_file():
     env = dict(row.split("=", 1) for row in result.stdout.splitlines())
     assert env == {v: f"value-of-{v.lower()}" for v in aws_env_vars()}
     assert settings.load_settings(env).glue_database == "value-of-ecom_glue_database"
+
+
+# --- the orchestrator on ECS: image, instance database, services, monitoring -------------------------------------
+
+DEPLOY_YAML = ROOT / "deploy" / "aws" / "dagster.yaml"
+
+
+def settings_variables() -> set[str]:
+    """Every variable settings.py reads (Settings and AlertSettings)."""
+    return set(re.findall(r'env\.get\("([A-Z_]+)"', (PACKAGE / "settings.py").read_text()))
+
+
+def instance_variables() -> set[str]:
+    """The variables deploy/aws/dagster.yaml reads with ``env:``."""
+    import yaml
+
+    found = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if set(node) == {"env"}:
+                found.add(node["env"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(yaml.safe_load(DEPLOY_YAML.read_text()))
+    return found
+
+
+def ecs_locals() -> dict:
+    merged = {}
+    for block in load(INFRA / "modules/ecs/main.tf")["locals"]:
+        merged.update(block)
+    return merged
+
+
+def strip_interpolation(expression: str) -> str:
+    return unquote(unquote(expression)) if isinstance(expression, str) else expression
+
+
+def test_task_environment_is_generated_from_what_settings_reads():
+    environment = {k: v for k, v in load(INFRA / "main.tf")["locals"][0]["pipeline_environment"].items()}
+    read = settings_variables()
+    assert set(environment) <= read, f"the tasks set variables settings.py never reads: {set(environment) - read}"
+    # Every AWS variable the code needs is set, and ECOM_ENV selects the AWS resources.
+    assert aws_env_vars() | {"ECOM_ENV"} <= set(environment)
+    assert unquote(environment["ECOM_ENV"]) == "aws"
+    # The same value as the output named after the variable (what an operator exports by hand).
+    outputs = named(INFRA, "output")
+    for variable in aws_env_vars():
+        assert unquote(environment[variable]) == unquote(outputs[variable.lower()]["value"]), variable
+    # The module receives it merged with the operator's extra ECOM_* variables (settings reads those too).
+    ecs = named(INFRA, "module")["ecs"]
+    assert unquote(ecs["pipeline_environment"]) == "merge(var.pipeline_extra_environment, local.pipeline_environment)"
+    validation = named(INFRA, "variable")["pipeline_extra_environment"]["validation"][0]
+    assert "^ECOM_[A-Z_]+$" in validation["condition"]
+    assert {v for v in read if v.startswith("ECOM_")} <= {
+        v for v in re.findall(r"`([A-Z_]+)`", (ROOT / "README.md").read_text())
+    }
+
+
+def test_task_environment_gives_the_instance_every_variable_its_yaml_reads():
+    local = ecs_locals()
+    instance = set(local["instance_environment"]) | {"DAGSTER_RUN_TASK_DEFINITION"}
+    secrets = {unquote(s["name"]) for s in local["secrets"]}
+    assert secrets == {"DAGSTER_PG_PASSWORD"}  # from Secrets Manager, never a plain value
+    assert instance | secrets == instance_variables() | {"PGSSLMODE"}
+    assert unquote(local["instance_environment"]["PGSSLMODE"]) == "require"
+    assert unquote(local["secrets"][0]["valueFrom"]) == "var.database.password_secret_arn"
+    assert unquote(local["environment"]) == "merge(var.pipeline_environment, local.instance_environment)"
+    # The run task names its own family; the services name the run task definition's current revision, so a
+    # new revision redeploys them (their EcsRunLauncher resolves it once, at start).
+    resources = blocks(INFRA / "modules/ecs", "resource")
+    run = resources["aws_ecs_task_definition.run"]["container_definitions"].replace(" ", "")
+    service = resources["aws_ecs_task_definition.service"]["container_definitions"].replace(" ", "")
+    assert "merge(local.environment,{DAGSTER_RUN_TASK_DEFINITION=local.run_family})" in run
+    assert "merge(local.environment,{DAGSTER_RUN_TASK_DEFINITION=aws_ecs_task_definition.run.arn})" in service
+    assert unquote(resources["aws_ecs_task_definition.run"]["family"]) == "local.run_family"
+    # The run container is the one deploy/aws/dagster.yaml launches.
+    import yaml
+
+    launcher = yaml.safe_load(DEPLOY_YAML.read_text())["run_launcher"]["config"]
+    assert set(local["containers"]) == {"webserver", "daemon", launcher["container_name"]}
+    assert 'local.containers["run"]' in run and "local.containers[each.key]" in service
+    assert "environment" not in local["container_defaults"]  # always set with DAGSTER_RUN_TASK_DEFINITION
+    defaults = local["container_defaults"]
+    assert unquote(defaults["secrets"]) == "local.secrets"
+    assert defaults["readonlyRootFilesystem"] is True
+    # Each of them is a row of the README's Configuration table.
+    readme = (ROOT / "README.md").read_text()
+    for variable in instance | secrets:
+        assert re.search(rf"^\| `{variable}` \|", readme, re.M), (
+            f"{variable} is not in the README's Configuration table"
+        )
+
+
+def test_containers_log_to_the_group_the_metric_filters_watch():
+    resources = blocks(INFRA / "modules/ecs", "resource")
+    assert '"awslogs-group"         = var.log_group_name' in (INFRA / "modules/ecs/main.tf").read_text()
+    log_configuration = ecs_locals()["log_configuration"]
+    assert unquote(log_configuration).startswith("{for name in keys(local.containers) : name => {")
+    assert (
+        'logConfiguration = local.log_configuration["run"]'
+        in resources["aws_ecs_task_definition.run"]["container_definitions"]
+    )
+    service = resources["aws_ecs_task_definition.service"]["container_definitions"]
+    assert "logConfiguration = local.log_configuration[each.key]" in service
+    assert unquote(named(INFRA, "module")["ecs"]["log_group_name"]) == "module.monitoring.pipeline_log_group"
+    monitoring = blocks(INFRA / "modules/monitoring", "resource")
+    outputs = named(INFRA / "modules/monitoring", "output")
+    assert unquote(outputs["pipeline_log_group"]["value"]) == "aws_cloudwatch_log_group.pipeline.name"
+    filters = {k: v for k, v in monitoring.items() if k.startswith("aws_cloudwatch_log_metric_filter.")}
+    assert set(filters) == {
+        "aws_cloudwatch_log_metric_filter.failed_runs",
+        "aws_cloudwatch_log_metric_filter.succeeded_runs",
+        "aws_cloudwatch_log_metric_filter.quarantined_rows",
+    }
+    for body in filters.values():
+        assert unquote(body["log_group_name"]) == "aws_cloudwatch_log_group.pipeline.name"
+    # The patterns match what is logged: the console logger prints the event type's name
+    # ("... - RUN_SUCCESS - Finished execution of run ..."), and the bronze assets log their quarantine count last.
+    import dagster as dg
+
+    assert dg.DagsterEventType.RUN_SUCCESS.name in unquote(
+        filters["aws_cloudwatch_log_metric_filter.succeeded_runs"]["pattern"]
+    )
+    assert dg.DagsterEventType.RUN_FAILURE.name in unquote(
+        filters["aws_cloudwatch_log_metric_filter.failed_runs"]["pattern"]
+    )
+    assert (
+        'f"bronze/{entity.name} quarantined_rows {quarantined}"'
+        in (PACKAGE / "defs/bronze/assets.py").read_text()
+    )
+    assert (
+        'label = \\"quarantined_rows\\", rows]'
+        in filters["aws_cloudwatch_log_metric_filter.quarantined_rows"]["pattern"]
+    )
+
+
+def test_alarms_notify_and_the_heartbeat_breaches_on_silence():
+    monitoring = blocks(INFRA / "modules/monitoring", "resource")
+    alarms = {k: v for k, v in monitoring.items() if k.startswith("aws_cloudwatch_metric_alarm.")}
+    for name, alarm in alarms.items():
+        assert [unquote(a) for a in alarm["alarm_actions"]] == ["aws_sns_topic.alerts.arn"], name
+    # Only the Athena alarm reads missing data as fine (no query scanned nothing); on the runtime's logs, silence
+    # is never healthy.
+    missing = {name: unquote(alarm["treat_missing_data"]) for name, alarm in alarms.items()}
+    assert missing == {
+        "aws_cloudwatch_metric_alarm.failed_runs": "missing",
+        "aws_cloudwatch_metric_alarm.no_successful_run": "breaching",
+        "aws_cloudwatch_metric_alarm.athena_bytes_scanned": "notBreaching",
+    }
+    heartbeat = alarms["aws_cloudwatch_metric_alarm.no_successful_run"]
+    assert unquote(heartbeat["metric_name"]).startswith("aws_cloudwatch_log_metric_filter.succeeded_runs")
+    assert heartbeat["period"] * heartbeat["evaluation_periods"] == 36 * 3600
+    # PutMetricAlarm allows more than a day of evaluation only with periods of an hour or more (7 days at most).
+    assert heartbeat["period"] >= 3600
+    assert heartbeat["datapoints_to_alarm"] == heartbeat["evaluation_periods"]  # every hour without a success
+    assert (heartbeat["threshold"], unquote(heartbeat["comparison_operator"])) == (1, "LessThanThreshold")
+    assert unquote(heartbeat["treat_missing_data"]) == "breaching"
+    # The succeeded-runs filter emits nothing (not 0) without a success, so a silent deployment is missing data.
+    assert (
+        "default_value" not in monitoring["aws_cloudwatch_log_metric_filter.succeeded_runs"]["metric_transformation"][0]
+    )
+    subscription = monitoring["aws_sns_topic_subscription.email"]
+    assert unquote(subscription["for_each"]) == "toset(var.alert_emails)"
+    validation = named(INFRA, "variable")["alert_emails"]
+    assert "default" not in validation and "length(var.alert_emails) > 0" in validation["validation"][0]["condition"]
+
+
+def test_dashboard_shows_runs_failures_quarantine_athena_and_cost():
+    text = (INFRA / "modules/monitoring/main.tf").read_text()
+    dashboard = text[text.index('resource "aws_cloudwatch_dashboard" "pipeline"') :]
+    for metric in ('"SucceededRuns"', '"FailedRuns"', '"QuarantinedRows"', '"ProcessedBytes"', '"EstimatedCharges"'):
+        assert metric in dashboard, metric
+
+
+def test_budget_counts_only_this_projects_cost():
+    budget = blocks(INFRA / "modules/monitoring", "resource")["aws_budgets_budget.monthly"]
+    (cost_filter,) = budget["cost_filter"]
+    assert unquote(cost_filter["name"]) == "TagKeyValue"
+    assert [unquote(v) for v in cost_filter["values"]] == ["user:project$${var.project_tag}"]
+    assert unquote(named(INFRA, "module")["monitoring"]["project_tag"]) == "var.project"
+    tag = blocks(INFRA / "modules/monitoring", "resource")["aws_ce_cost_allocation_tag.project"]
+    assert unquote(tag["tag_key"]) == "project" and unquote(tag["status"]) == "Active"
+    assert (
+        unquote(named(INFRA, "module")["monitoring"]["activate_cost_allocation_tag"])
+        == "var.activate_cost_allocation_tag"
+    )
+    provider = load(INFRA / "versions.tf")["provider"][0]
+    assert unquote(provider[next(iter(provider))]["default_tags"][0]["tags"]["project"]) == "var.project"
+
+
+def test_service_trust_policies_name_the_source_account():
+    trusts = [
+        blocks(INFRA / "modules/iam", "data")["aws_iam_policy_document.trust"]["statement"][0],
+        blocks(INFRA / "modules/ecs", "data")["aws_iam_policy_document.ecs_tasks_trust"]["statement"][0],
+    ]
+    for statement in trusts:
+        conditions = {unquote(c["variable"]): c for c in statement["condition"]}
+        assert unquote(conditions["aws:SourceAccount"]["test"]) == "StringEquals"
+        assert "aws:SourceArn" in conditions
+
+
+def test_runs_use_the_pipeline_role_and_the_orchestrator_does_not():
+    resources = blocks(INFRA / "modules/ecs", "resource")
+    assert unquote(resources["aws_ecs_task_definition.run"]["task_role_arn"]) == "var.pipeline_role_arn"
+    assert unquote(resources["aws_ecs_task_definition.service"]["task_role_arn"]) == "aws_iam_role.orchestrator.arn"
+    assert unquote(named(INFRA, "module")["ecs"]["pipeline_role_arn"]) == "module.iam.pipeline_role_arn"
+    # Statements on "*" are only for actions without resource-level permissions, each named here.
+    unscoped = set()
+    for policy in ("orchestrator", "execution", "run_worker", "ui_access"):
+        for statement in blocks(INFRA / "modules/ecs", "data")[f"aws_iam_policy_document.{policy}"]["statement"]:
+            if [unquote(r) for r in statement["resources"]] == ["*"]:
+                unscoped.update(unquote(a) for a in statement["actions"])
+    assert unscoped == {
+        "ecr:GetAuthorizationToken",
+        "ecs:DescribeTaskDefinition",
+        "ec2:DescribeNetworkInterfaces",
+        "ssmmessages:CreateControlChannel",
+        "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel",
+        "ssmmessages:OpenDataChannel",
+    }
+
+
+def test_one_daemon_one_webserver_and_the_ui_only_through_ssm():
+    service = blocks(INFRA / "modules/ecs", "resource")["aws_ecs_service.this"]
+    assert unquote(service["for_each"]) == 'toset(["webserver", "daemon"])'
+    assert service["desired_count"] == 1
+    # A deployment stops the old daemon before starting the new one: never two daemons ticking sensors.
+    assert unquote(service["deployment_minimum_healthy_percent"]) == 'each.key == "daemon" ? 0 : 100'
+    assert unquote(service["deployment_maximum_percent"]) == 'each.key == "daemon" ? 100 : 200'
+    assert unquote(service["enable_execute_command"]) == 'each.key == "webserver"'
+    assert "load_balancer" not in service  # nothing public in front of the UI
+    everything = {}
+    for module in ("network", "ecs", "rds"):
+        everything.update(blocks(INFRA / "modules" / module, "resource"))
+    ingress = [body for key, body in everything.items() if key.startswith("aws_vpc_security_group_ingress_rule.")]
+    # The only inbound rule of the deployment: PostgreSQL into the database, from the tasks.
+    assert [unquote(r["security_group_id"]) for r in ingress] == ["aws_security_group.database.id"]
+    assert unquote(ingress[0]["referenced_security_group_id"]) == "var.tasks_security_group_id"
+    assert unquote(named(INFRA, "module")["rds"]["tasks_security_group_id"]) == "module.ecs.tasks_security_group_id"
+    assert "ingress" not in everything["aws_security_group.tasks"]
+    ui = blocks(INFRA / "modules/ecs", "data")["aws_iam_policy_document.ui_access"]["statement"]
+    session = next(s for s in ui if [unquote(a) for a in s["actions"]] == ["ssm:StartSession"])
+    assert any("document/AWS-StartPortForwardingSession" in r for r in session["resources"])
+
+
+def test_the_database_is_encrypted_private_and_its_password_a_secret():
+    rds = blocks(INFRA / "modules/rds", "resource")
+    database = rds["aws_db_instance.this"]
+    assert database["storage_encrypted"] is True and database["publicly_accessible"] is False
+    assert unquote(database["kms_key_id"]) == "var.kms_key_arn"
+    assert unquote(database["password"]) == "random_password.master.result"
+    assert unquote(rds["aws_secretsmanager_secret_version.master"]["secret_string"]) == "random_password.master.result"
+    assert unquote(named(INFRA, "module")["rds"]["subnet_ids"]) == "module.network.database_subnet_ids"
+    parameters = {unquote(p["name"]): unquote(p["value"]) for p in rds["aws_db_parameter_group.this"]["parameter"]}
+    assert parameters["rds.force_ssl"] == "1"
+    # The database subnets' route table has no route at all: nothing leaves the VPC from there.
+    network = blocks(INFRA / "modules/network", "resource")
+    routes = [body for key, body in network.items() if key.startswith("aws_route.")]
+    assert [unquote(r["route_table_id"]) for r in routes] == ["aws_route_table.public.id"]
+
+
+def test_glue_crawler_logs_are_kept_for_log_retention_days():
+    group = blocks(INFRA / "modules/glue", "resource")["aws_cloudwatch_log_group.crawler"]
+    assert unquote(group["retention_in_days"]) == "var.log_retention_days"
+    assert "${aws_glue_security_configuration.crawler.name}" in unquote(group["name"])
+
+
+def test_the_quarantined_rows_filter_reads_the_line_the_bronze_assets_log(project_env, store_landing, write_landing):
+    """CloudWatch's space-delimited pattern ``[..., label = "quarantined_rows", rows]`` matches a line whose
+    second-to-last word is ``quarantined_rows`` and takes the last as the value: check that on a real run."""
+    import dagster as dg
+
+    from ecommerce_pipeline.defs.bronze.assets import bronze_assets
+    from ecommerce_pipeline.defs.resources import resources_for
+    from ecommerce_pipeline.storage.io_manager import InMemoryLakeIOManager
+
+    from .conftest import DAY
+
+    # Two orders that break bronze rules (no order id; a timestamp that is not one), beside the valid store.
+    broken = [
+        {"order_id": "", "customer_id": "C1", "order_ts": "2025-01-01T10:00:00Z", "status": "delivered"},
+        {"order_id": "O9", "customer_id": "C1", "order_ts": "yesterday", "status": "delivered"},
+    ]
+    write_landing("orders", broken, name="late_export.csv")
+    resources = {**resources_for(settings.load_settings()), "io_manager": InMemoryLakeIOManager()}
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(bronze_assets, partition_key=DAY.isoformat(), resources=resources, instance=instance)
+        assert result.success
+        lines = [e.user_message for e in instance.all_logs(result.run_id) if "quarantined_rows" in e.user_message]
+    counted = {}
+    for line in lines:
+        *_, table, label, rows = line.split()
+        assert label == "quarantined_rows" and rows.isdigit(), line
+        counted[table] = int(rows)
+    quarantined = {}
+    for node in {a.node_def.name for a in bronze_assets}:
+        entity = node.removeprefix("bronze_")
+        (materialization,) = [
+            m for m in result.asset_materializations_for_node(node) if m.asset_key.path[0] == "quarantine"
+        ]
+        quarantined[f"bronze/{entity}"] = materialization.metadata["dagster/row_count"].value
+    assert counted == quarantined and counted["bronze/orders"] == 2

@@ -1,57 +1,66 @@
 from datetime import date
+from decimal import Decimal
 
 import pyarrow as pa
 
+from ecommerce_pipeline.contract import ENTITIES
 from ecommerce_pipeline.settings import DEFAULT_NON_REVENUE_STATUSES
-from ecommerce_pipeline.transforms.customers import customers_clean
-from ecommerce_pipeline.transforms.orders import orders_validated
-from ecommerce_pipeline.transforms.products import products_clean
+from ecommerce_pipeline.transforms.bronze import QUARANTINE_SCHEMA, validate_batch
+from ecommerce_pipeline.transforms.landing import parse_landing_file
+from ecommerce_pipeline.transforms.orders import (
+    DIMENSION_COLUMNS,
+    UNRESOLVED_COLUMNS,
+    merge_versions,
+    order_batch,
+    resolve_dimensions,
+)
 
-from .conftest import DAY, STORE, bronze
+from .conftest import DAY, NOW, STORE, bronze, csv_bytes, silver_of
 
-
-def validate(store=STORE):
-    customers = customers_clean(bronze("customers", store["customers"]), [DAY]).table
-    products = products_clean(bronze("products", store["products"]), [DAY]).table
-    return orders_validated(
-        bronze("orders", store["orders"]),
-        bronze("order_items", store["order_items"]),
-        customers,
-        products,
-        DEFAULT_NON_REVENUE_STATUSES,
-    )
+D2 = date(2025, 1, 2)
+NO_REJECTS = QUARANTINE_SCHEMA.empty_table()
 
 
-def test_lines_are_joined_deduplicated_and_enriched():
-    result = validate()
-    rows = {(r["order_id"], r["line_number"]): r for r in result.table.to_pylist()}
-    assert set(rows) == {("O1", 1), ("O1", 2), ("O2", 1), ("O3", 1)}
+def lines(table: pa.Table) -> dict[tuple[str, int], dict]:
+    return {(r["order_id"], r["line_number"]): r for r in table.to_pylist()}
+
+
+def test_current_lines_carry_revenue_region_and_category(silver_tables):
+    rows = lines(silver_tables["orders_validated"])
+    assert set(rows) == {("O1", 1), ("O1", 2), ("O2", 1), ("O3", 1), ("O4", 1), ("O5", 1), ("O5", 2)}
     o1 = rows[("O1", 1)]
-    assert (o1["line_amount"], o1["line_revenue"], o1["discount"]) == (90.0, 90.0, 10.0)
-    assert (o1["product_category"], o1["customer_region"], o1["order_year"], o1["order_month"]) == (
-        "electronics",
-        "CA",
-        2025,
-        1,
-    )
-    assert rows[("O1", 2)]["product_category"] == "uncategorized"
-    assert rows[("O3", 1)]["customer_region"] == "BR"
-    assert result.duplicate_orders == 1
+    assert (o1["line_amount"], o1["line_revenue"], o1["discount"]) == (Decimal("90.00"), Decimal("90.00"), Decimal("10.00"))
+    assert (o1["product_category"], o1["customer_region"], o1["order_year"], o1["order_month"]) == ("electronics", "CA", 2025, 1)
+    assert (o1["business_date"], o1["currency"], o1["shipping_cost"], o1["tax"]) == (DAY, "USD", Decimal("5.00"), Decimal("2.00"))
+    assert rows[("O1", 2)]["product_category"] == "uncategorized"  # blank category
+    assert rows[("O3", 1)]["customer_region"] == "BR"  # blank state: the country
 
 
-def test_non_revenue_statuses_carry_zero_revenue():
-    rows = {r["order_id"]: r for r in validate().table.to_pylist()}
+def test_unknown_customers_and_products_keep_their_revenue():
+    rows = lines(silver_of()["orders_validated"])
+    # C3's e-mail was invalid, so C3 is not in customers_clean; P9 is not in products_clean.
+    o4 = rows[("O4", 1)]
+    assert (o4["customer_known"], o4["customer_region"], o4["line_revenue"]) == (False, "unknown", Decimal("20.00"))
+    p9 = rows[("O5", 1)]
+    assert (p9["product_known"], p9["product_category"], p9["line_revenue"]) == (False, "uncategorized", Decimal("5.00"))
+    assert rows[("O5", 2)]["product_known"] and rows[("O5", 2)]["customer_known"]
+    assert silver_of()["order_batch"].orders_quarantine.num_rows == 0
+
+
+def test_non_revenue_statuses_carry_zero_revenue(silver_tables):
+    rows = {r["order_id"]: r for r in silver_tables["orders_validated"].to_pylist()}
     assert rows["O2"]["status"] == "cancelled" and not rows["O2"]["is_revenue"]
-    assert rows["O2"]["line_revenue"] == 0 and rows["O2"]["line_amount"] == 100
+    assert rows["O2"]["line_revenue"] == 0 and rows["O2"]["line_amount"] == Decimal("100.00")
 
 
-def test_order_with_unknown_customer_or_product_is_held_back_whole():
-    result = validate()
-    orders_q = {r["raw_record"].split('"order_id":"')[1][:2]: r for r in result.orders_quarantine.to_pylist()}
-    assert orders_q["O4"]["rule"] == "unknown_customer"  # C3's e-mail was invalid, so C3 is not in customers_clean
-    assert orders_q["O5"]["rule"] == "order_has_invalid_line"
-    lines_q = sorted((r["_source_row"], r["rule"]) for r in result.lines_quarantine.to_pylist())
-    assert lines_q == [(6, "order_rejected"), (7, "unknown_product"), (8, "order_rejected")]
+def test_a_header_sent_twice_is_two_versions_and_the_later_one_is_current(silver_tables):
+    versions = [r for r in silver_tables["order_versions"].to_pylist() if r["order_id"] == "O3"]
+    # Rows 4 and 5 of the file; the line set of the day belongs to the day's latest version (row 5).
+    assert [(r["_source_row"], r["line_count"], r["is_current"], r["lines_current"]) for r in versions] == [
+        (4, 0, False, False),
+        (5, 1, True, True),
+    ]
+    assert [r["order_id"] for r in silver_tables["orders_validated"].to_pylist()].count("O3") == 1
 
 
 def test_lines_without_order_orders_without_lines_and_excess_discount():
@@ -63,40 +72,104 @@ def test_lines_without_order_orders_without_lines_and_excess_discount():
             {"order_id": "O8", "line_number": "1", "product_id": "P1", "quantity": "1", "unit_price": "5"},
         ],
     }
-    result = validate(store)
-    assert result.table.column("order_id").to_pylist() == ["O1", "O1"]
-    assert result.orders_quarantine.column("rule").to_pylist() == ["order_without_lines"]
-    assert result.lines_quarantine.column("rule").to_pylist() == ["line_without_order"]
+    silver = silver_of(store)
+    batch = silver["order_batch"]
+    assert silver["orders_validated"].column("order_id").to_pylist() == ["O1", "O1"]
+    # O7 has no lines yet: a valid version (status only), with no line in the current state.
+    assert sorted(batch.headers.column("order_id").to_pylist()) == ["O1", "O7"]
+    assert batch.orders_quarantine.num_rows == 0
+    assert batch.lines_quarantine.column("rule").to_pylist() == ["line_without_order"]
 
     store["order_items"] = [{**STORE["order_items"][0], "discount": "500"}, STORE["order_items"][1]]
-    result = validate(store)
-    assert "discount_exceeds_amount" in result.lines_quarantine.column("rule").to_pylist()
-    assert "O1" not in result.table.column("order_id").to_pylist()
+    silver = silver_of(store)
+    batch = silver["order_batch"]
+    assert [(r["_source_row"], r["rule"]) for r in batch.lines_quarantine.to_pylist()] == [
+        (2, "discount_exceeds_amount"),
+        (3, "order_rejected"),
+    ]
+    assert batch.orders_quarantine.column("rule").to_pylist() == ["order_has_invalid_line"]
+    assert "O1" not in silver["orders_validated"].column("order_id").to_pylist()
 
 
-def test_each_day_is_checked_against_that_days_dimensions():
-    day2 = date(2025, 1, 2)
-    customers_history = pa.concat_tables(
-        [
-            bronze("customers", STORE["customers"]),
-            bronze("customers", [{"customer_id": "C9", "email": "c9@x.com"}], day2),
-        ]
+def test_a_line_rejected_in_bronze_holds_back_its_order_whole():
+    items = [
+        {"order_id": "O1", "line_number": "1", "product_id": "P1", "quantity": "1", "unit_price": "20"},
+        {"order_id": "O1", "line_number": "2", "product_id": "P1", "quantity": "-1", "unit_price": "20"},
+        {"order_id": "O9", "line_number": "1", "product_id": "P1", "quantity": "1", "unit_price": "20"},
+    ]
+    parsed = parse_landing_file(f"order_items/{DAY}/order_items.csv", csv_bytes(items))
+    items_bronze = validate_batch(ENTITIES["order_items"], [parsed], DAY, "b", NOW)
+    assert items_bronze.quarantine.column("rule").to_pylist() == ["positive"]
+    orders = bronze("orders", [STORE["orders"][0], {**STORE["orders"][0], "order_id": "O9"}])
+    batch = order_batch(orders, items_bronze.valid, items_bronze.quarantine)
+    assert batch.headers.column("order_id").to_pylist() == ["O9"]
+    assert batch.orders_quarantine.column("rule").to_pylist() == ["order_has_invalid_line"]
+    assert [(r["_source_row"], r["rule"]) for r in batch.lines_quarantine.to_pylist()] == [(2, "order_rejected")]
+    assert batch.lines.column("order_id").to_pylist() == ["O9"]
+
+
+def run_days(*days_rows):
+    """Merge each (day, orders, items) batch into the versions kept so far, as successive runs do."""
+    headers = line_versions = None
+    for day, orders, items in days_rows:
+        day_items = bronze("order_items", items or ITEMS, day).slice(0, 0 if items is None else None)
+        batch = order_batch(bronze("orders", orders, day), day_items, NO_REJECTS)
+        touched = set(batch.headers.column("order_id").to_pylist())
+        if headers is not None:
+            touched |= set(headers.filter(pa.compute.equal(headers.column("landing_date"), day)).column("order_id").to_pylist())
+        merged = merge_versions(headers, line_versions, batch, [day], sorted(touched))
+        headers, line_versions = merged.headers, merged.lines
+    return merged
+
+
+ORDER = {"order_id": "O1", "customer_id": "C1", "order_ts": "2025-01-01T10:00:00Z", "status": "processing"}
+ITEMS = [
+    {"order_id": "O1", "line_number": "1", "product_id": "P1", "quantity": "1", "unit_price": "100"},
+    {"order_id": "O1", "line_number": "2", "product_id": "P2", "quantity": "1", "unit_price": "25"},
+]
+
+
+def test_a_status_only_update_on_a_later_day_keeps_the_known_lines():
+    shipped = {**ORDER, "status": "shipped", "updated_at": "2025-01-02T09:00:00Z"}
+    merged = run_days((DAY, [ORDER], ITEMS), (D2, [shipped], None))
+    assert [(r["status"], r["landing_date"], r["is_current"], r["lines_current"]) for r in merged.headers.to_pylist()] == [
+        ("processing", DAY, False, True),
+        ("shipped", D2, True, False),
+    ]
+    assert [(r["line_number"], r["status"], r["unit_price"]) for r in merged.current.to_pylist()] == [
+        (1, "shipped", Decimal("100.00")),
+        (2, "shipped", Decimal("25.00")),
+    ]
+
+
+def test_the_latest_version_is_the_latest_updated_at_not_the_latest_arrival():
+    newer = {**ORDER, "status": "delivered", "updated_at": "2025-01-01T20:00:00Z"}
+    stale = {**ORDER, "status": "shipped", "updated_at": "2025-01-01T15:00:00Z"}
+    merged = run_days((DAY, [newer], ITEMS), (D2, [stale], None))
+    assert {r["status"] for r in merged.current.to_pylist()} == {"delivered"}
+
+
+def test_a_cancellation_leaves_the_lines_with_no_revenue():
+    cancelled = {**ORDER, "status": "cancelled", "updated_at": "2025-01-02T09:00:00Z"}
+    merged = run_days((DAY, [ORDER], ITEMS), (D2, [cancelled], None))
+    dims = silver_of()
+    resolved = resolve_dimensions(
+        merged.current.select(UNRESOLVED_COLUMNS),
+        dims["customers_clean"].select(DIMENSION_COLUMNS["customers"]),
+        dims["products_clean"].select(DIMENSION_COLUMNS["products"]),
+        DEFAULT_NON_REVENUE_STATUSES,
     )
-    customers = customers_clean(customers_history, [DAY, day2]).table
-    products = products_clean(bronze("products", STORE["products"]), [DAY, day2]).table
-    order = {"customer_id": "C9", "order_ts": "2025-01-02T10:00:00Z", "status": "delivered"}
-    orders = pa.concat_tables(
-        [
-            bronze("orders", [{**order, "order_id": "A1", "order_ts": "2025-01-01T10:00:00Z"}]),
-            bronze("orders", [{**order, "order_id": "A2"}], day2),
-        ]
-    )
-    line = {"line_number": "1", "product_id": "P1", "quantity": "1", "unit_price": "10"}
-    items = pa.concat_tables(
-        [bronze("order_items", [{**line, "order_id": "A1"}]), bronze("order_items", [{**line, "order_id": "A2"}], day2)]
-    )
-    result = orders_validated(orders, items, customers, products, DEFAULT_NON_REVENUE_STATUSES)
-    # C9 signed up on day 2: its day-1 order is unknown, its day-2 order is valid.
-    assert result.table.column("order_id").to_pylist() == ["A2"]
-    assert result.orders_quarantine.column("rule").to_pylist() == ["unknown_customer"]
-    assert result.orders_quarantine.column("business_date").to_pylist() == [DAY]
+    assert [(r["status"], r["line_amount"], r["line_revenue"], r["is_revenue"]) for r in resolved.to_pylist()] == [
+        ("cancelled", Decimal("100.00"), Decimal("0.00"), False),
+        ("cancelled", Decimal("25.00"), Decimal("0.00"), False),
+    ]
+
+
+def test_order_dates_are_in_the_store_time_zone():
+    late = {**ORDER, "order_ts": "2025-01-02T03:30:00Z"}  # 22:30 on 1 January in New York
+    assert order_batch(bronze("orders", [late]), bronze("order_items", ITEMS[:1]), NO_REJECTS).headers.column(
+        "order_date"
+    ).to_pylist() == [D2]
+    ny = order_batch(bronze("orders", [late]), bronze("order_items", ITEMS[:1]), NO_REJECTS, "America/New_York")
+    assert ny.headers.column("order_date").to_pylist() == [DAY]
+    assert ny.lines.column("order_date").to_pylist() == [DAY]

@@ -10,6 +10,7 @@ from ecommerce_pipeline.catalog.query_library import athena_create_view, athena_
 from ecommerce_pipeline.cli import main
 from ecommerce_pipeline.settings import load_settings
 from ecommerce_pipeline.storage.lake import LocalLake
+from ecommerce_pipeline.storage.tables import local_table_store
 
 QUARANTINE_TABLES = [
     "bronze_customers",
@@ -61,8 +62,14 @@ def demo(tmp_path_factory):
         lake = LocalLake(settings.lake_dir)
         days = [date(2025, 1, 30), date(2025, 1, 31), date(2025, 2, 1), date(2025, 2, 2)]
 
+        store = local_table_store(settings.lake_dir)
+
         def table(name: str) -> pd.DataFrame:
-            return lake.read_partitions(name, days).to_pandas()
+            # Silver and gold are Iceberg tables (read through pyiceberg, not the catalog under test);
+            # quarantine stays daily Parquet.
+            if name.startswith("quarantine/"):
+                return lake.read_partitions(name, days).to_pandas()
+            return store.read(name).to_pandas()
 
         yield DuckDBCatalog(settings.catalog_path, lake), table
 
@@ -80,31 +87,40 @@ def same(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
 
 def test_rolling_revenue_30d(demo):
     catalog, table = demo
-    daily = table("gold/daily_sales_summary").groupby("order_date")["total_revenue"].sum()
+    sales = table("gold/daily_sales_summary")
     rows = []
-    for day, revenue in daily.items():
-        window = daily[(daily.index >= day - pd.Timedelta(days=29)) & (daily.index <= day)]
-        rows.append(
-            {
-                "order_date": day,
-                "daily_revenue": revenue,
-                "revenue_30d": window.sum(),
-                "days_with_sales_30d": len(window),
-            }
-        )
-    expected = pd.DataFrame(rows).sort_values("order_date")
-    same(view(catalog, "rolling_revenue_30d", ["order_date"]), expected)
+    for currency, of_currency in sales.groupby("currency"):
+        daily = of_currency.groupby("order_date")["total_revenue"].sum()
+        for day, revenue in daily.items():
+            window = daily[(daily.index >= day - pd.Timedelta(days=29)) & (daily.index <= day)]
+            rows.append(
+                {
+                    "order_date": day,
+                    "currency": currency,
+                    "daily_revenue": revenue,
+                    "revenue_30d": window.sum(),
+                    "days_with_sales_30d": len(window),
+                }
+            )
+    expected = pd.DataFrame(rows).sort_values(["order_date", "currency"])
+    same(view(catalog, "rolling_revenue_30d", ["order_date", "currency"]), expected)
     assert expected["days_with_sales_30d"].max() >= 4
 
 
 def test_month_over_month_growth(demo):
     catalog, table = demo
     sales = table("gold/daily_sales_summary")
+    assert sales["currency"].nunique() == 1, "the demo sells in one currency"
     month = sales["order_date"].map(lambda d: d.replace(day=1))
-    monthly = sales.groupby(month)["total_revenue"].sum().rename("revenue").reset_index()
-    monthly.columns = ["month", "revenue"]
-    monthly["previous_revenue"] = monthly["revenue"].shift()
-    monthly["growth_rate"] = (monthly["revenue"] - monthly["previous_revenue"]) / monthly["previous_revenue"]
+    monthly = sales.groupby([month, sales["currency"]])["total_revenue"].sum().rename("revenue").reset_index()
+    monthly.columns = ["month", "currency", "revenue"]
+    # Revenue is exact (decimal); the growth rate is a fraction (a double).
+    revenue = monthly["revenue"].tolist()
+    previous = [None, *revenue[:-1]]
+    monthly["previous_revenue"] = pd.Series(previous, dtype=object)
+    monthly["growth_rate"] = pd.Series(
+        [float((r - p) / p) if p else float("nan") for r, p in zip(revenue, previous)], dtype="float64"
+    )
     actual = view(catalog, "month_over_month_growth", ["month"])
     same(actual, monthly)
     assert actual["growth_rate"].notna().sum() >= 1
@@ -129,22 +145,22 @@ def test_rfm_segment_summary(demo):
 def test_top_products_by_category(demo):
     catalog, table = demo
     perf = table("gold/product_performance").sort_values("business_date")
-    totals = (
-        perf.groupby(["category", "product_id"])
-        .agg(
-            product_name=("product_name", "last"),
-            revenue=("revenue", "sum"),
-            units=("units", "sum"),
-            product_views=("product_views", "sum"),
-        )
-        .reset_index()
-        .sort_values(["category", "revenue", "product_id"], ascending=[True, False, True])
+    interest = perf.groupby("product_id").agg(
+        product_name=("product_name", "last"), product_views=("product_views", "sum")
     )
-    totals["rank_in_category"] = totals.groupby("category").cumcount() + 1
+    totals = (
+        perf[perf["currency"] != ""]
+        .groupby(["category", "currency", "product_id"])
+        .agg(revenue=("revenue", "sum"), units=("units", "sum"))
+        .reset_index()
+        .join(interest, on="product_id")
+        .sort_values(["category", "currency", "revenue", "product_id"], ascending=[True, True, False, True])
+    )
+    totals["rank_in_category"] = totals.groupby(["category", "currency"]).cumcount() + 1
     expected = totals[totals["rank_in_category"] <= 10][
-        ["category", "rank_in_category", "product_id", "product_name", "revenue", "units", "product_views"]
+        ["category", "currency", "rank_in_category", "product_id", "product_name", "revenue", "units", "product_views"]
     ]
-    same(view(catalog, "top_products_by_category", ["category", "rank_in_category"]), expected)
+    same(view(catalog, "top_products_by_category", ["category", "currency", "rank_in_category"]), expected)
 
 
 def test_funnel_by_device(demo):

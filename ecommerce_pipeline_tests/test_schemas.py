@@ -1,23 +1,34 @@
+from decimal import Decimal
+
 import pyarrow as pa
 import pytest
 
 from ecommerce_pipeline.quality.schemas import SCHEMAS, check_schema
 from ecommerce_pipeline.transforms.conversion_funnel import conversion_funnel
-from ecommerce_pipeline.transforms.customer_lifetime_value import customer_lifetime_value
+from ecommerce_pipeline.transforms.customer_lifetime_value import HISTORY_SCHEMA, customer_lifetime_value
 from ecommerce_pipeline.transforms.daily_sales_summary import daily_sales_summary
-from ecommerce_pipeline.transforms.product_performance import product_performance
+from ecommerce_pipeline.transforms.events import counted
+from ecommerce_pipeline.transforms.product_performance import INPUT_SCHEMAS, product_performance
 
 from .conftest import DAY
 
 
 @pytest.fixture(scope="module")
 def tables(silver_tables):
-    orders, events = silver_tables["orders_validated"], silver_tables["events_clean"]
+    orders, events = silver_tables["orders_validated"], counted(silver_tables["events_clean"])
+    products = silver_tables["products_clean"]
     return {
-        **silver_tables,
+        "customers_clean": silver_tables["customers_clean"],
+        "products_clean": products,
+        "orders_validated": orders,
+        "events_clean": events,  # the counted events, as the asset checks them
         "daily_sales_summary": daily_sales_summary(orders),
-        "customer_lifetime_value": customer_lifetime_value(orders, [DAY]),
-        "product_performance": product_performance(orders, events, silver_tables["products_clean"]),
+        "customer_lifetime_value": customer_lifetime_value(orders.select(HISTORY_SCHEMA.names), DAY),
+        "product_performance": product_performance(
+            orders.select(INPUT_SCHEMAS["orders_validated"].names),
+            events.select(INPUT_SCHEMAS["events_clean"].names),
+            products.select(INPUT_SCHEMAS["products_clean"].names),
+        ),
         "conversion_funnel": conversion_funnel(events),
     }
 
@@ -55,7 +66,7 @@ def test_duplicate_keys_fail(tables):
 
 def test_negative_revenue_and_out_of_range_scores_fail(tables):
     sales = tables["daily_sales_summary"]
-    assert not check_schema("daily_sales_summary", replace(sales, "total_revenue", [-1.0] * sales.num_rows)).passed
+    assert not check_schema("daily_sales_summary", replace(sales, "total_revenue", [Decimal("-1.00")] * sales.num_rows)).passed
     clv = tables["customer_lifetime_value"]
     outcome = check_schema("customer_lifetime_value", replace(clv, "r_score", [7] * clv.num_rows))
     assert not outcome.passed and outcome.failing_rows == clv.num_rows
@@ -73,3 +84,22 @@ def test_missing_column_fails_every_row(tables):
     products = tables["products_clean"].drop(["category"])
     outcome = check_schema("products_clean", products)
     assert not outcome.passed and outcome.failing_rows == products.num_rows
+
+
+def test_money_as_a_float_fails(tables):
+    orders = tables["orders_validated"]
+    floats = orders.set_column(
+        orders.column_names.index("line_revenue"), "line_revenue", orders.column("line_revenue").cast(pa.float64())
+    )
+    outcome = check_schema("orders_validated", floats)
+    assert not outcome.passed and outcome.failing_rows == orders.num_rows
+
+
+def test_a_customer_version_is_unique_by_its_source_row_not_by_customer(tables):
+    customers = tables["customers_clean"]
+    second_version = customers.slice(0, 1)
+    moved = second_version.set_column(
+        second_version.column_names.index("_source_row"), "_source_row", pa.array([99], pa.int64())
+    )
+    assert check_schema("customers_clean", pa.concat_tables([customers, moved])).passed
+    assert not check_schema("customers_clean", pa.concat_tables([customers, second_version])).passed

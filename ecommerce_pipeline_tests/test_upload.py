@@ -51,9 +51,10 @@ def test_generate_writes_straight_to_the_landing_bucket(aws_env, tmp_path, monke
     args = ["--start", "2025-01-01", "--end", "2025-01-02", "--lines-per-day", "50", "--seed", "3"]
     assert main(["generate", *args, "--to", aws_env["ECOM_LANDING_URI"]]) == 0
     out = capsys.readouterr().out
-    assert "Generated 2 day(s)" in out and "Uploaded 10 file(s)" in out
+    # Five entities a day, and from the second day a file of order updates.
+    assert "Generated 2 day(s)" in out and "Uploaded 11 file(s)" in out
     keys = landing_keys(aws_env)
-    assert len(keys) == 10 and "orders/2025-01-02/orders_2025-01-02.csv" in keys
+    assert len(keys) == 11 and "orders/2025-01-02/order_updates_2025-01-02.csv" in keys
     # The same files as a local generation with the same seed: byte for byte.
     assert main(["generate", *args, "--to", str(tmp_path / "local")]) == 0
     store = S3LandingStore(aws_env["ECOM_LANDING_URI"])

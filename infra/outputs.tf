@@ -55,3 +55,28 @@ output "pipeline_log_group" {
   description = "CloudWatch log group the runtime ships the pipeline's output to (failed runs are counted from it)."
   value       = module.monitoring.pipeline_log_group
 }
+
+output "ecr_repository_url" {
+  description = "Where to push the image (docker push <url>:<image_tag>)."
+  value       = module.ecr.repository_url
+}
+
+output "ecs_cluster_name" {
+  description = "ECS cluster of the webserver, the daemon and the run tasks."
+  value       = module.ecs.cluster_name
+}
+
+output "ecs_service_names" {
+  description = "ECS services of the webserver and the daemon."
+  value       = module.ecs.service_names
+}
+
+output "ui_access_policy_arn" {
+  description = "Attach to the operators' role: SSM port forwarding into the webserver task (the only way to the UI)."
+  value       = module.ecs.ui_access_policy_arn
+}
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard: runs, failures, quarantined rows, Athena bytes scanned, estimated charges."
+  value       = module.monitoring.dashboard_name
+}

@@ -2,10 +2,10 @@
 
 Athena runs the table's own SQL file (``transforms/athena_sql/<table>.sql``, the text the local engine
 transpiles to DuckDB) over the Glue tables, and UNLOADs the result as Snappy Parquet, partitioned by
-``business_date``, into a fresh staging folder. Each day's staged files are then published into the
-lake partition exactly as the local engine would write it (``year=/month=/day=/part-0.parquet``, the
-local engine's column order and types), through the lake's write-then-delete rule, and the staging
-folder is removed. A re-run replaces the partitions, never adds to them.
+``business_date``, into a fresh staging folder. Each day's staged rows are handed to the publisher (on the
+Iceberg model, ``IcebergPublisher`` in ``defs/gold/athena_assets.py``, which commits every day of the run
+to the gold Iceberg table in one restatement) in the local engine's column order and types, and the
+staging folder is removed. A re-run replaces the days, never adds to them.
 
 UNLOAD rather than CTAS + INSERT INTO: it writes files without creating a table, so there is no
 temporary Glue table to drop (and no glue:DeleteTable to grant). Athena writes at most 100 partitions
@@ -13,10 +13,10 @@ per statement, so longer ranges are sent in chunks of 100 days.
 
 Nothing is published on trust. For each chunk the files come from UNLOAD's data manifest (every file it
 wrote, nothing else from the staging folder), Athena counts the rows of the same SQL per day
-(``count_statement``), and the lake's own files say which days have input rows. Publishing is refused,
-for the whole chunk and before any partition is touched, when the manifest is missing or names a file
+(``count_statement``), and the silver tables say which days have input rows. Publishing is refused,
+for the whole chunk and before anything is handed to the publisher, when the manifest is missing or names a file
 that is not in the staging folder, when a day's staged rows differ from Athena's count, or when a day
-would be published empty although its inputs have rows: the previous partitions stay as they were.
+would be published empty although its inputs have rows: the gold table stays as it was.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ecommerce_pipeline.catalog.athena import Athena, QueryRun
-from ecommerce_pipeline.catalog.glue import partition_filter
 from ecommerce_pipeline.storage.aws import split_uri
 from ecommerce_pipeline.storage.lake import WriteStats, concat
 from ecommerce_pipeline.storage.s3_lake import S3Lake
@@ -44,11 +43,6 @@ def days_relation(days: list[date]) -> str:
     """The as-of days as a relation with one DATE column, ``as_of``."""
     dates = ", ".join(f"DATE '{day.isoformat()}'" for day in sorted(days))
     return f"(SELECT as_of FROM UNNEST(ARRAY[{dates}]) AS days (as_of))"
-
-
-def partitions_of(glue_table: str, days: list[date]) -> str:
-    """The rows of ``days`` of a Glue table, selected on the partition keys so Athena reads only those days."""
-    return f"(SELECT * FROM {glue_table} WHERE {partition_filter(days)})"
 
 
 def unload_statement(select_sql: str, columns: list[str], staging_uri: str) -> str:
@@ -110,17 +104,6 @@ def manifest_files(session: boto3.Session, run: QueryRun) -> list[str]:
     return [line.strip() for line in body.decode().splitlines() if line.strip()]
 
 
-def parquet_rows(session: boto3.Session, uri: str) -> int:
-    """The row count in a Parquet file's footer, read with two ranged GETs instead of the whole file."""
-    tail = _get(session, uri, "bytes=-65536")
-    if tail[-4:] != b"PAR1":
-        raise ValueError(f"{uri} is not a Parquet file")
-    footer = int.from_bytes(tail[-8:-4], "little") + 8
-    if footer > len(tail):
-        tail = _get(session, uri, f"bytes=-{footer}")
-    return pq.read_metadata(pa.BufferReader(b"PAR1" + tail[-footer:])).num_rows
-
-
 def read_staged(
     session: boto3.Session, staging_uri: str, files: list[str], days: list[date]
 ) -> dict[date, pa.Table | None]:
@@ -152,16 +135,16 @@ def verify_staged(
         if rows != expected:
             problems.append(f"{day}: UNLOAD staged {rows} rows, count(*) of the same SQL gives {expected}")
         elif rows == 0 and day in days_with_input:
-            problems.append(f"{day}: no rows, but the day's inputs in the lake have rows")
+            problems.append(f"{day}: no rows, but its inputs in silver have rows")
     if problems:
         raise UnloadRefused(
-            f"{table}: refusing to publish Athena's result (the lake's partitions are left as they were): "
+            f"{table}: refusing to publish Athena's result (the table is left as it was): "
             + "; ".join(problems)
         )
 
 
 def publish(lake: S3Lake, table: str, staged: dict[date, pa.Table | None], schema: pa.Schema) -> list[WriteStats]:
-    """Replace each day's lake partition with the rows Athena staged for it (verified beforehand)."""
+    """Hand each day's rows Athena staged (verified beforehand) to the publisher, replacing that day."""
     return [lake.write_partition(table, day, staged_day(rows, day, schema)) for day, rows in sorted(staged.items())]
 
 
@@ -175,10 +158,10 @@ def compute_on_athena(
     token: str,
     days_with_input: Callable[[list[date]], set[date]],
 ) -> list[QueryRun]:
-    """Compute ``gold/<name>`` for ``days`` on Athena and publish it into the lake; returns the queries run.
+    """Compute ``gold/<name>`` for ``days`` on Athena and publish it through ``lake``; returns the queries run.
 
     ``relations(chunk)`` fills the SQL file's placeholders for a chunk of days; ``days_with_input(chunk)``
-    says which of them have input rows in the lake. ``token`` names the staging folder, unique per attempt
+    says which of them have input rows in silver. ``token`` names the staging folder, unique per attempt
     because UNLOAD refuses a folder that already holds files. Raises :class:`UnloadRefused` (publishing
     nothing of the chunk) when what was staged does not match what Athena counts.
     """

@@ -1,4 +1,9 @@
-"""The local catalog: a DuckDB file holding one view per lake table, over its Hive-partitioned Parquet.
+"""The local catalog: a DuckDB file holding one view per table.
+
+Bronze and quarantine tables are views over their Hive-partitioned Parquet; silver and gold (Iceberg
+tables) are views over the data files of their current snapshot, listed by pyiceberg (never a glob of the
+table's folder, which still holds files of the snapshots kept for time travel). DuckDB's own iceberg
+extension is not needed, so the catalog works offline.
 
 Schemas follow the layers (bronze, silver, gold, quarantine), so ``SELECT * FROM gold.daily_sales_summary``
 works from ``ecommerce-pipeline sql`` and from the plain ``duckdb`` CLI alike.
@@ -15,6 +20,7 @@ import pyarrow as pa
 
 from ecommerce_pipeline.catalog.query_library import VIEW_SCHEMA, duckdb_sql, query_names
 from ecommerce_pipeline.storage.lake import PART_FILE, Lake, LocalLake
+from ecommerce_pipeline.storage.tables import TableStore
 from ecommerce_pipeline.transforms.sql import literal, quote
 
 LOCK_WAIT_SECONDS = 30.0
@@ -34,10 +40,23 @@ def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
             pause = min(pause * 2, 1.0)
 
 
+def iceberg_view_sql(files: list[str], schema: pa.Schema) -> str:
+    """A SELECT over a snapshot's data files, columns matched by name; typed and empty when it has none."""
+    if files:
+        listed = ", ".join(literal(f) for f in files)
+        return f"SELECT * FROM read_parquet([{listed}], union_by_name = true)"
+    con = duckdb.connect()
+    con.register("empty_table", schema.empty_table())
+    types = con.execute("DESCRIBE empty_table").fetchall()
+    con.close()
+    return "SELECT " + ", ".join(f"CAST(NULL AS {t[1]}) AS {quote(t[0])}" for t in types) + " WHERE false"
+
+
 class DuckDBCatalog:
-    def __init__(self, path: str | Path, lake: LocalLake):
+    def __init__(self, path: str | Path, lake: LocalLake, tables: TableStore | None = None):
         self.path = Path(path)
         self.lake = lake
+        self.tables = tables
 
     def register(self, tables: list[str]) -> dict[str, str]:
         """Create or replace a view per table that has data; returns view name -> location."""
@@ -45,9 +64,21 @@ class DuckDBCatalog:
         registered = {}
         with _connect(self.path) as con:
             for table in tables:
+                schema, name = table.split("/", 1)
+                iceberg = self.tables.load(table) if self.tables is not None else None
+                if iceberg is not None:
+                    con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+                    sql = iceberg_view_sql(self.tables.files(table), iceberg.schema().as_arrow())
+                    con.execute(f"CREATE OR REPLACE VIEW {quote(schema)}.{quote(name)} AS {sql}")
+                    for field in iceberg.schema().fields:
+                        if field.doc:
+                            con.execute(
+                                f"COMMENT ON COLUMN {quote(schema)}.{quote(name)}.{quote(field.name)} IS {literal(field.doc)}"
+                            )
+                    registered[f"{schema}.{name}"] = iceberg.location()
+                    continue
                 if not self.lake.has_data(table):
                     continue
-                schema, name = table.split("/", 1)
                 files = f"{self.lake.table_location(table)}/year=*/month=*/day=*/{PART_FILE}"
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
                 con.execute(
@@ -74,27 +105,43 @@ class DuckDBCatalog:
                     skipped[f"{VIEW_SCHEMA}.{name}"] = str(exc).splitlines()[0]
         return created, skipped
 
-    def query(self, sql: str) -> pa.Table:
+    def query(self, sql: str, as_of: dict[str, int] | None = None) -> pa.Table:
+        """Run ``sql``; ``as_of`` maps Iceberg tables (``gold/daily_sales_summary``) to a snapshot id to read
+        instead of their current state (time travel)."""
         if not self.path.exists():
             raise FileNotFoundError(f"no catalog at {self.path}: run the pipeline first (ecommerce-pipeline run ...)")
+        for table, snapshot_id in (as_of or {}).items():
+            iceberg = self.tables.load(table) if self.tables is not None else None
+            if iceberg is None:
+                raise ValueError(f"{table} is not an Iceberg table of this catalog")
+            view = iceberg_view_sql(self.tables.files(table, snapshot_id), iceberg.schema().as_arrow())
+            sql = sql.replace(table.replace("/", "."), f"({view})")
         with _connect(self.path, read_only=True) as con:
             con.execute("SET TimeZone = 'UTC'")
             return con.sql(sql).to_arrow_table()
 
     def row_counts(self, views: list[str], where: str = "") -> dict[str, int]:
+        """Rows per view matching ``where``; views without the columns it names are counted whole."""
+        counts = {}
         with _connect(self.path, read_only=True) as con:
-            return {v: con.execute(f"SELECT count(*) FROM {v} {where}").fetchone()[0] for v in views}
+            for v in views:
+                try:
+                    counts[v] = con.execute(f"SELECT count(*) FROM {v} {where}").fetchone()[0]
+                except duckdb.BinderException:
+                    counts[v] = con.execute(f"SELECT count(*) FROM {v}").fetchone()[0]
+        return counts
 
 
 class LakeSnapshot:
     """Some days of some lake tables loaded into an in-memory DuckDB under the catalog's ``<layer>.<name>``
     names, so the same SQL summarizes a run on any ``Lake`` (S3 included) without a catalog file."""
 
-    def __init__(self, lake: Lake, tables: list[str], days: list[date]):
+    def __init__(self, lake: Lake, tables: list[str], days: list[date], store: TableStore | None = None):
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
         for table in tables:
-            data = lake.read_partitions(table, days)
+            iceberg = store is not None and table.split("/")[0] in ("silver", "gold") and store.exists(table)
+            data = store.read(table) if iceberg else lake.read_partitions(table, days)
             if data is None:
                 continue
             schema, name = table.split("/", 1)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecommerce_pipeline.contract import ENTITIES
+from ecommerce_pipeline.quality.columns import describe
 from ecommerce_pipeline.quality.conservation import ConservationOutcome
 from ecommerce_pipeline.quality.schemas import SchemaOutcome
 
@@ -15,8 +18,13 @@ PREVIEW_ROWS = 5
 MASK = "***"
 
 
-def column_schema(schema: pa.Schema) -> dg.TableSchema:
-    return dg.TableSchema(columns=[dg.TableColumn(f.name, str(f.type)) for f in schema])
+def column_schema(schema: pa.Schema, table: str | None = None) -> dg.TableSchema:
+    """Columns, types and, for silver and gold tables, what each column means."""
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(f.name, str(f.type), description=describe(table, f.name) if table else None) for f in schema
+        ]
+    )
 
 
 def masked_preview(table: pa.Table, rows: int = PREVIEW_ROWS) -> str:
@@ -34,12 +42,14 @@ def masked_preview(table: pa.Table, rows: int = PREVIEW_ROWS) -> str:
     return "\n".join(lines)
 
 
-def table_metadata(table: pa.Table, row_count: int | None = None, **numbers: float | int | None) -> dict[str, object]:
-    """Row count, column schema, a masked preview and plottable numbers. For a streamed table, ``table``
-    is its first rows and ``row_count`` its size."""
+def table_metadata(
+    table: pa.Table, row_count: int | None = None, described_as: str | None = None, **numbers: float | int | None
+) -> dict[str, object]:
+    """Row count, column schema (with the columns' descriptions of the table ``described_as``), a masked
+    preview and plottable numbers. For a streamed table, ``table`` is its first rows and ``row_count`` its size."""
     metadata: dict[str, object] = {
         "dagster/row_count": table.num_rows if row_count is None else row_count,
-        "dagster/column_schema": column_schema(table.schema),
+        "dagster/column_schema": column_schema(table.schema, described_as),
         "preview": dg.MetadataValue.md(masked_preview(table)),
     }
     for name, value in numbers.items():
@@ -48,6 +58,33 @@ def table_metadata(table: pa.Table, row_count: int | None = None, **numbers: flo
                 dg.MetadataValue.float(float(value)) if isinstance(value, float) else dg.MetadataValue.int(int(value))
             )
     return metadata
+
+
+def numbers_metadata(**numbers: float | int | None) -> dict[str, object]:
+    return {
+        name: dg.MetadataValue.float(float(value)) if isinstance(value, float) else dg.MetadataValue.int(int(value))
+        for name, value in numbers.items()
+        if value is not None
+    }
+
+
+def describe_partitions(context: dg.AssetExecutionContext, key: dg.AssetKey, per_day: dict) -> None:
+    """Give each partition of the run its own figures (``per_day``: day -> {name: number}): a single-run
+    backfill then shows every day's own rows and revenue, and the UI plots them across days."""
+    for partition in context.partition_keys:
+        numbers = per_day.get(date.fromisoformat(partition), {})
+        context.add_asset_metadata(numbers_metadata(**numbers), asset_key=key, partition_key=partition)
+
+
+def day_figures(table: pa.Table, date_column: str, sums: dict[str, str], days) -> dict:
+    """Per day of ``days``: the rows dated that day and the sums of some columns (name -> column)."""
+    figures = {}
+    for day in days:
+        rows = table.filter(pc.equal(table.column(date_column), pa.scalar(day, pa.date32())))
+        figures[day] = {"dagster/row_count": rows.num_rows} | {
+            name: column_sum(rows, column) for name, column in sums.items()
+        }
+    return figures
 
 
 def column_sum(table: pa.Table, column: str) -> float:

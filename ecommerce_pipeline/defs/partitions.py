@@ -9,11 +9,6 @@ from ecommerce_pipeline.settings import load_settings
 # Today's partition exists so files landing during the day can be processed at once.
 daily_partitions = dg.DailyPartitionsDefinition(start_date=load_settings().start_date, end_offset=1)
 
-# As-of tables (dimension snapshots, customer lifetime value) read this many days back.
-HISTORY_DAYS = 3650
-# Before ECOM_START_DATE there are no partitions; the window simply starts there.
-history_window = dg.TimeWindowPartitionMapping(start_offset=-HISTORY_DAYS, allow_nonexistent_upstream_partitions=True)
-
 
 def partition_days(context: dg.AssetExecutionContext) -> list[date]:
     """The business days a run covers: one for a daily run, many for a single-run backfill."""

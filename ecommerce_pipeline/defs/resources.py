@@ -9,12 +9,13 @@ from ecommerce_pipeline.catalog.duckdb_catalog import DuckDBCatalog
 from ecommerce_pipeline.catalog.glue import GlueCatalog
 from ecommerce_pipeline.settings import Settings, load_settings
 from ecommerce_pipeline.storage.aws import session
-from ecommerce_pipeline.storage.io_manager import LakeIOManager, LocalParquetIOManager
+from ecommerce_pipeline.storage.io_manager import LocalParquetIOManager
 from ecommerce_pipeline.storage.lake import Lake, LocalLake
 from ecommerce_pipeline.storage.landing import LandingStore, LocalLandingStore
 from ecommerce_pipeline.storage.s3_io_manager import S3ParquetIOManager, configured_s3_lake
 from ecommerce_pipeline.storage.s3_lake import S3Lake
 from ecommerce_pipeline.storage.s3_landing import S3LandingStore
+from ecommerce_pipeline.storage.tables import TableStore, glue_table_store, local_table_store
 
 
 def _env(name: str) -> dg.EnvVar | None:
@@ -27,11 +28,16 @@ def _env(name: str) -> dg.EnvVar | None:
 
 
 class PipelineSettings(dg.ConfigurableResource):
-    """Business settings: which order statuses carry no revenue, phone and currency defaults."""
+    """Business settings: which order statuses carry no revenue, phone and currency defaults, the store's
+    time zone."""
 
     non_revenue_statuses: str | None = None
     default_phone_country: str | None = None
     default_currency: str | None = None
+    store_timezone: str | None = None
+
+    def timezone(self) -> str:
+        return self.store_timezone or load_settings().store_timezone
 
     def statuses(self) -> tuple[str, ...]:
         if self.non_revenue_statuses is None:
@@ -64,16 +70,41 @@ class CatalogResource(dg.ConfigurableResource):
         return LocalLake(self.lake_dir or load_settings().lake_dir)
 
     def catalog(self) -> DuckDBCatalog:
-        return DuckDBCatalog(self.catalog_path or load_settings().catalog_path, self.lake())
+        lake_dir = self.lake_dir or load_settings().lake_dir
+        return DuckDBCatalog(
+            self.catalog_path or load_settings().catalog_path, self.lake(), local_table_store(lake_dir)
+        )
 
 
-class QuarantineFilesResource(dg.ConfigurableResource):
-    """Where landing files the parser cannot read at all are kept whole: the lake's quarantine/files/."""
+class TablesResource(dg.ConfigurableResource):
+    """Where silver and gold tables live: Apache Iceberg tables in a SQL catalog (a SQLite file) in the lake."""
 
-    lake_io: LakeIOManager
+    lake_dir: str | None = None
 
-    def lake(self) -> Lake:
-        return self.lake_io.lake()
+    def store(self) -> TableStore:
+        return local_table_store(self.lake_dir or load_settings().lake_dir)
+
+
+class GlueTablesResource(TablesResource):
+    """On AWS: Iceberg tables in the Glue Data Catalog, their files under the silver and gold S3 prefixes."""
+
+    silver_uri: str | None = None
+    gold_uri: str | None = None
+    glue_database: str | None = None
+    aws_region: str | None = None
+
+    def store(self) -> TableStore:
+        settings = load_settings()
+        silver, gold = self.silver_uri or settings.silver_uri, self.gold_uri or settings.gold_uri
+        if not silver or not gold:
+            raise ValueError("ECOM_SILVER_URI and ECOM_GOLD_URI must be set: the s3:// prefixes of silver and gold")
+        return glue_table_store(
+            self.glue_database or settings.glue_database,
+            silver,
+            gold,
+            self.aws_region or settings.aws_region,
+            settings.aws_endpoint_url,
+        )
 
 
 def local_resources() -> dict[str, object]:
@@ -82,11 +113,12 @@ def local_resources() -> dict[str, object]:
         "io_manager": lake_io,
         "landing": LandingResource(landing_dir=_env("ECOM_LANDING_DIR")),
         "catalog": CatalogResource(catalog_path=_env("ECOM_CATALOG_PATH"), lake_dir=_env("ECOM_LAKE_DIR")),
-        "quarantine_files": QuarantineFilesResource(lake_io=lake_io),
+        "tables": TablesResource(lake_dir=_env("ECOM_LAKE_DIR")),
         "pipeline_settings": PipelineSettings(
             non_revenue_statuses=_env("ECOM_NON_REVENUE_STATUSES"),
             default_phone_country=_env("ECOM_DEFAULT_PHONE_COUNTRY"),
             default_currency=_env("ECOM_DEFAULT_CURRENCY"),
+            store_timezone=_env("ECOM_STORE_TIMEZONE"),
         ),
     }
 
@@ -146,7 +178,12 @@ def aws_resources() -> dict[str, object]:
     return {
         "io_manager": lake_io,
         "landing": S3LandingResource(landing_uri=_env("ECOM_LANDING_URI"), aws_region=_env("AWS_REGION")),
-        "quarantine_files": QuarantineFilesResource(lake_io=lake_io),
+        "tables": GlueTablesResource(
+            silver_uri=uris["silver_uri"],
+            gold_uri=uris["gold_uri"],
+            glue_database=_env("ECOM_GLUE_DATABASE"),
+            aws_region=uris["aws_region"],
+        ),
         "aws": AwsCatalogResource(
             **uris,
             glue_database=_env("ECOM_GLUE_DATABASE"),

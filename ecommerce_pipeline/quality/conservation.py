@@ -23,6 +23,21 @@ class ConservationOutcome:
     problems: list[str]
 
 
+def combined(outcomes: list[ConservationOutcome]) -> ConservationOutcome:
+    """One outcome for several days checked one at a time."""
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        for name, n in outcome.counts.items():
+            counts[name] = counts.get(name, 0) + n
+    return ConservationOutcome(
+        passed=all(o.passed for o in outcomes),
+        expected=sum(o.expected for o in outcomes),
+        accounted=sum(o.accounted for o in outcomes),
+        counts=counts,
+        problems=[p for o in outcomes for p in o.problems],
+    )
+
+
 def distinct_count(table: pa.Table, keys: list[str]) -> int:
     cols = ", ".join(f'"{k}"' for k in keys)
     return (
@@ -126,6 +141,19 @@ def silver_conservation(bronze: pa.Table, keys: list[str], kept: int, quarantine
     )
 
 
-def rows_of_days(table: pa.Table, days: list) -> pa.Table:
-    """Rows of ``table`` whose business_date is one of ``days`` (history inputs reach further back)."""
-    return table.filter(pc.is_in(table.column("business_date"), pa.array(days, pa.date32())))
+def stored_conservation(bronze_rows: int, stored: int, quarantined: int, duplicates: int = 0) -> ConservationOutcome:
+    """A silver step's bronze rows = rows it stored + rows it quarantined + duplicates it removed."""
+    accounted = stored + quarantined + duplicates
+    problems = [] if accounted == bronze_rows else [f"{bronze_rows} bronze rows but {accounted} accounted for"]
+    return ConservationOutcome(
+        passed=not problems,
+        expected=bronze_rows,
+        accounted=accounted,
+        counts={
+            "bronze_rows": bronze_rows,
+            "stored_rows": stored,
+            "quarantined_rows": quarantined,
+            "duplicates_removed": duplicates,
+        },
+        problems=problems,
+    )

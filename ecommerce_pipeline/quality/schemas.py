@@ -7,6 +7,7 @@ gold tables are declared here, once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ from ecommerce_pipeline.transforms.customers import E164_PATTERN, EMAIL_PATTERN
 from ecommerce_pipeline.transforms.sql import query
 
 PANDAS_DTYPES = {"integer": "int64", "number": "float64", "boolean": "bool"}
+MONEY_COLUMNS = ("unit_price", "discount", "shipping_cost", "tax", "base_price", "current_price", "cost")
 SAMPLE_ROWS = 5
 
 
@@ -49,6 +51,17 @@ def _required(dtype: str | None = None, *checks: pa.Check) -> pa.Column:
     return pa.Column(dtype, checks=list(checks), nullable=False)
 
 
+def _is_money(values: pd.Series) -> pd.Series:
+    """Money is exact: Python decimals with at most two places (Arrow decimal128(18, 2)), never floats."""
+    return values.map(lambda v: v is None or (isinstance(v, Decimal) and v.as_tuple().exponent >= -2))
+
+
+def _money(*checks: pa.Check, nullable: bool = False) -> pa.Column:
+    return pa.Column(
+        None, checks=[pa.Check(_is_money, error="not a decimal with two places"), *checks], nullable=nullable
+    )
+
+
 def _rate() -> pa.Column:
     return pa.Column("float64", checks=[pa.Check.in_range(0, 1)], nullable=True)
 
@@ -60,32 +73,52 @@ def _funnel_never_widens(df: pd.DataFrame) -> pd.Series:
     return ok
 
 
+_VERSION_COLUMNS = {
+    "valid_from": _required(),
+    "landing_date": _required(),
+    "is_current": _required("bool"),
+}
+
 SCHEMAS: dict[str, pa.DataFrameSchema] = {
     "customers_clean": pa.DataFrameSchema(
         {
-            **_contract_columns("customers"),
+            **_contract_columns("customers", *[c for c in ENTITIES["customers"].column_names if c != "updated_at"]),
             "email": pa.Column(checks=pa.Check.str_matches(EMAIL_PATTERN), nullable=True),
             "phone": pa.Column(checks=pa.Check.str_matches(E164_PATTERN), nullable=True),
             "signup_date": _required(),
             "is_active": _required("bool"),
             "region": _required(),
+            **_VERSION_COLUMNS,
         },
     ),
     "products_clean": pa.DataFrameSchema(
-        {**_contract_columns("products"), "category": _required(), "is_active": _required("bool")},
+        {
+            **_contract_columns(
+                "products",
+                *[c for c in ENTITIES["products"].column_names if c not in MONEY_COLUMNS and c != "updated_at"],
+            ),
+            "base_price": _money(pa.Check.gt(0), nullable=True),
+            "current_price": _money(pa.Check.gt(0), nullable=True),
+            "cost": _money(pa.Check.ge(0), nullable=True),
+            "category": _required(),
+            "is_active": _required("bool"),
+            **_VERSION_COLUMNS,
+        },
     ),
     "orders_validated": pa.DataFrameSchema(
         {
-            **_contract_columns("order_items"),
+            **_contract_columns("order_items", "order_id", "line_number", "product_id", "quantity"),
             **_contract_columns("orders", "customer_id", "order_ts", "status"),
-            "discount": _required("float64", pa.Check.ge(0)),
-            "line_amount": _required("float64", pa.Check.ge(0)),
-            "line_revenue": _required("float64", pa.Check.ge(0)),
+            "unit_price": _money(pa.Check.gt(0)),
+            "discount": _money(pa.Check.ge(0)),
+            "line_amount": _money(pa.Check.ge(0)),
+            "line_revenue": _money(pa.Check.ge(0)),
             "is_revenue": _required("bool"),
             "order_date": _required(),
             "order_month": _required("int32", pa.Check.in_range(1, 12)),
-            "shipping_cost": _required("float64", pa.Check.ge(0)),
-            "tax": _required("float64", pa.Check.ge(0)),
+            "shipping_cost": _money(pa.Check.ge(0)),
+            "tax": _money(pa.Check.ge(0)),
+            "currency": _required(),
             "product_category": _required(),
             "customer_region": _required(),
         },
@@ -94,7 +127,7 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         {
             **_contract_columns("events", "event_id", "session_id", "event_ts"),
             "event_type": _required(None, pa.Check.isin(list(EVENT_TYPES))),
-            "event_seq": _required("int32", pa.Check.ge(1)),
+            "event_seq": _required(None, pa.Check.ge(1)),
             "device_type": _required(),
         },
     ),
@@ -103,9 +136,10 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
             "order_date": _required(),
             "product_category": _required(),
             "region": _required(),
+            "currency": _required(),
             "total_orders": _required("int64", pa.Check.gt(0)),
-            "total_revenue": _required("float64", pa.Check.ge(0)),
-            "avg_order_value": _required("float64", pa.Check.ge(0)),
+            "total_revenue": _money(pa.Check.ge(0)),
+            "avg_order_value": _money(pa.Check.ge(0)),
             "unique_customers": _required("int64", pa.Check.gt(0)),
             "units_sold": _required(None, pa.Check.gt(0)),
         },
@@ -114,9 +148,10 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
     "customer_lifetime_value": pa.DataFrameSchema(
         {
             "customer_id": _required(),
+            "currency": _required(),
             "total_orders": _required("int64", pa.Check.ge(1)),
-            "total_spent": _required("float64", pa.Check.ge(0)),
-            "avg_order_value": _required("float64", pa.Check.ge(0)),
+            "total_spent": _money(pa.Check.ge(0)),
+            "avg_order_value": _money(pa.Check.ge(0)),
             "first_order_date": _required(),
             "last_order_date": _required(),
             "days_since_first_order": _required("int32", pa.Check.ge(0)),
@@ -132,9 +167,10 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         {
             "product_id": _required(),
             "category": _required(),
+            "currency": _required(),
             "orders": _required("int64", pa.Check.ge(0)),
             "units": _required("int64", pa.Check.ge(0)),
-            "revenue": _required("float64", pa.Check.ge(0)),
+            "revenue": _money(pa.Check.ge(0)),
             "revenue_rank_in_category": _required("int32", pa.Check.ge(1)),
             "product_views": _required("int64", pa.Check.ge(0)),
             "add_to_carts": _required("int64", pa.Check.ge(0)),
@@ -155,13 +191,13 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
 
 
 UNIQUE_KEYS: dict[str, list[str]] = {
-    "customers_clean": ["business_date", "customer_id"],
-    "products_clean": ["business_date", "product_id"],
+    "customers_clean": ["customer_id", "landing_date", "_source_file", "_source_row"],
+    "products_clean": ["product_id", "landing_date", "_source_file", "_source_row"],
     "orders_validated": ["business_date", "order_id", "line_number"],
     "events_clean": ["business_date", "event_id"],
-    "daily_sales_summary": ["business_date", "order_date", "product_category", "region"],
-    "customer_lifetime_value": ["business_date", "customer_id"],
-    "product_performance": ["business_date", "product_id"],
+    "daily_sales_summary": ["business_date", "product_category", "region", "currency"],
+    "customer_lifetime_value": ["customer_id", "currency"],
+    "product_performance": ["business_date", "product_id", "currency"],
     "conversion_funnel": ["business_date", "device_type"],
 }
 

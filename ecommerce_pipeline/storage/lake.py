@@ -166,6 +166,10 @@ class Lake(ABC):
         """Store a file's bytes as they are (an unreadable landing file kept in quarantine); returns its location."""
         raise NotImplementedError(f"{type(self).__name__} cannot keep files")
 
+    def partition_rows(self, table: str, day: date) -> int:
+        data = self.read_partition(table, day, [])
+        return 0 if data is None else data.num_rows
+
 
 class PartitionScan:
     """A range of a table's partitions read lazily: a few columns at a time, or every column a batch at a
@@ -190,6 +194,26 @@ class PartitionScan:
     def batches(self, rows: int, names: list[str] | None = None) -> Iterator[pa.RecordBatch]:
         for day in self.days:
             yield from self.lake.iter_partition(self.table, day, rows, names)
+
+    def of_days(self, days: list[date], names: list[str] | None = None) -> pa.Table:
+        """The rows of some of the days, all columns or ``names``."""
+        data = self.lake.read_partitions(self.table, [d for d in days if d in self.schemas], names)
+        return data if data is not None else self.schema.empty_table()
+
+
+def day_chunks(scans: list[PartitionScan], days: list[date], max_rows: int) -> Iterator[list[date]]:
+    """Consecutive runs of ``days`` whose rows in ``scans`` add up to about ``max_rows`` (at least one day each):
+    a long single-run backfill is processed a few days at a time, each chunk as if it were its own run."""
+    chunk, rows = [], 0
+    for day in days:
+        day_rows = sum(s.lake.partition_rows(s.table, day) for s in scans if day in s.schemas)
+        if chunk and rows + day_rows > max_rows:
+            yield chunk
+            chunk, rows = [], 0
+        chunk.append(day)
+        rows += day_rows
+    if chunk:
+        yield chunk
 
 
 def quarantined_file_path(entity: str, day: date, name: str) -> str:
@@ -275,6 +299,10 @@ class LocalLake(Lake):
     def partition_schema(self, table: str, day: date) -> pa.Schema | None:
         path = self._file(table, day)
         return pq.read_schema(path) if path.exists() else None
+
+    def partition_rows(self, table: str, day: date) -> int:
+        path = self._file(table, day)
+        return pq.read_metadata(path).num_rows if path.exists() else 0
 
     def iter_partition(
         self, table: str, day: date, rows: int, columns: Sequence[str] | None = None

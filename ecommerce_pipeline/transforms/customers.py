@@ -1,4 +1,4 @@
-"""customers_clean: the latest valid version of every customer as of each day.
+"""customers_clean: every version of every customer (type-2 history), cleaned.
 
 E-mails are trimmed, lower-cased and must be valid where present; phones are normalised to E.164
 using a default country for national numbers. Missing optional values get the contract's defaults.
@@ -10,7 +10,7 @@ from datetime import date
 
 import pyarrow as pa
 
-from ecommerce_pipeline.transforms.snapshot import SilverResult, dimension_snapshots
+from ecommerce_pipeline.transforms.dimensions import DimensionResult, merge_versions
 from ecommerce_pipeline.transforms.sql import trim
 
 EMAIL_PATTERN = r"^[a-z0-9._%+'-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$"
@@ -62,8 +62,10 @@ def phone_e164_sql(column: str, calling_code: str) -> str:
     return f"CASE WHEN regexp_full_match({candidate}, '{E164_PATTERN}') THEN {candidate} END"
 
 
-def customers_clean(history: pa.Table, days: list[date], default_country: str = "US") -> SilverResult:
-    """Snapshots as of ``days`` from bronze customer rows of those days and every earlier day."""
+def customers_clean(
+    bronze: pa.Table, history: pa.Table | None, days: list[date], default_country: str = "US"
+) -> DimensionResult:
+    """The stored customer versions with the bronze customer rows of ``days`` merged in."""
     calling_code = CALLING_CODES.get(default_country.upper())
     if calling_code is None:
         raise ValueError(
@@ -97,10 +99,10 @@ def customers_clean(history: pa.Table, days: list[date], default_country: str = 
         "state": t["state"],
         "country": f"coalesce({t['country']}, 'unknown')",
         "postal_code": t["postal_code"],
-        "signup_date": "coalesce(signup_date, first_seen)",
+        "signup_date_reported": "signup_date",
         "customer_segment": f"coalesce(lower({t['customer_segment']}), 'standard')",
         "is_active": "coalesce(is_active, true)",
-        "updated_at": "coalesce(updated_at, _ingested_at)",
+        "updated_at": "coalesce(updated_at, CAST(business_date AS TIMESTAMPTZ))",
         "region": f"coalesce(NULLIF({t['state']}, ''), NULLIF({t['country']}, ''), 'unknown')",
     }
     checks = [
@@ -108,4 +110,7 @@ def customers_clean(history: pa.Table, days: list[date], default_country: str = 
         "THEN 'invalid_email: email is not a valid address' END",
         f"CASE WHEN phone IS NOT NULL AND {phone} IS NULL THEN 'invalid_phone: phone cannot be normalised to E.164' END",
     ]
-    return dimension_snapshots(history, days, "customer_id", columns, checks, {"email_pattern": EMAIL_PATTERN})
+    derived = {"signup_date": "coalesce(signup_date_reported, first_landing_date)"}
+    return merge_versions(
+        bronze, history, days, "customer_id", columns, checks, derived, {"email_pattern": EMAIL_PATTERN}
+    )

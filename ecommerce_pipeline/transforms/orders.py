@@ -1,8 +1,16 @@
-"""orders_validated: one row per order line, joined with its order and checked against the dimensions.
+"""Orders that change: every version kept, one current state per order, facts by order date.
 
-Per day, orders are deduplicated by order id and lines by (order id, line number), keeping the latest.
-An order is all or nothing: if it or any of its lines breaks a rule, the order and all its lines go to
-quarantine, each with the rule it broke (or the reason it was held back with the others).
+An order is sent again whenever it changes (processing -> shipped -> delivered, cancelled, refunded).
+Every header row that arrives is a **version** of its order. Versions are ordered by their time
+(``updated_at``, or ``order_ts`` when the export has none), then landing day, then file and row; the
+latest valid version is the order's **current** state. The order lines sent with a version (same order
+id, same landing day) are that version's line set; a version without lines (a status-only update)
+keeps the line set of the latest version that had one. A line set is all or nothing: if any line of it
+breaks a rule, here or in bronze, the version and all its lines go to quarantine and the order keeps
+its previous state.
+
+``order_date`` is the order's timestamp in the store's time zone. Current rows carry the customer's
+region and the product's category of the versions valid at the order's time.
 """
 
 from __future__ import annotations
@@ -12,143 +20,285 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from ecommerce_pipeline.transforms.bronze import QUARANTINE_SCHEMA
-from ecommerce_pipeline.transforms.sql import arrow, connect
+from ecommerce_pipeline.transforms.dimensions import as_of_join_sql
+from ecommerce_pipeline.transforms.sql import arrow, connect, literal
+
+VERSION_ORDER = "version_ts, landing_date, _source_file, _source_row"
+NEWEST_FIRST = "version_ts DESC, landing_date DESC, _source_file DESC, _source_row DESC"
+
+HEADER_COLUMNS = (
+    "order_id", "customer_id", "order_ts", "order_date", "status", "payment_method", "currency",
+    "shipping_cost", "tax", "version_ts", "landing_date", "_source_file", "_source_row", "_batch_id",
+    "line_count", "is_current", "lines_current",
+)  # fmt: skip
+LINE_COLUMNS = (
+    "order_id", "line_number", "product_id", "quantity", "unit_price", "discount", "order_date",
+    "version_landing_date", "version_source_file", "version_source_row", "_source_file", "_source_row", "_batch_id",
+)  # fmt: skip
+
+# What the as-of joins read of the dimension histories.
+DIMENSION_COLUMNS = {
+    "customers": ["customer_id", "region", "valid_from", "valid_to", "landing_date", "_source_file", "_source_row"],
+    "products": ["product_id", "category", "valid_from", "valid_to", "landing_date", "_source_file", "_source_row"],
+}
+
+
+def local_date(ts: str, timezone: str) -> str:
+    """SQL: the calendar date of a UTC timestamp in the store's time zone."""
+    return f"CAST(timezone({literal(timezone)}, {ts}) AS DATE)"
 
 
 @dataclass
-class OrdersResult:
-    table: pa.Table
+class OrderBatch:
+    headers: pa.Table  # valid versions that arrived in the run
+    lines: pa.Table  # their line sets
     orders_quarantine: pa.Table
     lines_quarantine: pa.Table
-    duplicate_orders: int
     duplicate_lines: int
 
 
-# What the checks against the day's dimension snapshots read of them.
-DIMENSION_COLUMNS = {
-    "customers": ["business_date", "customer_id", "region"],
-    "products": ["business_date", "product_id", "category"],
-}
-
-# Each step's result is held as Arrow and registered for the next (a DuckDB temp table would be
-# compressed on the way in, which costs more than it saves here).
-STEPS = {
-    "orders_d": """
-SELECT *, count(*) OVER (PARTITION BY business_date, order_id) - 1 AS superseded
-FROM orders
-QUALIFY row_number() OVER (PARTITION BY business_date, order_id
-                           ORDER BY order_ts DESC, _source_file DESC, _source_row DESC) = 1
+BATCH_STEPS = {
+    "headers_in": """
+SELECT o.*, coalesce(o.updated_at, o.order_ts) AS version_ts, o.business_date AS landing_date,
+       {order_date} AS order_date
+FROM orders o
+""",
+    # The line set of an order in a landing day belongs to the day's latest version of the order.
+    "latest_of_day": """
+SELECT business_date, order_id, _source_file, _source_row FROM headers_in
+QUALIFY row_number() OVER (PARTITION BY business_date, order_id ORDER BY version_ts DESC, _source_file DESC, _source_row DESC) = 1
 """,
     "items_d": """
 SELECT *, count(*) OVER (PARTITION BY business_date, order_id, line_number) - 1 AS superseded
 FROM order_items
-QUALIFY row_number() OVER (PARTITION BY business_date, order_id, line_number
-                           ORDER BY _source_file DESC, _source_row DESC) = 1
+QUALIFY row_number() OVER (PARTITION BY business_date, order_id, line_number ORDER BY _source_file DESC, _source_row DESC) = 1
+""",
+    "rejected_in_bronze": """
+SELECT business_date, trim(json_extract_string(raw_record, '$.order_id'), ' \t\n\r\u00a0') AS order_id, count(*) AS lines
+FROM items_rejected
+WHERE json_valid(raw_record) AND json_extract_string(raw_record, '$.order_id') IS NOT NULL
+GROUP BY ALL
 """,
     "lines_checked": """
-SELECT i.*, p.category AS product_category,
+SELECT i.*, d._source_file AS version_source_file, d._source_row AS version_source_row,
        concat_ws('; ',
-         CASE WHEN o.order_id IS NULL THEN 'line_without_order: order ' || i.order_id || ' is not in the day''s orders' END,
-         CASE WHEN p.product_id IS NULL THEN 'unknown_product: product ' || i.product_id || ' is not in products_clean' END,
+         CASE WHEN d.order_id IS NULL THEN 'line_without_order: order ' || i.order_id || ' is not in the day''s orders' END,
          CASE WHEN coalesce(i.discount, 0) > i.quantity * i.unit_price
               THEN 'discount_exceeds_amount: discount ' || i.discount || ' > ' || (i.quantity * i.unit_price) END
        ) AS line_failures
 FROM items_d i
-LEFT JOIN orders_d o ON o.business_date = i.business_date AND o.order_id = i.order_id
-LEFT JOIN products p ON p.business_date = i.business_date AND p.product_id = i.product_id
+LEFT JOIN latest_of_day d ON d.business_date = i.business_date AND d.order_id = i.order_id
 """,
-    "orders_checked": """
+    "headers_checked": """
 WITH line_summary AS (
-    SELECT business_date, order_id, count(*) AS lines, count(*) FILTER (WHERE line_failures <> '') AS bad_lines
-    FROM lines_checked GROUP BY ALL
-), own AS (
-    SELECT o.*, c.region AS customer_region, coalesce(s.bad_lines, 0) AS bad_lines,
-           concat_ws('; ',
-             CASE WHEN c.customer_id IS NULL THEN 'unknown_customer: customer ' || o.customer_id || ' is not in customers_clean' END,
-             CASE WHEN s.lines IS NULL THEN 'order_without_lines: no lines for order ' || o.order_id END
-           ) AS own_failures
-    FROM orders_d o
-    LEFT JOIN customers c ON c.business_date = o.business_date AND c.customer_id = o.customer_id
-    LEFT JOIN line_summary s ON s.business_date = o.business_date AND s.order_id = o.order_id
+    SELECT business_date, order_id, version_source_file, version_source_row, count(*) AS lines,
+           count(*) FILTER (WHERE line_failures <> '') AS bad_lines
+    FROM lines_checked WHERE version_source_file IS NOT NULL GROUP BY ALL
 )
-SELECT *, CASE WHEN own_failures <> '' THEN own_failures
-               WHEN bad_lines > 0 THEN 'order_has_invalid_line: ' || bad_lines || ' line(s) of the order failed a rule'
-               ELSE '' END AS order_failures
-FROM own
+SELECT h.*, coalesce(s.lines, 0) AS line_count,
+       CASE WHEN coalesce(s.bad_lines, 0) > 0
+              THEN 'order_has_invalid_line: ' || s.bad_lines || ' line(s) of the order failed a rule'
+            WHEN r.lines IS NOT NULL AND s.lines IS NOT NULL
+              THEN 'order_has_invalid_line: ' || r.lines || ' line(s) of the order were rejected in bronze'
+            WHEN r.lines IS NOT NULL
+              THEN 'order_has_invalid_line: all ' || r.lines || ' line(s) of the order were rejected in bronze'
+            ELSE '' END AS order_failures
+FROM headers_in h
+LEFT JOIN line_summary s ON s.business_date = h.business_date AND s.order_id = h.order_id
+     AND s.version_source_file = h._source_file AND s.version_source_row = h._source_row
+LEFT JOIN latest_of_day d ON d.business_date = h.business_date AND d.order_id = h.order_id
+     AND d._source_file = h._source_file AND d._source_row = h._source_row
+LEFT JOIN rejected_in_bronze r ON r.business_date = h.business_date AND r.order_id = h.order_id
+     AND d.order_id IS NOT NULL
 """,
 }
 
-VALID_SQL = """
-SELECT l.business_date, l.order_id, l.line_number, o.customer_id, l.product_id,
-       l.quantity, l.unit_price, coalesce(l.discount, 0) AS discount,
-       l.quantity * l.unit_price - coalesce(l.discount, 0) AS line_amount,
-       NOT list_contains($non_revenue, lower(o.status)) AS is_revenue,
-       CASE WHEN list_contains($non_revenue, lower(o.status)) THEN 0
-            ELSE l.quantity * l.unit_price - coalesce(l.discount, 0) END AS line_revenue,
-       o.order_ts, CAST(o.order_ts AS DATE) AS order_date,
-       year(o.order_ts)::INTEGER AS order_year, month(o.order_ts)::INTEGER AS order_month,
-       lower(trim(o.status)) AS status, coalesce(lower(trim(o.payment_method)), 'unknown') AS payment_method,
-       coalesce(upper(trim(o.currency)), $currency) AS currency,
-       coalesce(o.shipping_cost, 0) AS shipping_cost, coalesce(o.tax, 0) AS tax,
-       l.product_category, o.customer_region,
-       l._source_file, l._source_row, o._source_file AS _order_source_file, o._source_row AS _order_source_row,
-       l._batch_id
-FROM lines_checked l
-JOIN orders_checked o ON o.business_date = l.business_date AND o.order_id = l.order_id
-WHERE l.line_failures = '' AND o.order_failures = ''
-ORDER BY l.business_date, l.order_id, l.line_number
+NEW_HEADERS = """
+SELECT order_id, customer_id, order_ts, order_date, lower(trim(status)) AS status,
+       coalesce(lower(trim(payment_method)), 'unknown') AS payment_method,
+       coalesce(upper(trim(currency)), $currency) AS currency,
+       CAST(coalesce(shipping_cost, 0) AS DECIMAL(18, 2)) AS shipping_cost, CAST(coalesce(tax, 0) AS DECIMAL(18, 2)) AS tax,
+       version_ts, landing_date, _source_file, _source_row, _batch_id, line_count,
+       false AS is_current, false AS lines_current
+FROM headers_checked WHERE order_failures = ''
 """
 
-QUARANTINE_SQL = """
-SELECT business_date, _source_file, _source_row, _batch_id, _ingested_at,
-       split_part(failures, ':', 1) AS rule, failures AS detail, raw_record
-FROM ({inner})
-ORDER BY _source_file, _source_row
+NEW_LINES = """
+SELECT l.order_id, l.line_number, l.product_id, l.quantity, CAST(l.unit_price AS DECIMAL(18, 2)) AS unit_price,
+       CAST(coalesce(l.discount, 0) AS DECIMAL(18, 2)) AS discount, h.order_date,
+       l.business_date AS version_landing_date, l.version_source_file, l.version_source_row,
+       l._source_file, l._source_row, l._batch_id
+FROM lines_checked l
+JOIN headers_checked h ON h.business_date = l.business_date AND h.order_id = l.order_id
+     AND h._source_file = l.version_source_file AND h._source_row = l.version_source_row
+WHERE h.order_failures = ''
 """
 
 ORDERS_QUARANTINE = """
-SELECT business_date, _source_file, _source_row, _batch_id, _ingested_at, order_failures AS failures,
+SELECT business_date, _source_file, _source_row, _batch_id, _ingested_at,
+       split_part(order_failures, ':', 1) AS rule, order_failures AS detail,
        to_json(struct_pack(order_id, customer_id, order_ts, status, payment_method, currency, shipping_cost, tax))::VARCHAR AS raw_record
-FROM orders_checked WHERE order_failures <> ''
+FROM headers_checked WHERE order_failures <> ''
+ORDER BY _source_file, _source_row
 """
 
 LINES_QUARANTINE = """
 SELECT l.business_date, l._source_file, l._source_row, l._batch_id, l._ingested_at,
-       CASE WHEN l.line_failures <> '' THEN l.line_failures
-            ELSE 'order_rejected: order ' || l.order_id || ' failed: ' || o.order_failures END AS failures,
+       split_part(f.failures, ':', 1) AS rule, f.failures AS detail,
        to_json(struct_pack(l.order_id, l.line_number, l.product_id, l.quantity, l.unit_price, l.discount))::VARCHAR AS raw_record
 FROM lines_checked l
-LEFT JOIN orders_checked o ON o.business_date = l.business_date AND o.order_id = l.order_id
-WHERE l.line_failures <> '' OR o.order_failures <> ''
+LEFT JOIN headers_checked h ON h.business_date = l.business_date AND h.order_id = l.order_id
+     AND h._source_file = l.version_source_file AND h._source_row = l.version_source_row
+CROSS JOIN LATERAL (SELECT CASE WHEN l.line_failures <> '' THEN l.line_failures
+                                ELSE 'order_rejected: order ' || l.order_id || ' failed: ' || h.order_failures END AS failures) f
+WHERE l.line_failures <> '' OR h.order_failures <> ''
+ORDER BY l._source_file, l._source_row
 """
 
 
-def orders_validated(
+def order_batch(
     orders: pa.Table,
     order_items: pa.Table,
-    customers: pa.Table,
-    products: pa.Table,
-    non_revenue_statuses: tuple[str, ...],
+    items_rejected_in_bronze: pa.Table,
+    timezone: str = "UTC",
     default_currency: str = "USD",
-) -> OrdersResult:
-    """Inputs are bronze orders and lines and the dimension snapshots, all for the same business days."""
+) -> OrderBatch:
+    """Validate the run's bronze orders and lines into versions; inputs are of the same landing days."""
     con = connect()
-    for name, table in {
-        "orders": orders,
-        "order_items": order_items,
-        "customers": customers,
-        "products": products,
-    }.items():
-        con.register(name, table)
+    con.register("orders", orders)
+    con.register("order_items", order_items)
+    con.register("items_rejected", items_rejected_in_bronze.select(["business_date", "raw_record"]))
     steps = {}  # kept referenced while the connection reads them
-    for name, sql in STEPS.items():
-        steps[name] = arrow(con, sql)
+    for name, sql in BATCH_STEPS.items():
+        steps[name] = arrow(con, sql.format(order_date=local_date("o.order_ts", timezone)))
         con.register(name, steps[name])
-    table = arrow(con, VALID_SQL, {"non_revenue": list(non_revenue_statuses), "currency": default_currency})
-    orders_q = arrow(con, QUARANTINE_SQL.format(inner=ORDERS_QUARANTINE)).cast(QUARANTINE_SCHEMA)
-    lines_q = arrow(con, QUARANTINE_SQL.format(inner=LINES_QUARANTINE)).cast(QUARANTINE_SCHEMA)
-    dup_orders, dup_lines = con.execute(
-        "SELECT (SELECT coalesce(sum(superseded), 0) FROM orders_d), (SELECT coalesce(sum(superseded), 0) FROM items_d)"
-    ).fetchone()
+    headers = arrow(con, NEW_HEADERS, {"currency": default_currency})
+    lines = arrow(con, NEW_LINES)
+    orders_q = arrow(con, ORDERS_QUARANTINE).cast(QUARANTINE_SCHEMA)
+    lines_q = arrow(con, LINES_QUARANTINE).cast(QUARANTINE_SCHEMA)
+    dup_lines = con.execute("SELECT coalesce(sum(superseded), 0) FROM items_d").fetchone()[0]
     con.close()
-    return OrdersResult(table, orders_q, lines_q, int(dup_orders), int(dup_lines))
+    return OrderBatch(headers, lines, orders_q, lines_q, int(dup_lines))
+
+
+@dataclass
+class MergedVersions:
+    headers: pa.Table  # every version of the loaded dates, flags recomputed for the touched orders
+    lines: pa.Table
+    current: pa.Table  # line-grain current state of the touched orders (before dimensions)
+
+
+def merge_versions(
+    stored_headers: pa.Table | None,
+    stored_lines: pa.Table | None,
+    batch: OrderBatch,
+    landing_days: list,
+    touched: list[str],
+) -> MergedVersions:
+    """Replace the run's landing days in the stored versions (of the loaded dates) with the batch, and
+    recompute which version is current for every touched order. Every version of a touched order must be
+    among the stored rows given (the caller loads every date where those orders have versions)."""
+    con = connect()
+    con.register("new_h", batch.headers)
+    con.register("new_l", batch.lines)
+    con.register("stored_h", stored_headers if stored_headers is not None else batch.headers.slice(0, 0))
+    con.register("stored_l", stored_lines if stored_lines is not None else batch.lines.slice(0, 0))
+    con.register("days", pa.table({"day": pa.array(landing_days, pa.date32())}))
+    con.register("touched", pa.table({"order_id": pa.array(touched, pa.string())}))
+    headers = arrow(
+        con,
+        f"""
+        WITH all_h AS (
+            SELECT * FROM stored_h WHERE landing_date NOT IN (SELECT day FROM days)
+            UNION ALL BY NAME SELECT * FROM new_h
+        ), flagged AS (
+            SELECT *, order_id IN (SELECT order_id FROM touched) AS _touched,
+                   row_number() OVER (PARTITION BY order_id ORDER BY {NEWEST_FIRST}) = 1 AS _latest,
+                   line_count > 0 AND row_number() OVER (
+                       PARTITION BY order_id, line_count > 0 ORDER BY {NEWEST_FIRST}) = 1 AS _lines_latest
+            FROM all_h
+        )
+        SELECT * EXCLUDE (_touched, _latest, _lines_latest, is_current, lines_current),
+               CASE WHEN _touched THEN _latest ELSE is_current END AS is_current,
+               CASE WHEN _touched THEN _lines_latest ELSE lines_current END AS lines_current
+        FROM flagged
+        ORDER BY order_date, order_id, {VERSION_ORDER}
+        """,
+    )
+    con.register("headers", headers)
+    lines = arrow(
+        con,
+        """
+        SELECT * FROM stored_l WHERE version_landing_date NOT IN (SELECT day FROM days)
+        UNION ALL BY NAME SELECT * FROM new_l
+        ORDER BY order_date, order_id, version_landing_date, version_source_file, version_source_row, line_number
+        """,
+    )
+    con.register("lines", lines)
+    current = arrow(
+        con,
+        """
+        SELECT h.order_id, l.line_number, h.customer_id, l.product_id, l.quantity, l.unit_price, l.discount,
+               h.order_ts, h.order_date, h.status, h.payment_method, h.currency, h.shipping_cost, h.tax,
+               h.landing_date, l._source_file, l._source_row, h._source_file AS _order_source_file,
+               h._source_row AS _order_source_row, l._batch_id
+        FROM headers h
+        JOIN headers lh ON lh.order_id = h.order_id AND lh.lines_current
+        JOIN lines l ON l.order_id = lh.order_id AND l.version_landing_date = lh.landing_date
+             AND l.version_source_file = lh._source_file AND l.version_source_row = lh._source_row
+        WHERE h.is_current AND h.order_id IN (SELECT order_id FROM touched)
+        """,
+    )
+    con.close()
+    return MergedVersions(headers, lines, current)
+
+
+RESOLVED_SELECT = """
+SELECT r.order_date AS business_date, r.order_id, r.line_number, r.customer_id, r.product_id,
+       r.quantity, r.unit_price, r.discount,
+       CAST(r.quantity * r.unit_price - r.discount AS DECIMAL(18, 2)) AS line_amount,
+       NOT list_contains($non_revenue, r.status) AS is_revenue,
+       CAST(CASE WHEN list_contains($non_revenue, r.status) THEN 0
+                 ELSE r.quantity * r.unit_price - r.discount END AS DECIMAL(18, 2)) AS line_revenue,
+       r.order_ts, r.order_date, year(r.order_date)::INTEGER AS order_year, month(r.order_date)::INTEGER AS order_month,
+       r.status, r.payment_method, r.currency, r.shipping_cost, r.tax,
+       coalesce({category}, 'uncategorized') AS product_category, coalesce({region}, 'unknown') AS customer_region,
+       {customer_known}, {product_known},
+       r.landing_date, r._source_file, r._source_row, r._order_source_file, r._order_source_row, r._batch_id
+"""
+
+
+def resolve_dimensions(
+    rows: pa.Table, customers: pa.Table, products: pa.Table, non_revenue_statuses: tuple[str, ...]
+) -> pa.Table:
+    """Current order lines with revenue and the customer's region and product's category as of the order."""
+    con = connect()
+    con.register("r0", rows)
+    con.register("customers", customers)
+    con.register("products", products)
+    c_from, c_select = as_of_join_sql("r0", "customers", "customer_id", "customer_id", "order_ts", {"region": "region"})
+    with_region = arrow(con, f"SELECT r0.*, {c_select} FROM {c_from}")
+    con.register("r1", with_region)
+    p_from, p_select = as_of_join_sql(
+        "r1", "products", "product_id", "product_id", "order_ts", {"category": "category"}
+    )
+    with_category = arrow(con, f"SELECT r1.*, {p_select} FROM {p_from}")
+    con.register("r", with_category)
+    sql = RESOLVED_SELECT.format(
+        category="r.category", region="r.region", customer_known="r.customer_known", product_known="r.product_known"
+    )
+    table = arrow(
+        con,
+        sql + " FROM r ORDER BY business_date, order_id, line_number",
+        {"non_revenue": list(non_revenue_statuses)},
+    )
+    con.close()
+    return table
+
+
+# What a stored current row keeps when its dimensions are resolved again.
+UNRESOLVED_COLUMNS = [
+    "order_id", "line_number", "customer_id", "product_id", "quantity", "unit_price", "discount", "order_ts",
+    "order_date", "status", "payment_method", "currency", "shipping_cost", "tax", "landing_date", "_source_file",
+    "_source_row", "_order_source_file", "_order_source_row", "_batch_id",
+]  # fmt: skip

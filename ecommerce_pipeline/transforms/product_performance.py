@@ -1,4 +1,5 @@
-"""product_performance: per product and day, sales, views, add-to-carts and their conversion."""
+"""product_performance: per product and date, sales (by order date, current order state), views and
+add-to-carts (by event date) and their conversion; a product sold in two currencies has a row for each."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ INPUT_SCHEMAS = {
             ("product_id", pa.string()),
             ("order_id", pa.string()),
             ("quantity", pa.int64()),
-            ("line_revenue", pa.float64()),
+            ("line_revenue", pa.decimal128(18, 2)),
             ("is_revenue", pa.bool_()),
+            ("currency", pa.string()),
         ]
     ),
     "events_clean": pa.schema(
@@ -23,10 +25,14 @@ INPUT_SCHEMAS = {
     ),
     "products_clean": pa.schema(
         [
-            ("business_date", pa.date32()),
             ("product_id", pa.string()),
             ("product_name", pa.string()),
             ("category", pa.string()),
+            ("valid_from", pa.timestamp("us", tz="UTC")),
+            ("valid_to", pa.timestamp("us", tz="UTC")),
+            ("landing_date", pa.date32()),
+            ("_source_file", pa.string()),
+            ("_source_row", pa.int64()),
         ]
     ),
 }

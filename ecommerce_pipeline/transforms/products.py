@@ -1,4 +1,4 @@
-"""products_clean: the latest version of every product as of each day, with documented defaults."""
+"""products_clean: every version of every product (type-2 history), with documented defaults."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from datetime import date
 
 import pyarrow as pa
 
-from ecommerce_pipeline.transforms.snapshot import SilverResult, dimension_snapshots
+from ecommerce_pipeline.transforms.dimensions import DimensionResult, merge_versions
 from ecommerce_pipeline.transforms.sql import trim
 
 
-def products_clean(history: pa.Table, days: list[date]) -> SilverResult:
-    """Snapshots as of ``days`` from bronze product rows of those days and every earlier day."""
+def products_clean(bronze: pa.Table, history: pa.Table | None, days: list[date]) -> DimensionResult:
+    """The stored product versions with the bronze product rows of ``days`` merged in."""
     t = {c: trim(c) for c in ("product_name", "category", "subcategory", "brand")}
     columns = {
         "product_id": "product_id",
@@ -19,10 +19,10 @@ def products_clean(history: pa.Table, days: list[date]) -> SilverResult:
         "category": f"coalesce(lower({t['category']}), 'uncategorized')",
         "subcategory": f"coalesce(lower({t['subcategory']}), 'uncategorized')",
         "brand": f"coalesce({t['brand']}, 'unknown')",
-        "base_price": "base_price",
-        "current_price": "coalesce(current_price, base_price)",
-        "cost": "cost",
+        "base_price": "CAST(base_price AS DECIMAL(18, 2))",
+        "current_price": "CAST(coalesce(current_price, base_price) AS DECIMAL(18, 2))",
+        "cost": "CAST(cost AS DECIMAL(18, 2))",
         "is_active": "coalesce(is_active, true)",
-        "updated_at": "coalesce(updated_at, _ingested_at)",
+        "updated_at": "coalesce(updated_at, CAST(business_date AS TIMESTAMPTZ))",
     }
-    return dimension_snapshots(history, days, "product_id", columns, [])
+    return merge_versions(bronze, history, days, "product_id", columns, [])

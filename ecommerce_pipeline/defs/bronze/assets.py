@@ -6,12 +6,18 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from ecommerce_pipeline.contract import ENTITIES, Entity
-from ecommerce_pipeline.defs.metadata import conservation_check_result, rule_counts, table_metadata
+from ecommerce_pipeline.defs.metadata import (
+    conservation_check_result,
+    describe_partitions,
+    rule_counts,
+    table_metadata,
+)
 from ecommerce_pipeline.defs.partitions import partition_days
 from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, OWNERS
-from ecommerce_pipeline.defs.resources import LandingResource, QuarantineFilesResource
-from ecommerce_pipeline.quality.conservation import bronze_conservation
-from ecommerce_pipeline.storage.lake import concat, quarantined_file_path
+from ecommerce_pipeline.defs.resources import LandingResource
+from ecommerce_pipeline.quality.conservation import bronze_conservation, combined
+from ecommerce_pipeline.storage.io_manager import table_name
+from ecommerce_pipeline.storage.lake import Lake, quarantined_file_path
 from ecommerce_pipeline.storage.landing import LandingFile, LandingStore
 from ecommerce_pipeline.transforms.bronze import validate_batch
 from ecommerce_pipeline.transforms.landing import parse_landing_chunks
@@ -30,14 +36,14 @@ def _batch_id(fingerprints: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(fingerprints)).encode()).hexdigest()[:16]
 
 
-def _keeper(context, store: LandingStore, quarantine_files: QuarantineFilesResource, landed: list[LandingFile]):
+def _keeper(context, store: LandingStore, lake: Lake, landed: list[LandingFile]):
     """Keeps an unreadable landing file whole under the lake's quarantine/files/ and says where."""
     by_key = {f.key: f for f in landed}
 
     def keep(key: str) -> str:
         file = by_key[key]
         path = quarantined_file_path(file.entity, file.day, key)
-        kept = quarantine_files.lake().keep_file(path, store.read_bytes(file))
+        kept = lake.keep_file(path, store.read_bytes(file))
         context.log.warning(f"{key} could not be read at all; kept whole at {kept}")
         return kept
 
@@ -78,12 +84,18 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
                 description="Every landing row is in bronze or its quarantine exactly once.",
             )
         ],
+        required_resource_keys={"io_manager", "landing"},
         **DAILY_LAKE_STEP,
     )
-    def _bronze(context: dg.AssetExecutionContext, landing: LandingResource, quarantine_files: QuarantineFilesResource):
-        store = landing.store()
+    def _bronze(context: dg.AssetExecutionContext):
+        # Bronze writes each day into the lake the IO manager reads from, as soon as the day is validated.
+        landing: LandingResource = context.resources.landing
+        store, lake = landing.store(), context.resources.io_manager.lake()
         ingested_at = datetime.now(UTC)
-        valid, quarantine, landing_rows, extras, files = [], [], {}, {}, 0
+        # Each day is validated and written on its own, so a long single-run backfill holds one day at a time.
+        rows, quarantined, landing_rows, extras, files, outcomes, rules = 0, 0, 0, {}, 0, [], {}
+        preview, per_day, per_day_quarantine = None, {}, {}
+        quarantine_preview, bytes_written, quarantine_bytes = None, 0, 0
         for day in partition_days(context):
             landed = store.list_files(entity.name, day)
             result = validate_batch(
@@ -92,36 +104,53 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
                 day,
                 _batch_id([f.fingerprint for f in landed]),
                 ingested_at,
-                keep_unreadable=_keeper(context, store, quarantine_files, landed),
+                keep_unreadable=_keeper(context, store, lake, landed),
             )
-            valid.append(result.valid)
-            quarantine.append(result.quarantine)
-            landing_rows.update(result.landing_rows_by_file)
+            bytes_written += lake.write_partition(table_name(key), day, result.valid).bytes
+            quarantine_bytes += lake.write_partition(table_name(quarantine_key), day, result.quarantine).bytes
+            if result.quarantine.num_rows or quarantine_preview is None:
+                quarantine_preview = result.quarantine
+            today = {
+                "dagster/row_count": result.valid.num_rows,
+                "landing_files": result.files,
+                "landing_rows": sum(result.landing_rows_by_file.values()),
+                "quarantined_rows": result.quarantine.num_rows,
+            }
+            per_day[day] = today
+            per_day_quarantine[day] = {"dagster/row_count": result.quarantine.num_rows} | {
+                f"rule_{rule}": n for rule, n in rule_counts(result.quarantine).items()
+            }
+            outcomes.append(bronze_conservation(result.landing_rows_by_file, result.valid, result.quarantine))
+            for rule, n in rule_counts(result.quarantine).items():
+                rules[rule] = rules.get(rule, 0) + n
+            preview = result.valid if preview is None or not preview.num_rows else preview
+            rows, quarantined = rows + result.valid.num_rows, quarantined + result.quarantine.num_rows
+            landing_rows += sum(result.landing_rows_by_file.values())
             extras.update(result.extra_columns)
             files += result.files
             if not landed:
                 context.log.warning(f"no {entity.name} files landed for {day}")
-        valid_table, quarantine_table = concat(valid), concat(quarantine)
         if extras:
             context.log.warning(f"{entity.name}: extra columns kept in _extra_columns: {extras}")
-        rules = rule_counts(quarantine_table)
+        describe_partitions(context, key, per_day)
+        describe_partitions(context, quarantine_key, per_day_quarantine)
+        # One line per table and run, counted by the CloudWatch metric filter "quarantined rows" (infra/modules/monitoring).
+        context.log.info(f"bronze/{entity.name} quarantined_rows {quarantined}")
         yield dg.Output(
-            valid_table,
+            None,
             output_name="bronze",
             metadata=table_metadata(
-                valid_table,
-                landing_files=files,
-                landing_rows=sum(landing_rows.values()),
-                quarantined_rows=quarantine_table.num_rows,
+                preview, row_count=rows, landing_files=files, landing_rows=landing_rows, quarantined_rows=quarantined
             )
-            | {"extra_columns": dg.MetadataValue.json(extras)},
+            | {"extra_columns": dg.MetadataValue.json(extras), "bytes_written": dg.MetadataValue.int(bytes_written)},
         )
         yield dg.Output(
-            quarantine_table,
+            None,
             output_name="quarantine",
-            metadata=table_metadata(quarantine_table) | {"rules": dg.MetadataValue.json(rules)},
+            metadata=table_metadata(quarantine_preview, row_count=quarantined)
+            | {"rules": dg.MetadataValue.json(rules), "bytes_written": dg.MetadataValue.int(quarantine_bytes)},
         )
-        yield conservation_check_result(key, bronze_conservation(landing_rows, valid_table, quarantine_table))
+        yield conservation_check_result(key, combined(outcomes))
 
     return _bronze
 

@@ -2,14 +2,17 @@
 
 import dagster as dg
 
+from ecommerce_pipeline.defs import restatements
 from ecommerce_pipeline.defs.bronze.assets import bronze_assets
 from ecommerce_pipeline.defs.gold.assets import gold_assets
 from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, OWNERS
 from ecommerce_pipeline.defs.resources import CatalogResource
-from ecommerce_pipeline.defs.silver.assets import silver_assets
+from ecommerce_pipeline.defs.silver.assets import DIMENSION_CHANGES, LINE_VERSIONS, ORDER_VERSIONS, silver_assets
 from ecommerce_pipeline.storage.io_manager import table_name
 
 LAKE_TABLES = [key for assets in (bronze_assets, silver_assets, gold_assets) for a in assets for key in a.keys]
+# Silver tables written alongside the assets' own: every order version, the dimension changes, the restatements.
+AUDIT_TABLES = [ORDER_VERSIONS, LINE_VERSIONS, DIMENSION_CHANGES, restatements.LOG]
 
 
 @dg.asset(
@@ -27,7 +30,7 @@ def duckdb_catalog(context: dg.AssetExecutionContext, catalog: CatalogResource) 
     `analytics.month_over_month_growth`, `analytics.rfm_segment_summary`, `analytics.top_products_by_category`,
     `analytics.funnel_by_device`, `analytics.data_quality_summary`)."""
     registry = catalog.catalog()
-    views = registry.register([table_name(k) for k in LAKE_TABLES])
+    views = registry.register([table_name(k) for k in LAKE_TABLES] + AUDIT_TABLES)
     query_views, skipped = registry.register_query_library()
     if skipped:
         context.log.warning(f"query library views not created yet: {skipped}")

@@ -6,13 +6,12 @@ import awswrangler as wr
 import dagster as dg
 
 from ecommerce_pipeline.catalog.athena import estimated_cost_usd
-from ecommerce_pipeline.catalog.athena_gold import parquet_rows
-from ecommerce_pipeline.catalog.glue import Registration, glue_table_name, partition_filter
+from ecommerce_pipeline.catalog.glue import Registration, glue_table_name
 from ecommerce_pipeline.catalog.query_library import athena_create_view, athena_view_name, query_names
 from ecommerce_pipeline.defs.catalog.assets import LAKE_TABLES
 from ecommerce_pipeline.defs.partitions import partition_days
 from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, OWNERS
-from ecommerce_pipeline.defs.resources import AwsCatalogResource
+from ecommerce_pipeline.defs.resources import AwsCatalogResource, TablesResource
 from ecommerce_pipeline.storage.io_manager import table_name
 
 COMMON = dict(
@@ -86,23 +85,20 @@ def build_glue_asset(table_key: dg.AssetKey) -> dg.AssetsDefinition:
     return _register
 
 
-glue_assets = [build_glue_asset(key) for key in LAKE_TABLES]
+# Bronze and quarantine are daily Parquet partitions registered here; silver and gold are Iceberg tables that
+# pyiceberg's Glue catalog registers itself at every commit (table type ICEBERG), which Athena reads as such.
+PARQUET_TABLES = [k for k in LAKE_TABLES if k.path[0] in ("bronze", "quarantine")]
+ICEBERG_TABLES = [k for k in LAKE_TABLES if k.path[0] in ("silver", "gold")]
+glue_assets = [build_glue_asset(key) for key in PARQUET_TABLES]
 GOLD_TABLES = [table_name(k) for k in LAKE_TABLES if k.path[0] == "gold"]
-
-
 ATHENA_KEY = dg.AssetKey(["catalog", "athena"])
 ROW_COUNTS_CHECK = "gold_row_counts"
 
 
-def lake_row_counts(aws: AwsCatalogResource, table: str, days: list[date]) -> int:
-    """Rows of ``table`` in the lake for ``days``, from the Parquet footers (no table is downloaded)."""
-    lake, wanted = aws.lake(), set(days)
-    return sum(parquet_rows(lake.session, path) for day, path in lake.partition_files(table) if day in wanted)
-
-
 def row_counts_check(counts: dict[str, dict]) -> dg.AssetCheckResult:
-    """Athena's count of each gold table for the run's days against the lake's: any difference fails (ERROR);
-    an endpoint that answered no row at all (a real Athena always answers a count) could not verify (WARN)."""
+    """Athena's count of each gold table against the rows of the table's current Iceberg snapshot: any
+    difference fails (ERROR); an endpoint that answered no row at all (a real Athena always answers a count)
+    could not verify (WARN)."""
     mismatched = {t: c for t, c in counts.items() if c["athena"] is not None and c["athena"] != c["lake"]}
     unanswered = sorted(t for t, c in counts.items() if c["athena"] is None)
     metadata: dict[str, object] = {
@@ -131,34 +127,32 @@ def row_counts_check(counts: dict[str, dict]) -> dg.AssetCheckResult:
 
 @dg.asset(
     key=ATHENA_KEY,
-    deps=[glue_key(k) for k in LAKE_TABLES],
+    deps=[*(glue_key(k) for k in PARQUET_TABLES), *ICEBERG_TABLES],
     kinds={"athena"},
     check_specs=[
         dg.AssetCheckSpec(
             ROW_COUNTS_CHECK,
             asset=ATHENA_KEY,
             blocking=False,
-            description="Athena's count(*) of each gold table for the run's days equals the lake's row count.",
+            description="Athena's count(*) of each gold table equals the rows of its current Iceberg snapshot.",
         )
     ],
     **COMMON,
 )
-def athena_registration(context: dg.AssetExecutionContext, aws: AwsCatalogResource):
+def athena_registration(context: dg.AssetExecutionContext, aws: AwsCatalogResource, tables: TablesResource):
     """The analysts' Athena views (`analytics_rolling_revenue_30d`, `analytics_month_over_month_growth`,
     `analytics_rfm_segment_summary`, `analytics_top_products_by_category`, `analytics_funnel_by_device`,
-    `analytics_data_quality_summary`) and a row count of each gold table for the run's days, compared with
-    the lake's row count (check `gold_row_counts`), with the bytes it scanned and what it cost ($5 per TB,
-    10 MB minimum per query)."""
-    athena = aws.athena()
+    `analytics_data_quality_summary`) and a row count of each gold table, compared with the rows of the
+    table's current Iceberg snapshot (check `gold_row_counts`), with the bytes it scanned and what it cost
+    ($5 per TB, 10 MB minimum per query)."""
+    athena, store = aws.athena(), tables.store()
     views = []
     for name in query_names():
         athena.run(athena_create_view(name))
         views.append(athena_view_name(name))
-    days = partition_days(context)
-    where = partition_filter(days)
     verification, counts = {}, {}
     for table in GOLD_TABLES:
-        run, rows = athena.query(f"SELECT count(*) AS row_count FROM {glue_table_name(table)} WHERE {where}")
+        run, rows = athena.query(f"SELECT count(*) AS row_count FROM {glue_table_name(table)}")
         verification[glue_table_name(table)] = {
             "query_id": run.query_id,
             "bytes_scanned": run.bytes_scanned,
@@ -166,7 +160,7 @@ def athena_registration(context: dg.AssetExecutionContext, aws: AwsCatalogResour
         }
         counts[glue_table_name(table)] = {
             "athena": int(rows[0]["row_count"]) if rows else None,
-            "lake": lake_row_counts(aws, table, days),
+            "lake": store.total_rows(table),
         }
     scanned = sum(v["bytes_scanned"] for v in verification.values())
     yield dg.MaterializeResult(

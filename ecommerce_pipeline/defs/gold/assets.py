@@ -1,116 +1,273 @@
-"""Gold: business-ready tables for analysts, one asset each, checked against their pandera schemas."""
+"""Gold: business-ready tables for analysts, keyed by the date they describe, checked against their schemas.
+
+Each run rebuilds exactly the dates silver restated for its landing days, in one atomic commit per table,
+so a date's figures are its current rows once, whatever day their versions arrived.
+"""
+
+from datetime import UTC, date, timedelta
 
 import dagster as dg
 import pyarrow as pa
+import pyarrow.compute as pc
+from pyiceberg.expressions import And, GreaterThanOrEqual, LessThanOrEqual
 
-from ecommerce_pipeline.defs.metadata import column_sum, schema_check_result, table_metadata
-from ecommerce_pipeline.defs.partitions import history_window, partition_days
+from ecommerce_pipeline.defs import restatements
+from ecommerce_pipeline.defs.metadata import (
+    column_sum,
+    day_figures,
+    describe_partitions,
+    schema_check_result,
+    table_metadata,
+)
+from ecommerce_pipeline.defs.partitions import partition_days
 from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, GOLD_FRESHNESS, OWNERS
-from ecommerce_pipeline.defs.silver.assets import EVENTS, ORDERS, PRODUCTS
+from ecommerce_pipeline.defs.resources import TablesResource
+from ecommerce_pipeline.defs.silver.assets import DIMENSION_CHANGES, EVENTS, ORDERS, PRODUCTS, table_of
 from ecommerce_pipeline.quality.schemas import check_schema
-from ecommerce_pipeline.storage.io_manager import only_columns
-from ecommerce_pipeline.transforms import (
-    conversion_funnel as funnel,
-)
-from ecommerce_pipeline.transforms import (
-    customer_lifetime_value as clv,
-)
-from ecommerce_pipeline.transforms import (
-    daily_sales_summary as sales,
-)
-from ecommerce_pipeline.transforms import (
-    product_performance as performance,
-)
+from ecommerce_pipeline.storage.tables import TableStore
+from ecommerce_pipeline.transforms import conversion_funnel as funnel
+from ecommerce_pipeline.transforms import customer_lifetime_value as clv
+from ecommerce_pipeline.transforms import daily_sales_summary as sales
+from ecommerce_pipeline.transforms import product_performance as performance
+from ecommerce_pipeline.transforms.events import counted
 
 
-def _gold(name: str) -> dict:
+def _gold(name: str, *deps: dg.AssetKey) -> dict:
     key = dg.AssetKey(["gold", name])
     return dict(
         key=key,
+        deps=list(deps),
         group_name="gold",
-        kinds={"parquet"},
+        kinds={"iceberg"},
         owners=OWNERS,
         **DAILY_LAKE_STEP,
         freshness_policy=GOLD_FRESHNESS,
-        check_specs=[dg.AssetCheckSpec("schema", asset=key, description="The table matches its pandera schema.")],
+        check_specs=[dg.AssetCheckSpec("schema", asset=key, description="The rows written match the pandera schema.")],
     )
 
 
-def _result(name: str, table: pa.Table, **numbers) -> dg.Output:
-    return dg.Output(table, metadata=table_metadata(table, **numbers))
+# Dates computed and committed at once: a long backfill restates its dates a few weeks at a time.
+CHUNK_DATES = 14
 
 
-@dg.asset(
-    ins={"orders_validated": dg.AssetIn(ORDERS, metadata=only_columns(sales.INPUT_COLUMNS))},
-    **_gold("daily_sales_summary"),
-)
-def daily_sales_summary(orders_validated: pa.Table):
-    """Sales per order date, product category and region (the customer's state, or country): orders,
-    revenue, average order value, unique customers and units sold. Revenue is quantity x unit price minus
-    discount over orders that were not cancelled, refunded, unavailable or failed; shipping and tax excluded."""
-    table = sales.daily_sales_summary(orders_validated)
-    yield _result(
-        "daily_sales_summary",
-        table,
-        total_revenue=column_sum(table, "total_revenue"),
-        units_sold=column_sum(table, "units_sold"),
-    )
-    yield schema_check_result(dg.AssetKey(["gold", "daily_sales_summary"]), check_schema("daily_sales_summary", table))
+def date_chunks(dates: set[date]) -> list[list[date]]:
+    ordered = sorted(dates)
+    return [ordered[i : i + CHUNK_DATES] for i in range(0, len(ordered), CHUNK_DATES)] or [[]]
 
 
-@dg.asset(
-    ins={
-        "order_history": dg.AssetIn(
-            ORDERS, partition_mapping=history_window, metadata=only_columns(clv.HISTORY_COLUMNS)
+def _restate_in_chunks(
+    context, store: TableStore, name: str, dates: set[date], compute, sums: dict, described=None, **numbers
+):
+    """Compute and commit the dates' rows a chunk at a time (``compute(chunk)`` -> table), then describe
+    and check what was written. Each partition of the run is described by the table's rows of its own
+    date (``sums``: figure name -> column summed)."""
+    key = dg.AssetKey(["gold", name])
+    written = []
+    for chunk in date_chunks(dates):
+        table = compute(chunk)
+        store.restate(f"gold/{name}", "business_date", chunk, table)
+        written.append(table)
+    days = partition_days(context)
+    of_days = store.read_dates(f"gold/{name}", "business_date", days)
+    of_days = described(of_days) if described else of_days
+    describe_partitions(context, key, day_figures(of_days, "business_date", sums, days))
+    table = pa.concat_tables(written)
+    # The run's figures over every restated date are named as such: each partition has its own under the plain names.
+    metadata = table_metadata(
+        table, described_as=f"gold/{name}", **{f"restated_{k}": f(table) for k, f in numbers.items()}
+    ) | {"restated_dates": dg.MetadataValue.json(sorted(d.isoformat() for d in dates))}
+    return [dg.MaterializeResult(metadata=metadata), schema_check_result(key, check_schema(name, table))]
+
+
+def _nothing_yet(name: str):
+    """Before silver has any row (a store whose first days had no orders): an empty materialization."""
+    key = dg.AssetKey(["gold", name])
+    return [
+        dg.MaterializeResult(metadata={"dagster/row_count": 0}),
+        dg.AssetCheckResult(asset_key=key, check_name="schema", passed=True, metadata={"rows_checked": 0}),
+    ]
+
+
+def _orders_of(store: TableStore, dates: set[date], columns: list[str]) -> pa.Table:
+    rows = store.read_dates(table_of(ORDERS), "business_date", dates, columns)
+    return rows if rows is not None else performance.INPUT_SCHEMAS["orders_validated"].empty_table()
+
+
+@dg.asset(**_gold("daily_sales_summary", ORDERS))
+def daily_sales_summary(context: dg.AssetExecutionContext, tables: TablesResource):
+    """Sales per order date (`business_date`, the order's date in the store's time zone), product category,
+    region (the customer's state, or country, when the order was placed) and currency: orders, revenue,
+    average order value, unique customers and units sold, from each order's current state. Revenue is
+    quantity x unit price minus discount over orders that are not cancelled, refunded, unavailable or
+    failed; shipping and tax excluded."""
+    store, days = tables.store(), partition_days(context)
+    if not store.exists(table_of(ORDERS)):
+        yield from _nothing_yet("daily_sales_summary")
+        return
+
+    def compute(chunk: list[date]) -> pa.Table:
+        return sales.daily_sales_summary(
+            store.read_dates(table_of(ORDERS), "business_date", chunk, sales.INPUT_COLUMNS)
         )
-    },
-    **_gold("customer_lifetime_value"),
-)
-def customer_lifetime_value(context: dg.AssetExecutionContext, order_history: pa.Table):
-    """Every customer's lifetime up to the day: orders, total spent, average order value, first and last
-    order dates and days since each, recency/frequency/monetary scores from 1 to 5 and an RFM segment
-    (Champions, Loyal, Potential Loyalist, New, Need Attention, At Risk, Hibernating, Lost)."""
-    table = clv.customer_lifetime_value(order_history, partition_days(context))
-    yield _result(
-        "customer_lifetime_value", table, customers=table.num_rows, lifetime_revenue=column_sum(table, "total_spent")
+
+    yield from _restate_in_chunks(
+        context,
+        store,
+        "daily_sales_summary",
+        restatements.restated(store, table_of(ORDERS), days),
+        compute,
+        {"total_revenue": "total_revenue", "orders": "total_orders", "units_sold": "units_sold"},
+        total_revenue=lambda t: column_sum(t, "total_revenue"),
+        units_sold=lambda t: column_sum(t, "units_sold"),
+    )
+
+
+def _latest_landing_day(store: TableStore, days: list[date]) -> date:
+    """The as-of day: the latest landing day processed so far (replaying days in any order ends the same)."""
+    previous = store.read("gold/customer_lifetime_value", ["business_date"])
+    if previous is not None and previous.num_rows:
+        return max(max(days), pc.max(previous.column("business_date")).as_py())
+    return max(days)
+
+
+@dg.asset(**_gold("customer_lifetime_value", ORDERS))
+def customer_lifetime_value(context: dg.AssetExecutionContext, tables: TablesResource):
+    """Every customer's lifetime as of the latest landing day processed (`business_date`): orders, total
+    spent, average order value, first and last order dates and days since each, recency/frequency/monetary
+    scores from 1 to 5 and an RFM segment (Champions, Loyal, Potential Loyalist, New, Need Attention, At
+    Risk, Hibernating, Lost). One row per customer and currency; each order counted once, in its current
+    state."""
+    store, days = tables.store(), partition_days(context)
+    orders = store.read(table_of(ORDERS), clv.HISTORY_COLUMNS)
+    orders = orders if orders is not None else clv.HISTORY_SCHEMA.empty_table()
+    as_of = _latest_landing_day(store, days)
+    table = clv.customer_lifetime_value(orders.cast(clv.HISTORY_SCHEMA), as_of)
+    store.replace("gold/customer_lifetime_value", table)
+    yield dg.MaterializeResult(
+        metadata=table_metadata(
+            table,
+            described_as="gold/customer_lifetime_value",
+            customers=table.num_rows,
+            lifetime_revenue=column_sum(table, "total_spent"),
+        )
+        | {"as_of": dg.MetadataValue.text(as_of.isoformat())}
     )
     yield schema_check_result(
         dg.AssetKey(["gold", "customer_lifetime_value"]), check_schema("customer_lifetime_value", table)
     )
 
 
-@dg.asset(
-    ins={
-        name: dg.AssetIn(key, metadata=only_columns(performance.INPUT_SCHEMAS[name].names))
-        for name, key in (("orders_validated", ORDERS), ("events_clean", EVENTS), ("products_clean", PRODUCTS))
-    },
-    **_gold("product_performance"),
-)
-def product_performance(orders_validated: pa.Table, events_clean: pa.Table, products_clean: pa.Table):
-    """Per product and day: orders, units and revenue, the product's revenue rank within its category,
-    product views and add-to-carts from the click stream, and the view-to-purchase rate (orders / views)."""
-    table = performance.product_performance(orders_validated, events_clean, products_clean)
-    yield _result(
-        "product_performance",
-        table,
-        revenue=column_sum(table, "revenue"),
-        product_views=column_sum(table, "product_views"),
+def _product_change_dates(store: TableStore, days: list[date]) -> set[date]:
+    """Dates of product_performance rows whose product's name or category may have changed in this run."""
+    changes = store.read_dates(DIMENSION_CHANGES, "landing_date", days)
+    existing = store.load("gold/product_performance")
+    if changes is None or existing is None:
+        return set()
+    changes = changes.filter(pc.equal(changes.column("entity"), "products"))
+    if not changes.num_rows:
+        return set()
+    keys = sorted(set(changes.column("key").to_pylist()))
+    rows = store.read(
+        "gold/product_performance",
+        ["product_id", "business_date"],
+        And(GreaterThanOrEqual("product_id", keys[0]), LessThanOrEqual("product_id", keys[-1])),
     )
-    yield schema_check_result(dg.AssetKey(["gold", "product_performance"]), check_schema("product_performance", table))
+    found = set()
+    by_key = {}
+    for key, start, end in zip(*(changes.column(c).to_pylist() for c in ("key", "from_ts", "to_ts"))):
+        by_key.setdefault(key, []).append((start, end))
+    for product, day in zip(rows.column("product_id").to_pylist(), rows.column("business_date").to_pylist()):
+        end_of_day = _end_of_day(day)
+        for start, end in by_key.get(product, ()):
+            # The row shows the version valid at the end of its day.
+            if (start is None or start < end_of_day) and (end is None or end >= end_of_day):
+                found.add(day)
+    return found
 
 
-@dg.asset(
-    ins={"events_clean": dg.AssetIn(EVENTS, metadata=only_columns(funnel.INPUT_COLUMNS))}, **_gold("conversion_funnel")
-)
-def conversion_funnel(events_clean: pa.Table):
-    """Sessions reaching each funnel stage (page view, product view, add to cart, checkout, purchase) per day
-    and device type, plus an `all` row; stage-to-stage and overall conversion rates."""
-    table = funnel.conversion_funnel(events_clean)
-    overall = table.filter(pa.compute.equal(table.column("device_type"), "all"))
-    sessions = column_sum(overall, "sessions")
-    rate = column_sum(overall, "purchase_sessions") / sessions if sessions else None
-    yield _result("conversion_funnel", table, sessions=sessions, overall_conversion_rate=rate)
-    yield schema_check_result(dg.AssetKey(["gold", "conversion_funnel"]), check_schema("conversion_funnel", table))
+def _end_of_day(day: date):
+    from datetime import datetime
+
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
+
+
+def product_dates(store: TableStore, days: list[date]) -> set[date]:
+    """The dates product_performance restates: those of the orders and events silver restated, and those whose
+    product name or category may have changed."""
+    return (
+        restatements.restated(store, table_of(ORDERS), days)
+        | restatements.restated(store, table_of(EVENTS), days)
+        | _product_change_dates(store, days)
+    )
+
+
+@dg.asset(**_gold("product_performance", ORDERS, EVENTS, PRODUCTS))
+def product_performance(context: dg.AssetExecutionContext, tables: TablesResource):
+    """Per product, date and currency: orders, units and revenue (by order date, each order in its current
+    state), the product's revenue rank within its category, product views and add-to-carts (by event date)
+    and the view-to-purchase rate (orders / views). Name and category are the product's version valid at the
+    end of the day."""
+    store, days = tables.store(), partition_days(context)
+    schemas = performance.INPUT_SCHEMAS
+    products = store.read(table_of(PRODUCTS), schemas["products_clean"].names)
+    products = products if products is not None else schemas["products_clean"].empty_table()
+
+    def compute(chunk: list[date]) -> pa.Table:
+        orders = _orders_of(store, set(chunk), schemas["orders_validated"].names)
+        events = store.read_dates(
+            table_of(EVENTS), "business_date", chunk, [*schemas["events_clean"].names, "is_duplicate"]
+        )
+        events = (
+            counted(events).select(schemas["events_clean"].names)
+            if events is not None
+            else schemas["events_clean"].empty_table()
+        )
+        return performance.product_performance(orders, events, products)
+
+    yield from _restate_in_chunks(
+        context,
+        store,
+        "product_performance",
+        product_dates(store, days),
+        compute,
+        {"revenue": "revenue", "product_views": "product_views"},
+        revenue=lambda t: column_sum(t, "revenue"),
+        product_views=lambda t: column_sum(t, "product_views"),
+    )
+
+
+@dg.asset(**_gold("conversion_funnel", EVENTS))
+def conversion_funnel(context: dg.AssetExecutionContext, tables: TablesResource):
+    """Sessions reaching each funnel stage (page view, product view, add to cart, checkout, purchase) per
+    event date and device type, plus an `all` row; stage-to-stage and overall conversion rates. A session
+    that spans midnight counts on each date it has events."""
+    store, days = tables.store(), partition_days(context)
+    if not store.exists(table_of(EVENTS)):
+        yield from _nothing_yet("conversion_funnel")
+        return
+
+    def compute(chunk: list[date]) -> pa.Table:
+        events = store.read_dates(table_of(EVENTS), "business_date", chunk, [*funnel.INPUT_COLUMNS, "is_duplicate"])
+        return funnel.conversion_funnel(counted(events).select(funnel.INPUT_COLUMNS))
+
+    def overall(table: pa.Table) -> pa.Table:
+        return table.filter(pc.equal(table.column("device_type"), "all"))
+
+    def rate(table: pa.Table) -> float | None:
+        sessions = column_sum(overall(table), "sessions")
+        return column_sum(overall(table), "purchase_sessions") / sessions if sessions else None
+
+    yield from _restate_in_chunks(
+        context,
+        store,
+        "conversion_funnel",
+        restatements.restated(store, table_of(EVENTS), days),
+        compute,
+        {"sessions": "sessions", "purchase_sessions": "purchase_sessions"},
+        overall,
+        sessions=lambda t: column_sum(overall(t), "sessions"),
+        overall_conversion_rate=rate,
+    )
 
 
 gold_assets = [daily_sales_summary, customer_lifetime_value, product_performance, conversion_funnel]

@@ -1,29 +1,50 @@
-"""Silver: cleaned, conformed and foreign-key-checked tables. Their checks block gold on failure."""
+"""Silver: every version of what arrived, the current state of each order, and dimensions as history.
+
+Silver tables are Apache Iceberg tables (``tables`` resource); their quarantine tables stay daily Parquet
+beside bronze. A run reads only its landing days' bronze rows and the dates it restates, never the whole
+history. Checks block gold on failure.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
+from pyiceberg.expressions import And, EqualTo, GreaterThanOrEqual, In, LessThanOrEqual, Or
 
-from ecommerce_pipeline.defs.bronze.assets import bronze_key
+from ecommerce_pipeline.defs import restatements
+from ecommerce_pipeline.defs.bronze.assets import bronze_key, bronze_quarantine_key
 from ecommerce_pipeline.defs.metadata import (
-    PREVIEW_ROWS,
     conservation_check_result,
+    day_figures,
+    describe_partitions,
     rule_counts,
     schema_check_result,
     table_metadata,
 )
-from ecommerce_pipeline.defs.partitions import history_window, partition_days
+from ecommerce_pipeline.defs.partitions import partition_days
 from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, OWNERS
-from ecommerce_pipeline.defs.resources import PipelineSettings
-from ecommerce_pipeline.quality.conservation import distinct_count, rows_of_days, silver_conservation
+from ecommerce_pipeline.defs.resources import PipelineSettings, TablesResource
+from ecommerce_pipeline.quality.conservation import combined, stored_conservation
 from ecommerce_pipeline.quality.schemas import check_schema, checked_columns
-from ecommerce_pipeline.storage.io_manager import lazily, only_columns
-from ecommerce_pipeline.storage.lake import PartitionScan
+from ecommerce_pipeline.storage.io_manager import lazily
+from ecommerce_pipeline.storage.lake import PartitionScan, day_chunks
+from ecommerce_pipeline.storage.tables import TableStore
 from ecommerce_pipeline.transforms.customers import customers_clean as clean_customers
-from ecommerce_pipeline.transforms.events import events_clean as clean_events
-from ecommerce_pipeline.transforms.orders import DIMENSION_COLUMNS
-from ecommerce_pipeline.transforms.orders import orders_validated as validate_orders
+from ecommerce_pipeline.transforms.dimensions import CHANGES_SCHEMA, DimensionResult, affected_dates_sql
+from ecommerce_pipeline.transforms.events import merge_events, new_events
+from ecommerce_pipeline.transforms.orders import (
+    DIMENSION_COLUMNS,
+    UNRESOLVED_COLUMNS,
+    OrderBatch,
+    merge_versions,
+    order_batch,
+)
+from ecommerce_pipeline.transforms.orders import resolve_dimensions as resolve
 from ecommerce_pipeline.transforms.products import products_clean as clean_products
+from ecommerce_pipeline.transforms.sql import query
 
 CUSTOMERS = dg.AssetKey(["silver", "customers_clean"])
 PRODUCTS = dg.AssetKey(["silver", "products_clean"])
@@ -33,109 +54,292 @@ CUSTOMERS_QUARANTINE = dg.AssetKey(["quarantine", "silver_customers"])
 ORDERS_QUARANTINE = dg.AssetKey(["quarantine", "silver_orders"])
 LINES_QUARANTINE = dg.AssetKey(["quarantine", "silver_order_items"])
 
+_DAY = timedelta(days=1)
+ORDER_VERSIONS = "silver/order_versions"
+LINE_VERSIONS = "silver/order_line_versions"
+DIMENSION_CHANGES = "silver/dimension_changes"
 
-def _out(key: dg.AssetKey, description: str) -> dg.AssetOut:
+
+def table_of(key: dg.AssetKey) -> str:
+    return "/".join(key.path)
+
+
+def _iceberg_out(key: dg.AssetKey, description: str) -> dg.AssetOut:
+    # The asset writes the Iceberg table itself (one atomic commit); the output carries no value.
+    return dg.AssetOut(
+        key=key, description=description, group_name="silver", kinds={"iceberg"}, owners=OWNERS, dagster_type=dg.Nothing
+    )
+
+
+def _parquet_out(key: dg.AssetKey, description: str) -> dg.AssetOut:
     return dg.AssetOut(key=key, description=description, group_name="silver", kinds={"parquet"}, owners=OWNERS)
 
 
 def _checks(key: dg.AssetKey, *conservation: str) -> list[dg.AssetCheckSpec]:
-    specs = [dg.AssetCheckSpec("schema", asset=key, blocking=True, description="The table matches its pandera schema.")]
+    specs = [
+        dg.AssetCheckSpec("schema", asset=key, blocking=True, description="The rows written match the pandera schema.")
+    ]
     specs += [
         dg.AssetCheckSpec(
-            name, asset=key, blocking=True, description="Bronze rows = kept + quarantined + duplicates removed."
+            name, asset=key, blocking=True, description="Bronze rows of the run = stored + quarantined + duplicates."
         )
         for name in conservation
     ]
     return specs
 
 
-def _applied_today(snapshot: pa.Table) -> int:
-    """Snapshot rows whose version arrived on the snapshot's own day: the day's changes that were applied."""
-    return pc.sum(pc.equal(snapshot.column("version_date"), snapshot.column("business_date"))).as_py() or 0
+def _record_changes(store: TableStore, entity: str, days: list[date], result: DimensionResult) -> None:
+    changes = result.changes
+    n = changes.num_rows
+    # Every change is attributed to the run's last landing day: the orders step of the same run reads them.
+    log = pa.table(
+        {
+            "landing_date": pa.array([max(days)] * n, pa.date32()),
+            "entity": pa.array([entity] * n, pa.string()),
+            **{f.name: changes.column(f.name) for f in CHANGES_SCHEMA},
+        }
+    )
+    store.restate(DIMENSION_CHANGES, "landing_date", days, log, also=EqualTo("entity", entity))
+
+
+def _dimension(store: TableStore, name: str, key: dg.AssetKey, result: DimensionResult, days: list[date]) -> pa.Table:
+    """Commit the merged history and the changes the orders step reads; returns the versions of ``days``."""
+    store.replace(table_of(key), result.history)
+    _record_changes(store, name, days, result)
+    return result.history.filter(pc.is_in(result.history.column("landing_date"), pa.array(days, pa.date32())))
+
+
+def _dimension_metadata(key: dg.AssetKey, results: list) -> dict:
+    last = results[-1][2]
+    today = pa.concat_tables([t for _, t, _ in results])
+    id_column = next(c for c in last.history.column_names if c.endswith("_id"))
+    return table_metadata(
+        today,
+        described_as=table_of(key),
+        row_count=last.history.num_rows,
+        versions_received=sum(r.versions_added for _, _, r in results),
+        keys=len(pc.unique(last.history.column(id_column))),
+        keys_changed=sum(len(pc.unique(r.changes.column("key"))) for _, _, r in results),
+        quarantined_rows=sum(r.quarantine.num_rows for _, _, r in results),
+    )
+
+
+# Bronze rows a chunk of a long backfill reads at once.
+CHUNK_ROWS = 1_000_000
+
+
+def _chunks(context: dg.AssetExecutionContext, *scans: PartitionScan):
+    return day_chunks(list(scans), partition_days(context), CHUNK_ROWS)
 
 
 @dg.multi_asset(
     name="customers_clean",
-    ins={"bronze_customers": dg.AssetIn(bronze_key("customers"), partition_mapping=history_window)},
+    ins={"bronze_customers": dg.AssetIn(bronze_key("customers"), metadata=lazily())},
     outs={
-        "customers": _out(
+        "customers": _iceberg_out(
             CUSTOMERS,
-            "Every customer as of the day: the newest valid version of each record, e-mail lower-cased and "
-            "validated, phone in E.164, defaults for missing optional fields, and `region` (state, or country).",
+            "Customers as history (type 2): one row per version received, e-mail lower-cased and validated, phone "
+            "in E.164, defaults for missing optional fields and `region` (state, or country); `valid_from`, "
+            "`valid_to` and `is_current` say when each version applied. Orders take the version valid at their time.",
         ),
-        "quarantine": _out(
+        "quarantine": _parquet_out(
             CUSTOMERS_QUARANTINE, "Customer records of the day that failed a silver rule (invalid e-mail or phone)."
         ),
     },
     check_specs=_checks(CUSTOMERS, "row_conservation"),
     **DAILY_LAKE_STEP,
 )
-def customers_clean(context: dg.AssetExecutionContext, bronze_customers: pa.Table, pipeline_settings: PipelineSettings):
-    days = partition_days(context)
-    result = clean_customers(bronze_customers, days, pipeline_settings.phone_country())
-    yield dg.Output(
-        result.table,
-        "customers",
-        metadata=table_metadata(
-            result.table, duplicates_removed=result.duplicates, quarantined_rows=result.quarantine.num_rows
-        ),
-    )
-    yield dg.Output(
-        result.quarantine,
-        "quarantine",
-        metadata=table_metadata(result.quarantine) | {"rules": rule_counts(result.quarantine)},
-    )
-    yield schema_check_result(CUSTOMERS, check_schema("customers_clean", result.table))
-    today = rows_of_days(bronze_customers, days)
+def customers_clean(
+    context: dg.AssetExecutionContext,
+    bronze_customers: PartitionScan,
+    tables: TablesResource,
+    pipeline_settings: PipelineSettings,
+):
+    store, results = tables.store(), []
+    for days in _chunks(context, bronze_customers):
+        result = clean_customers(
+            bronze_customers.of_days(days), store.read(table_of(CUSTOMERS)), days, pipeline_settings.phone_country()
+        )
+        results.append((days, _dimension(store, "customers", CUSTOMERS, result, days), result))
+    yield dg.Output(None, "customers", metadata=_dimension_metadata(CUSTOMERS, results))
+    quarantine = pa.concat_tables([r.quarantine for _, _, r in results])
+    yield dg.Output(quarantine, "quarantine", metadata=table_metadata(quarantine) | {"rules": rule_counts(quarantine)})
+    yield schema_check_result(CUSTOMERS, check_schema("customers_clean", pa.concat_tables([t for _, t, _ in results])))
     yield conservation_check_result(
-        CUSTOMERS, silver_conservation(today, ["customer_id"], _applied_today(result.table), result.quarantine.num_rows)
+        CUSTOMERS,
+        combined([stored_conservation(r.received, r.versions_added, r.quarantine.num_rows) for _, _, r in results]),
     )
 
 
 @dg.multi_asset(
     name="products_clean",
-    ins={"bronze_products": dg.AssetIn(bronze_key("products"), partition_mapping=history_window)},
+    ins={"bronze_products": dg.AssetIn(bronze_key("products"), metadata=lazily())},
     outs={
-        "products": _out(
+        "products": _iceberg_out(
             PRODUCTS,
-            "Every product as of the day: the newest version of each record, with `uncategorized` for a missing "
-            "category and the base price for a missing current price.",
+            "Products as history (type 2): one row per version received, with `uncategorized` for a missing "
+            "category and the base price for a missing current price; `valid_from`, `valid_to`, `is_current`.",
         )
     },
     check_specs=_checks(PRODUCTS, "row_conservation"),
     **DAILY_LAKE_STEP,
 )
-def products_clean(context: dg.AssetExecutionContext, bronze_products: pa.Table):
-    days = partition_days(context)
-    result = clean_products(bronze_products, days)
-    yield dg.Output(
-        result.table, "products", metadata=table_metadata(result.table, duplicates_removed=result.duplicates)
-    )
-    yield schema_check_result(PRODUCTS, check_schema("products_clean", result.table))
-    today = rows_of_days(bronze_products, days)
+def products_clean(context: dg.AssetExecutionContext, bronze_products: PartitionScan, tables: TablesResource):
+    store, results = tables.store(), []
+    for days in _chunks(context, bronze_products):
+        result = clean_products(bronze_products.of_days(days), store.read(table_of(PRODUCTS)), days)
+        results.append((days, _dimension(store, "products", PRODUCTS, result, days), result))
+    yield dg.Output(None, "products", metadata=_dimension_metadata(PRODUCTS, results))
+    yield schema_check_result(PRODUCTS, check_schema("products_clean", pa.concat_tables([t for _, t, _ in results])))
     yield conservation_check_result(
-        PRODUCTS, silver_conservation(today, ["product_id"], _applied_today(result.table), 0)
+        PRODUCTS, combined([stored_conservation(r.received, r.versions_added, 0) for _, _, r in results])
     )
+
+
+def _id_range(column: str, ids: list[str]):
+    """A filter Iceberg can prune files with (ids that grow with time skip old files); exact matching follows."""
+    return And(GreaterThanOrEqual(column, min(ids)), LessThanOrEqual(column, max(ids)))
+
+
+def _version_dates(store: TableStore, ids: set[str], days: list[date]) -> tuple[set[str], set[date]]:
+    """The orders whose versions the run changes (new ones, and those of the run's landing days before) and
+    every date where those orders have a version."""
+    where = In("landing_date", days)
+    if ids:
+        where = Or(where, _id_range("order_id", sorted(ids)))
+    index = store.read(ORDER_VERSIONS, ["order_id", "order_date", "landing_date"], where)
+    if index is None:
+        return ids, set()
+    replaced = index.filter(pc.is_in(index.column("landing_date"), pa.array(days, pa.date32())))
+    touched = ids | set(replaced.column("order_id").to_pylist())
+    extra = touched - ids
+    if extra:  # orders only in a replaced landing day: find all their versions
+        more = store.read(ORDER_VERSIONS, ["order_id", "order_date"], In("order_id", sorted(extra)))
+        index = pa.concat_tables([index.select(["order_id", "order_date"]), more])
+    mask = pc.is_in(index.column("order_id"), pa.array(sorted(touched), pa.string()))
+    return touched, set(index.filter(mask).column("order_date").to_pylist())
+
+
+def _dimension_affected_dates(store: TableStore, days: list[date]) -> set[date]:
+    """Order dates with a line whose customer or product version may have changed in this run."""
+    changes = store.read_dates(DIMENSION_CHANGES, "landing_date", days)
+    if changes is None or changes.num_rows == 0 or not store.exists(table_of(ORDERS)):
+        return set()
+    dates: set[date] = set()
+    for entity, column in (("customers", "customer_id"), ("products", "product_id")):
+        c = changes.filter(pc.equal(changes.column("entity"), entity))
+        if not c.num_rows:
+            continue
+        keys = sorted(set(c.column("key").to_pylist()))
+        where = _id_range(column, keys)
+        froms = c.column("from_ts")
+        if froms.null_count == 0:  # no key's first version changed: nothing before the earliest change moves
+            where = And(where, GreaterThanOrEqual("order_date", (pc.min(froms).as_py().date() - _DAY).isoformat()))
+        facts = store.read(table_of(ORDERS), [column, "order_ts", "order_date"], where)
+        found = query(
+            affected_dates_sql("facts", column, "order_ts", "order_date"),
+            facts=facts,
+            changes=c.select(["key", "from_ts", "to_ts"]),
+        )
+        dates |= set(found.column("d").to_pylist())
+    return dates
+
+
+def _dimensions(store: TableStore) -> dict[str, pa.Table]:
+    out = {}
+    for name, key in (("customers", CUSTOMERS), ("products", PRODUCTS)):
+        table = store.read(table_of(key), DIMENSION_COLUMNS[name])
+        out[name] = table if table is not None else _empty_dimension(name)
+    return out
+
+
+def _empty_dimension(name: str) -> pa.Table:
+    key = "customer_id" if name == "customers" else "product_id"
+    attr = "region" if name == "customers" else "category"
+    return pa.table(
+        {
+            key: pa.array([], pa.string()),
+            attr: pa.array([], pa.string()),
+            "valid_from": pa.array([], pa.timestamp("us", tz="UTC")),
+            "valid_to": pa.array([], pa.timestamp("us", tz="UTC")),
+            "landing_date": pa.array([], pa.date32()),
+            "_source_file": pa.array([], pa.string()),
+            "_source_row": pa.array([], pa.int64()),
+        }
+    )
+
+
+@dataclass
+class OrdersStep:
+    """What one chunk of landing days did to the orders."""
+
+    batch: OrderBatch
+    current: pa.Table  # the current rows of every restated date
+    restated: set[date]
+
+
+def _orders_step(
+    store: TableStore, days: list[date], orders, items, rejected, settings: PipelineSettings
+) -> OrdersStep:
+    batch = order_batch(orders, items, rejected, settings.timezone(), settings.currency())
+    new_ids = set(batch.headers.column("order_id").to_pylist())
+    touched, old_dates = _version_dates(store, new_ids, days)
+    version_dates = old_dates | set(batch.headers.column("order_date").to_pylist())
+    merged = merge_versions(
+        store.read_dates(ORDER_VERSIONS, "order_date", version_dates),
+        store.read_dates(LINE_VERSIONS, "order_date", version_dates),
+        batch,
+        days,
+        sorted(touched),
+    )
+    store.restate(ORDER_VERSIONS, "order_date", version_dates, merged.headers)
+    store.restate(LINE_VERSIONS, "order_date", version_dates, merged.lines)
+
+    restated = (
+        version_dates | set(merged.current.column("order_date").to_pylist()) | _dimension_affected_dates(store, days)
+    )
+    stored = store.read_dates(table_of(ORDERS), "business_date", restated, UNRESOLVED_COLUMNS)
+    rows = merged.current.select(UNRESOLVED_COLUMNS)
+    if stored is not None and stored.num_rows:
+        kept = stored.filter(pc.invert(pc.is_in(stored.column("order_id"), pa.array(sorted(touched), pa.string()))))
+        rows = pa.concat_tables([kept.cast(rows.schema), rows])
+    dims = _dimensions(store)
+    current = resolve(rows, dims["customers"], dims["products"], settings.statuses())
+    store.restate(table_of(ORDERS), "business_date", restated, current)
+
+    # The dates of each landing day's versions, so a re-run revisits them; the rest go to the last day.
+    footprint = defaultdict(set)
+    headers = merged.headers
+    for d, landing in zip(headers.column("order_date").to_pylist(), headers.column("landing_date").to_pylist()):
+        if landing in days:
+            footprint[landing].add(d)
+    footprint[max(days)] |= restated
+    restatements.record(store, table_of(ORDERS), days, footprint)
+    return OrdersStep(batch, current, restated)
 
 
 @dg.multi_asset(
     name="orders_validated",
     ins={
-        "bronze_orders": dg.AssetIn(bronze_key("orders")),
-        "bronze_order_items": dg.AssetIn(bronze_key("order_items")),
-        "customers": dg.AssetIn(CUSTOMERS, metadata=only_columns(DIMENSION_COLUMNS["customers"])),
-        "products": dg.AssetIn(PRODUCTS, metadata=only_columns(DIMENSION_COLUMNS["products"])),
+        "bronze_orders": dg.AssetIn(bronze_key("orders"), metadata=lazily()),
+        "bronze_order_items": dg.AssetIn(bronze_key("order_items"), metadata=lazily()),
+        "order_items_rejected": dg.AssetIn(bronze_quarantine_key("order_items"), metadata=lazily()),
     },
+    deps=[CUSTOMERS, PRODUCTS],
     outs={
-        "orders": _out(
+        "orders": _iceberg_out(
             ORDERS,
-            "One row per order line of the day, joined with its order: deduplicated (latest wins), customer and "
-            "product checked against the day's dimensions, amounts checked, with `line_revenue` (zero for "
-            "cancelled, refunded and other non-revenue statuses), `order_date`, `order_year`, `order_month`, the "
-            "product's category and the customer's region.",
+            "The current state of every order, one row per order line, by order date (`business_date`, the order's "
+            "date in the store's time zone): the latest valid version of the order (by `updated_at`, then landing "
+            "day, file and row) with the line set of its latest version that had lines. `line_revenue` is zero for "
+            "cancelled, refunded and other non-revenue statuses. The customer's region and the product's category "
+            "are those valid at the order's time. Every version received is kept in `silver.order_versions` and "
+            "`silver.order_line_versions`.",
         ),
-        "orders_quarantine": _out(ORDERS_QUARANTINE, "Orders of the day held back by a silver rule, with the reason."),
-        "lines_quarantine": _out(
+        "orders_quarantine": _parquet_out(
+            ORDERS_QUARANTINE, "Order versions of the day held back by a silver rule, with the reason."
+        ),
+        "lines_quarantine": _parquet_out(
             LINES_QUARANTINE, "Order lines of the day held back by a silver rule, with the reason."
         ),
     },
@@ -143,86 +347,141 @@ def products_clean(context: dg.AssetExecutionContext, bronze_products: pa.Table)
     **DAILY_LAKE_STEP,
 )
 def orders_validated(
-    bronze_orders: pa.Table,
-    bronze_order_items: pa.Table,
-    customers: pa.Table,
-    products: pa.Table,
+    context: dg.AssetExecutionContext,
+    bronze_orders: PartitionScan,
+    bronze_order_items: PartitionScan,
+    order_items_rejected: PartitionScan,
+    tables: TablesResource,
     pipeline_settings: PipelineSettings,
 ):
-    result = validate_orders(
-        bronze_orders,
-        bronze_order_items,
-        customers,
-        products,
-        pipeline_settings.statuses(),
-        pipeline_settings.currency(),
+    store, steps = tables.store(), []
+    for days in _chunks(context, bronze_orders, bronze_order_items):
+        steps.append(
+            _orders_step(
+                store,
+                days,
+                bronze_orders.of_days(days),
+                bronze_order_items.of_days(days),
+                order_items_rejected.of_days(days),
+                pipeline_settings,
+            )
+        )
+    restated = set().union(*(s.restated for s in steps))
+    current = steps[-1].current if len(steps) == 1 else store.read_dates(table_of(ORDERS), "business_date", restated)
+    batches = [s.batch for s in steps]
+    orders_q = pa.concat_tables([b.orders_quarantine for b in batches])
+    lines_q = pa.concat_tables([b.lines_quarantine for b in batches])
+    # Each partition: the current rows of its own order date, and what its landing day brought.
+    days = partition_days(context)
+    figures = day_figures(
+        store.read_dates(table_of(ORDERS), "business_date", days, ["business_date", "line_revenue"]),
+        "business_date",
+        {"revenue": "line_revenue"},
+        days,
     )
-    table = result.table
-    revenue = float(pc.sum(table.column("line_revenue")).as_py() or 0.0)
-    kept_orders = distinct_count(table, ["business_date", "order_id"])
+    headers = pa.concat_tables([b.headers.select(["landing_date"]) for b in batches])
+    for day, numbers in day_figures(headers, "landing_date", {}, days).items():
+        figures[day]["versions_received"] = numbers["dagster/row_count"]
+    for day, numbers in day_figures(orders_q, "business_date", {}, days).items():
+        figures[day]["quarantined_orders"] = numbers["dagster/row_count"]
+    describe_partitions(context, ORDERS, figures)
     yield dg.Output(
-        table,
+        None,
         "orders",
         metadata=table_metadata(
-            table,
-            orders=kept_orders,
-            revenue=revenue,
-            duplicate_orders_removed=result.duplicate_orders,
-            duplicate_lines_removed=result.duplicate_lines,
-            quarantined_orders=result.orders_quarantine.num_rows,
-            quarantined_lines=result.lines_quarantine.num_rows,
-        ),
+            current,
+            described_as=table_of(ORDERS),
+            restated_dates=len(restated),
+            versions_received=sum(b.headers.num_rows for b in batches),
+            revenue_of_restated_dates=float(pc.sum(current.column("line_revenue")).as_py() or 0),
+            quarantined_orders=orders_q.num_rows,
+            quarantined_lines=lines_q.num_rows,
+            unknown_customers=int(pc.sum(pc.invert(current.column("customer_known"))).as_py() or 0),
+            unknown_products=int(pc.sum(pc.invert(current.column("product_known"))).as_py() or 0),
+        )
+        | {"restated": dg.MetadataValue.json(sorted(d.isoformat() for d in restated))},
     )
-    for name, quarantine in (
-        ("orders_quarantine", result.orders_quarantine),
-        ("lines_quarantine", result.lines_quarantine),
-    ):
-        yield dg.Output(quarantine, name, metadata=table_metadata(quarantine) | {"rules": rule_counts(quarantine)})
-    yield schema_check_result(ORDERS, check_schema("orders_validated", table))
+    for name, q in (("orders_quarantine", orders_q), ("lines_quarantine", lines_q)):
+        yield dg.Output(q, name, metadata=table_metadata(q) | {"rules": rule_counts(q)})
+    yield schema_check_result(ORDERS, check_schema("orders_validated", current))
     yield conservation_check_result(
         ORDERS,
-        silver_conservation(bronze_orders, ["order_id"], kept_orders, result.orders_quarantine.num_rows),
+        stored_conservation(bronze_rows(bronze_orders), sum(b.headers.num_rows for b in batches), orders_q.num_rows),
         "order_conservation",
     )
     yield conservation_check_result(
         ORDERS,
-        silver_conservation(
-            bronze_order_items, ["order_id", "line_number"], table.num_rows, result.lines_quarantine.num_rows
+        stored_conservation(
+            bronze_rows(bronze_order_items),
+            sum(b.lines.num_rows for b in batches),
+            lines_q.num_rows,
+            sum(b.duplicate_lines for b in batches),
         ),
         "line_conservation",
     )
+
+
+def bronze_rows(scan: PartitionScan) -> int:
+    """Rows of the run's bronze partitions, counted from the files (not taken from the transform)."""
+    return sum(scan.lake.partition_rows(scan.table, d) for d in scan.days)
 
 
 @dg.multi_asset(
     name="events_clean",
     ins={"bronze_events": dg.AssetIn(bronze_key("events"), metadata=lazily())},
     outs={
-        "events": _out(
+        "events": _iceberg_out(
             EVENTS,
-            "Click-stream events of the day, deduplicated by event id and numbered in order within each session "
-            "(`event_seq`), with `unknown` for a missing device type or country.",
+            "Click-stream events by event date (`business_date`, in the store's time zone): every copy received, "
+            "the first copy of an event id counted and the others flagged `is_duplicate`; counted events numbered "
+            "in order within each session (`event_seq`), `unknown` for a missing device type or country.",
         )
     },
     check_specs=_checks(EVENTS, "row_conservation"),
     **DAILY_LAKE_STEP,
 )
-def events_clean(bronze_events: PartitionScan):
-    result = clean_events(bronze_events)
-    # Checks read only the columns they judge; storage gets the full table slice by slice.
-    checked = result.columns(checked_columns("events_clean"))
+def events_clean(
+    context: dg.AssetExecutionContext,
+    bronze_events: PartitionScan,
+    tables: TablesResource,
+    pipeline_settings: PipelineSettings,
+):
+    store, table = tables.store(), table_of(EVENTS)
+    restated, stored_rows, duplicates, sessions, checked = set(), 0, 0, 0, []
+    for days in _chunks(context, bronze_events):
+        incoming = new_events(bronze_events.of_days(days), pipeline_settings.timezone())
+        dates = set(incoming.column("business_date").to_pylist()) | restatements.restated(store, table, days)
+        merged = merge_events(store.read_dates(table, "business_date", dates), incoming, days)
+        store.restate(table, "business_date", dates, merged)
+        footprint = defaultdict(set)
+        for d, landing in zip(
+            incoming.column("business_date").to_pylist(), incoming.column("landing_date").to_pylist()
+        ):
+            footprint[landing].add(d)
+        footprint[max(days)] |= dates
+        restatements.record(store, table, days, footprint)
+        new_rows = merged.filter(pc.is_in(merged.column("landing_date"), pa.array(days, pa.date32())))
+        stored_rows += new_rows.num_rows
+        duplicates += int(pc.sum(new_rows.column("is_duplicate")).as_py() or 0)
+        counted = merged.filter(pc.invert(merged.column("is_duplicate")))
+        sessions += int(pc.sum(pc.equal(counted.column("event_seq"), 1)).as_py() or 0)
+        checked.append(counted.select(checked_columns("events_clean")))
+        restated |= dates
     yield dg.Output(
-        result.stream(),
+        None,
         "events",
         metadata=table_metadata(
-            result.head(PREVIEW_ROWS),
-            row_count=result.num_rows,
-            sessions=result.sessions,
-            duplicates_removed=result.duplicates,
-        ),
+            checked[-1],
+            described_as=table_of(EVENTS),
+            row_count=stored_rows,
+            restated_dates=len(restated),
+            sessions=sessions,
+            duplicates_flagged=duplicates,
+        )
+        | {"restated": dg.MetadataValue.json(sorted(d.isoformat() for d in restated))},
     )
-    yield schema_check_result(EVENTS, check_schema("events_clean", checked))
-    bronze_keys = result.narrow.select(["business_date", "event_id"])  # the bronze rows' own keys
-    yield conservation_check_result(EVENTS, silver_conservation(bronze_keys, ["event_id"], checked.num_rows, 0))
+    yield schema_check_result(EVENTS, check_schema("events_clean", pa.concat_tables(checked)))
+    yield conservation_check_result(EVENTS, stored_conservation(bronze_rows(bronze_events), stored_rows, 0))
 
 
 silver_assets = [customers_clean, products_clean, orders_validated, events_clean]

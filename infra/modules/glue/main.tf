@@ -83,6 +83,14 @@ resource "aws_glue_crawler" "recovery" {
   })
 }
 
+# With a security configuration that encrypts CloudWatch logs, a crawler writes to
+# /aws-glue/crawlers-role/<role>-<security configuration>; created here so it has a retention and the key.
+resource "aws_cloudwatch_log_group" "crawler" {
+  name              = "/aws-glue/crawlers-role/${aws_iam_role.crawler.name}-${aws_glue_security_configuration.crawler.name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+}
+
 resource "aws_iam_role" "crawler" {
   name               = "${var.name_prefix}-glue-crawler"
   assume_role_policy = data.aws_iam_policy_document.crawler_trust.json

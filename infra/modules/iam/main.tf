@@ -17,6 +17,8 @@ resource "aws_iam_role" "pipeline" {
 }
 
 data "aws_iam_policy_document" "trust" {
+  # Services (ECS tasks) of this account only: aws:SourceAccount and aws:SourceArn stop another account's
+  # task from assuming the role through the service (the confused deputy).
   statement {
     sid     = "PipelineRuntime"
     actions = ["sts:AssumeRole"]
@@ -26,11 +28,28 @@ data "aws_iam_policy_document" "trust" {
       identifiers = var.trusted_services
     }
 
-    dynamic "principals" {
-      for_each = length(var.trusted_principal_arns) > 0 ? [var.trusted_principal_arns] : []
-      content {
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:*:${local.region}:${local.account_id}:*"]
+    }
+  }
+
+  # Named IAM principals (an operator's role) come without a source account, so they get their own statement.
+  dynamic "statement" {
+    for_each = length(var.trusted_principal_arns) > 0 ? [var.trusted_principal_arns] : []
+    content {
+      sid     = "NamedOperators"
+      actions = ["sts:AssumeRole"]
+      principals {
         type        = "AWS"
-        identifiers = principals.value
+        identifiers = statement.value
       }
     }
   }
@@ -114,6 +133,7 @@ data "aws_iam_policy_document" "pipeline" {
       "glue:GetDatabase",
       "glue:GetPartitions",
       "glue:GetTable",
+      "glue:GetTables",
       "glue:UpdatePartition",
       "glue:UpdateTable",
     ]

@@ -32,3 +32,18 @@ variable "log_retention_days" {
   description = "How long the pipeline's logs are kept."
   type        = number
 }
+
+variable "project_tag" {
+  description = "Value of the project cost allocation tag the budget is filtered to."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the pipeline's metrics, for the dashboard."
+  type        = string
+}
+
+variable "activate_cost_allocation_tag" {
+  description = "Activate the project tag for cost allocation (possible once the tag appears in billing data, about a day after the first apply)."
+  type        = bool
+}

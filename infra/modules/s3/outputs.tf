@@ -17,3 +17,13 @@ output "kms_key_arn" {
   description = "Customer-managed key encrypting the buckets, Athena results, logs and the alerts topic."
   value       = aws_kms_key.data.arn
 }
+
+output "dagster_bucket_name" {
+  description = "Bucket of the Dagster instance's step logs."
+  value       = module.dagster.id
+}
+
+output "dagster_bucket_arn" {
+  description = "ARN of the step logs bucket."
+  value       = module.dagster.arn
+}

@@ -38,3 +38,9 @@ variable "noncurrent_version_expire_days" {
   type        = number
   default     = 30
 }
+
+variable "expire_prefixes" {
+  description = "Key prefix => days after which current versions under it expire (sooner than expire_days)."
+  type        = map(number)
+  default     = {}
+}

@@ -1,0 +1,316 @@
+"""Silver and gold tables as Apache Iceberg tables (pyiceberg): atomic restatements, schema evolution,
+time travel.
+
+A table ``<layer>/<name>`` is the Iceberg table ``<layer>.<name>`` (on Glue: ``<database>.<layer>_<name>``),
+stored under ``<root>/<layer>/<name>/``. Fact tables are partitioned by one date column (the date the row
+describes); a restatement replaces every row of some dates in one commit, so a reader sees the old dates or
+the new ones, never half. Dimension and current-state tables are small and replaced whole, also in one
+commit. Old snapshots are expired and the files only they referenced are deleted after each commit, so the
+storage follows the data, not the number of runs (``KEEP_SNAPSHOTS`` are kept for time travel).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import warnings
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pyarrow as pa
+from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import (
+    CommitFailedException,
+    NamespaceAlreadyExistsError,
+    NoSuchPropertyException,
+    NoSuchTableError,
+)
+from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, In
+from pyiceberg.io.pyarrow import PYARROW_FIELD_DOC_KEY
+
+from ecommerce_pipeline.quality.columns import describe
+
+# Snapshots kept for time travel: those of the last week, at most the newest KEEP_SNAPSHOTS (a nightly run
+# commits one restatement, two snapshots, per table). Older ones are expired EXPIRE_BATCH at a time, so the
+# manifests are walked once per batch of commits, not at every commit.
+KEEP_SNAPSHOTS_DAYS = 7
+KEEP_SNAPSHOTS = 60
+EXPIRE_BATCH = 20
+# Tables are created with these properties: the metadata stays small however many commits a table sees.
+TABLE_PROPERTIES = {
+    "commit.manifest-merge.enabled": "true",
+    "write.metadata.delete-after-commit.enabled": "true",
+    "write.metadata.previous-versions-max": "20",
+    "format-version": "2",
+}
+COMMIT_RETRIES = 5
+
+_locks: dict[str, threading.Lock] = {}
+
+
+def _lock(name: str) -> threading.Lock:
+    return _locks.setdefault(name, threading.Lock())
+
+
+def plain(data: pa.Table) -> pa.Table:
+    """Iceberg has no dictionary type: dictionary columns are written as their values."""
+    for i, f in enumerate(data.schema):
+        if pa.types.is_dictionary(f.type):
+            data = data.set_column(i, f.name, data.column(i).cast(f.type.value_type))
+        elif pa.types.is_large_string(f.type):
+            data = data.set_column(i, f.name, data.column(i).cast(pa.string()))
+    return data
+
+
+class TableStore:
+    """The silver and gold tables of one environment, in one Iceberg catalog."""
+
+    def __init__(self, catalog: Catalog, roots: dict[str, str], namespace: str | None = None):
+        self.catalog = catalog
+        self.roots = {layer: root.rstrip("/") for layer, root in roots.items()}  # layer -> folder or s3:// prefix
+        # On Glue every table lives in one database, so the layer goes into the table name.
+        self.namespace = namespace
+
+    def identifier(self, table: str) -> str:
+        layer, name = table.split("/", 1)
+        return f"{self.namespace}.{layer}_{name}" if self.namespace else f"{layer}.{name}"
+
+    def location(self, table: str) -> str:
+        layer, name = table.split("/", 1)
+        return f"{self.roots[layer]}/{name}"
+
+    def load(self, table: str):
+        try:
+            return self.catalog.load_table(self.identifier(table))
+        except (NoSuchTableError, NoSuchPropertyException):  # absent, or a plain (non-Iceberg) Glue table
+            return None
+
+    def exists(self, table: str) -> bool:
+        return self.load(table) is not None
+
+    # -- reading ---------------------------------------------------------------------------------------
+
+    def read(
+        self, table: str, columns: Sequence[str] | None = None, where: BooleanExpression | None = None
+    ) -> pa.Table | None:
+        """The table's current rows (optionally some columns, and rows matching ``where``); None before its
+        first commit."""
+        t = self.load(table)
+        if t is None:
+            return None
+        names = t.schema().column_names
+        fields = tuple(c for c in columns if c in names) if columns is not None else ("*",)
+        data = t.scan(row_filter=where or AlwaysTrue(), selected_fields=fields).to_arrow()
+        return data.select(list(fields)) if columns is not None else data
+
+    def has_rows(self, table: str, where: BooleanExpression) -> bool:
+        """Whether a current row of the table matches ``where`` (the scan stops at the first one)."""
+        t = self.load(table)
+        if t is None:
+            return False
+        return t.scan(row_filter=where, selected_fields=(t.schema().column_names[0],), limit=1).to_arrow().num_rows > 0
+
+    def total_rows(self, table: str) -> int:
+        """The rows of the current snapshot, from its summary (no data file is read); 0 before the first commit."""
+        t = self.load(table)
+        snapshot = t.current_snapshot() if t is not None else None
+        if snapshot is None or snapshot.summary is None:
+            return 0
+        return int(snapshot.summary.get("total-records", 0))
+
+    def read_dates(
+        self, table: str, column: str, dates: Sequence, columns: Sequence[str] | None = None
+    ) -> pa.Table | None:
+        """The rows of some dates of a date-partitioned table (only those partitions' files are read)."""
+        t = self.load(table)
+        if t is None:
+            return None
+        if not dates:
+            return _empty(t, columns)
+        return self.read(table, columns, In(column, sorted(set(dates))))
+
+    def files(self, table: str, snapshot_id: int | None = None) -> list[str]:
+        """The data files of the current snapshot (or of ``snapshot_id``): what a plain Parquet reader must read
+        (never a glob of the table's folder, which still holds files of older snapshots)."""
+        t = self.load(table)
+        if t is None:
+            return []
+        tasks = list(t.scan(snapshot_id=snapshot_id).plan_files())
+        if any(task.delete_files for task in tasks):
+            raise RuntimeError(f"{table} has delete files; a plain Parquet reader would see deleted rows")
+        return [_local(task.file.file_path) for task in tasks]
+
+    def snapshots(self, table: str) -> list[dict]:
+        t = self.load(table)
+        if t is None:
+            return []
+        return [
+            {"snapshot_id": s.snapshot_id, "committed_at": datetime.fromtimestamp(s.timestamp_ms / 1000, UTC)}
+            for s in t.snapshots()
+        ]
+
+    def read_as_of(self, table: str, snapshot_id: int, columns: Sequence[str] | None = None) -> pa.Table:
+        """Time travel: the table as it was at a snapshot."""
+        t = self.load(table)
+        fields = tuple(columns) if columns else ("*",)
+        return t.scan(snapshot_id=snapshot_id, selected_fields=fields).to_arrow()
+
+    # -- writing ---------------------------------------------------------------------------------------
+
+    def restate(
+        self, table: str, column: str, dates: Sequence, data: pa.Table, also: BooleanExpression | None = None
+    ) -> None:
+        """Replace every row whose ``column`` is one of ``dates`` (and that matches ``also``) with ``data``
+        (rows of those dates only), in one commit. The table is created, partitioned by ``column``, on its
+        first write."""
+        data = plain(data)
+        values = sorted(set(dates))
+        if data.num_rows:
+            stray = set(data.column(column).unique().to_pylist()) - set(values)
+            if stray:
+                raise ValueError(f"{table}: rows dated {sorted(stray)[:5]} are outside the dates being restated")
+        if not values:
+            self._table_for(table, data.schema, column)  # an empty table is still a table analysts can query
+            return
+        where = In(column, values) if also is None else And(In(column, values), also)
+        self._commit(table, data, column, where)
+
+    def replace(self, table: str, data: pa.Table) -> None:
+        """Replace the whole table in one commit."""
+        self._commit(table, plain(data), None, AlwaysTrue())
+
+    def _commit(self, table: str, data: pa.Table, partition_column: str | None, where: BooleanExpression) -> None:
+        with _lock(table):
+            for attempt in range(COMMIT_RETRIES):
+                t = self._table_for(table, data.schema, partition_column)
+                try:
+                    with warnings.catch_warnings():
+                        # Restating a date that had no rows yet is normal, not worth a warning.
+                        warnings.filterwarnings("ignore", "Delete operation did not match any records")
+                        t.overwrite(data, overwrite_filter=where)
+                    break
+                except CommitFailedException:
+                    # Another writer committed first: reload and redo on top of its commit.
+                    if attempt == COMMIT_RETRIES - 1:
+                        raise
+                    time.sleep(0.05 * 2**attempt)
+            self._expire(table)
+
+    def _table_for(self, table: str, schema: pa.Schema, partition_column: str | None):
+        schema = documented(table, schema)
+        t = self.load(table)
+        if t is None:
+            layer = table.split("/", 1)[0]
+            namespace = self.namespace or layer
+            try:
+                self.catalog.create_namespace(namespace)
+            except NamespaceAlreadyExistsError:
+                pass
+            with self.catalog.create_table_transaction(
+                self.identifier(table), schema=schema, location=self.location(table), properties=TABLE_PROPERTIES
+            ) as tx:
+                if partition_column:
+                    with tx.update_spec() as spec:
+                        spec.add_identity(partition_column)
+            return self.catalog.load_table(self.identifier(table))
+        # Schema evolution: new columns are added by name; existing ones keep their ids and types.
+        missing = [f for f in schema if f.name not in t.schema().column_names]
+        stale = [f for f in t.schema().fields if (doc := describe(table, f.name)) and f.doc != doc]
+        if missing or stale:
+            with t.update_schema() as update:
+                if missing:
+                    update.union_by_name(pa.schema(missing))
+                for f in stale:
+                    update.update_column(f.name, doc=describe(table, f.name))
+            t = self.catalog.load_table(self.identifier(table))
+        return t
+
+    def _expire(self, table: str) -> None:
+        """Expire snapshots older than the time-travel window (always keeping the current one) and delete
+        the files no kept snapshot references (pyiceberg expires metadata only)."""
+        t = self.load(table)
+        cutoff = int((datetime.now(UTC) - timedelta(days=KEEP_SNAPSHOTS_DAYS)).timestamp() * 1000)
+        newest_first = sorted(t.snapshots(), key=lambda s: s.timestamp_ms, reverse=True)
+        old = [
+            s.snapshot_id
+            for i, s in enumerate(newest_first)
+            if (s.timestamp_ms < cutoff or i >= KEEP_SNAPSHOTS) and s.snapshot_id != t.metadata.current_snapshot_id
+        ]
+        if len(old) >= EXPIRE_BATCH or (old and len(newest_first) - len(old) < KEEP_SNAPSHOTS):
+            before = referenced_files(t)
+            t.maintenance.expire_snapshots().by_ids(old).commit()
+            delete_unreferenced(self.load(table), before)
+
+
+def documented(table: str, schema: pa.Schema) -> pa.Schema:
+    """The schema with each column's description as its Iceberg doc (Glue shows it as the column comment)."""
+    fields = []
+    for f in schema:
+        doc = describe(table, f.name)
+        fields.append(f.with_metadata({**(f.metadata or {}), PYARROW_FIELD_DOC_KEY: doc.encode()}) if doc else f)
+    return pa.schema(fields)
+
+
+def _empty(t, columns):
+    schema = t.schema().as_arrow()
+    if columns is not None:
+        schema = pa.schema([f for f in schema if f.name in columns])
+    return schema.empty_table()
+
+
+def _local(path: str) -> str:
+    """A ``file://`` location as a plain path (DuckDB and pyarrow read both); other schemes unchanged."""
+    return urlparse(path).path if path.startswith("file:") else path
+
+
+def referenced_files(t) -> set[str]:
+    """Every data and metadata file some kept snapshot of the table still needs."""
+    keep = set()
+    io = t.io
+    for snapshot in t.snapshots():
+        keep.add(snapshot.manifest_list)
+        for manifest in snapshot.manifests(io):
+            keep.add(manifest.manifest_path)
+            for entry in manifest.fetch_manifest_entry(io, discard_deleted=False):
+                keep.add(entry.data_file.file_path)
+    return {_local(p) for p in keep}
+
+
+def delete_unreferenced(t, before: set[str]) -> list[str]:
+    """Delete the files that expired snapshots referenced and no kept snapshot does (pyiceberg's expiry
+    removes them from the metadata only). Only those files: a concurrent writer's uncommitted files are
+    never in ``before``, so they are never touched."""
+    gone = sorted(before - referenced_files(t))
+    for path in gone:
+        t.io.delete(path if "://" in path else Path(path).as_uri())
+    return gone
+
+
+def local_catalog(lake_dir: str | os.PathLike) -> Catalog:
+    """The local default: a SQL catalog in a SQLite file beside the lake."""
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    root = Path(lake_dir).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    return SqlCatalog("lake", uri=f"sqlite:///{root / 'iceberg_catalog.db'}", warehouse=root.as_uri())
+
+
+def local_table_store(lake_dir: str | os.PathLike) -> TableStore:
+    root = Path(lake_dir).resolve()
+    return TableStore(local_catalog(root), {layer: (root / layer).as_uri() for layer in ("silver", "gold")})
+
+
+def glue_table_store(
+    database: str, silver_uri: str, gold_uri: str, region: str | None, endpoint: str | None = None
+) -> TableStore:
+    """On AWS: the Glue Data Catalog (tables of type ICEBERG, read by Athena) and the layers' S3 prefixes.
+    ``endpoint``: another S3/Glue endpoint (a moto server, LocalStack)."""
+    from pyiceberg.catalog.glue import GlueCatalog
+
+    properties = {"glue.region": region, "s3.region": region} if region else {}
+    if endpoint:
+        properties |= {"glue.endpoint": endpoint, "s3.endpoint": endpoint}
+    return TableStore(GlueCatalog("glue", **properties), {"silver": silver_uri, "gold": gold_uri}, database)
