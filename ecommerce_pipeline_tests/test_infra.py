@@ -138,9 +138,9 @@ S3_LAYERS_BY_MODULE = {
     "storage/s3_landing.py": ("landing",),
     "storage/s3_lake.py": LAKE_LAYERS,
     "defs/catalog/aws_assets.py": LAKE_LAYERS,
-    # The Athena gold engine reads Parquet footers of the lake's partitions and the files it staged in gold
-    # (its data manifest is in the Athena results bucket, readable through the results grant).
-    "catalog/athena_gold.py": LAKE_LAYERS,
+    # The Athena gold engine reads the files it staged in gold (its data manifest is in the Athena results
+    # bucket, readable through the results grant).
+    "catalog/athena_gold.py": ("gold",),
 }
 RESULTS_BUCKET = "athena-results"
 
