@@ -41,20 +41,6 @@ def register_in_glue(aws: AwsCatalogResource, table: str, days: set[date]) -> Re
     )
 
 
-def register_unregistered(aws: AwsCatalogResource, table: str, first: date, last: date) -> int:
-    """Register the partitions of ``table`` between ``first`` and ``last`` that are on S3 but not yet in
-    Glue, so a query on Athena sees every day the local engine would read; returns how many there were."""
-    glue = aws.glue()
-    try:
-        registered = {date(*map(int, p["Values"])) for p in glue.partitions(table)}
-    except glue.glue.exceptions.EntityNotFoundException:
-        registered = set()
-    missing = {day for day, _ in aws.lake().partition_files(table) if first <= day <= last} - registered
-    if missing:
-        register_in_glue(aws, table, missing)
-    return len(missing)
-
-
 def build_glue_asset(table_key: dg.AssetKey) -> dg.AssetsDefinition:
     table = table_name(table_key)
 
