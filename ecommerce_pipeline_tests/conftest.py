@@ -422,12 +422,16 @@ def stage_like_unload(s3_uri: str, table: pa.Table) -> None:
             s3.put_object(Bucket=bucket, Key=f"{prefix}business_date={day}/2025_{i}_a1b2", Body=buffer.getvalue())
 
 
-def glue_iceberg_table(name: str) -> pa.Table:
-    """A Glue table by its Athena name (``silver_orders_validated``): the current rows of the Iceberg table."""
+def glue_iceberg_table(name: str, snapshot_id: int | None = None) -> pa.Table:
+    """A Glue table by its Athena name (``silver_orders_validated``): the rows of the Iceberg table, current or
+    as of a snapshot (``FOR VERSION AS OF``)."""
     from ecommerce_pipeline.defs.resources import GlueTablesResource
 
     layer, _, rest = name.partition("_")
-    found = GlueTablesResource().store().read(f"{layer}/{rest}")
+    store = GlueTablesResource().store()
+    if snapshot_id is not None:
+        return store.read_as_of(f"{layer}/{rest}", snapshot_id)
+    found = store.read(f"{layer}/{rest}")
     if found is None:
         raise LookupError(f"no Iceberg table {name} in Glue")
     return found
@@ -435,7 +439,7 @@ def glue_iceberg_table(name: str) -> pa.Table:
 
 def athena_on_duckdb(
     monkeypatch: pytest.MonkeyPatch,
-    read_table: Callable[[str], pa.Table] = glue_iceberg_table,
+    read_table: Callable[[str, int | None], pa.Table] = glue_iceberg_table,
     *,
     stage: bool = True,
     manifest: bool = True,
@@ -444,8 +448,8 @@ def athena_on_duckdb(
 ) -> list[str]:
     """``Athena.run`` on moto plus what a real Athena does and moto does not (moto runs no SQL).
 
-    Each SELECT and UNLOAD is transpiled to DuckDB and run over the tables it names (``read_table(name)``;
-    by default the Iceberg tables of the configured Glue catalog): a SELECT's rows are queued in moto as its
+    Each SELECT and UNLOAD is transpiled to DuckDB and run over the tables it names (``read_table(name,
+    snapshot id of a FOR VERSION AS OF or None)``; by default the Iceberg tables of the configured Glue catalog): a SELECT's rows are queued in moto as its
     result, an UNLOAD's rows are written into its staging folder as Athena writes them, with the data manifest
     listing them beside the query's result. The faults a real Athena can show: ``stage=False`` an UNLOAD that
     writes no file (its manifest is empty), ``manifest=False`` no manifest at all, ``answer=False`` SELECTs that
@@ -463,8 +467,14 @@ def athena_on_duckdb(
 
     def on_duckdb(select_sql: str) -> pa.Table:
         tree = sqlglot.parse_one(select_sql, read="athena")
-        names = {t.name for t in tree.find_all(exp.Table)} - {c.alias for c in tree.find_all(exp.CTE)}
-        return query(athena_to_duckdb(select_sql), **{n: read_table(n) for n in names})
+        ctes = {c.alias for c in tree.find_all(exp.CTE)}
+        tables = {}
+        for table in tree.find_all(exp.Table):
+            if table.name not in ctes:
+                version = table.args.get("version")
+                tables[table.name] = read_table(table.name, int(version.expression.name) if version else None)
+                table.set("version", None)  # DuckDB reads the registered table as it was at that snapshot
+        return query(athena_to_duckdb(tree.sql(dialect="athena")), **tables)
 
     def run(self, sql):
         statements.append(sql)

@@ -113,13 +113,14 @@ class TableStore:
             return False
         return t.scan(row_filter=where, selected_fields=(t.schema().column_names[0],), limit=1).to_arrow().num_rows > 0
 
-    def total_rows(self, table: str) -> int:
-        """The rows of the current snapshot, from its summary (no data file is read); 0 before the first commit."""
+    def snapshot_rows(self, table: str) -> tuple[int, int] | None:
+        """The current snapshot's id and row count, from its summary (no data file is read); None before the
+        first commit."""
         t = self.load(table)
         snapshot = t.current_snapshot() if t is not None else None
-        if snapshot is None or snapshot.summary is None:
-            return 0
-        return int(snapshot.summary.get("total-records", 0))
+        if snapshot is None:
+            return None
+        return snapshot.snapshot_id, int((snapshot.summary or {}).get("total-records", 0))
 
     def read_dates(
         self, table: str, column: str, dates: Sequence, columns: Sequence[str] | None = None

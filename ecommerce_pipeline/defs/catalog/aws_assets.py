@@ -82,8 +82,8 @@ ROW_COUNTS_CHECK = "gold_row_counts"
 
 
 def row_counts_check(counts: dict[str, dict]) -> dg.AssetCheckResult:
-    """Athena's count of each gold table against the rows of the table's current Iceberg snapshot: any
-    difference fails (ERROR); an endpoint that answered no row at all (a real Athena always answers a count)
+    """Athena's count of each gold table against the rows of the Iceberg snapshot it counted: any difference
+    fails (ERROR); an endpoint that answered no row at all (a real Athena always answers a count)
     could not verify (WARN)."""
     mismatched = {t: c for t, c in counts.items() if c["athena"] is not None and c["athena"] != c["lake"]}
     unanswered = sorted(t for t, c in counts.items() if c["athena"] is None)
@@ -120,7 +120,8 @@ def row_counts_check(counts: dict[str, dict]) -> dg.AssetCheckResult:
             ROW_COUNTS_CHECK,
             asset=ATHENA_KEY,
             blocking=False,
-            description="Athena's count(*) of each gold table equals the rows of its current Iceberg snapshot.",
+            description="Athena's count(*) of each gold table equals the rows of its current Iceberg snapshot "
+            "(the count is pinned to that snapshot).",
         )
     ],
     **COMMON,
@@ -138,7 +139,11 @@ def athena_registration(context: dg.AssetExecutionContext, aws: AwsCatalogResour
         views.append(athena_view_name(name))
     verification, counts = {}, {}
     for table in GOLD_TABLES:
-        run, rows = athena.query(f"SELECT count(*) AS row_count FROM {glue_table_name(table)}")
+        # Athena counts the snapshot the lake's count comes from, so a commit in between (another day's run)
+        # cannot make them differ.
+        snapshot_id, lake_rows = store.snapshot_rows(table) or (None, 0)
+        pinned = f" FOR VERSION AS OF {snapshot_id}" if snapshot_id is not None else ""
+        run, rows = athena.query(f"SELECT count(*) AS row_count FROM {glue_table_name(table)}{pinned}")
         verification[glue_table_name(table)] = {
             "query_id": run.query_id,
             "bytes_scanned": run.bytes_scanned,
@@ -146,7 +151,8 @@ def athena_registration(context: dg.AssetExecutionContext, aws: AwsCatalogResour
         }
         counts[glue_table_name(table)] = {
             "athena": int(rows[0]["row_count"]) if rows else None,
-            "lake": store.total_rows(table),
+            "lake": lake_rows,
+            "snapshot_id": snapshot_id,
         }
     scanned = sum(v["bytes_scanned"] for v in verification.values())
     yield dg.MaterializeResult(
