@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 
@@ -462,8 +462,10 @@ def build_parser() -> argparse.ArgumentParser:
     olist.set_defaults(func=cmd_import_olist)
 
     demo = sub.add_parser("demo", help="generate a week of demo data and run every layer over it")
-    demo.add_argument("--start", type=_date, default=date(2025, 1, 1))
-    demo.add_argument("--end", type=_date, default=date(2025, 1, 7))
+    # The week ending yesterday: the UI's Plots view draws an asset's most recent 120 daily partitions.
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    demo.add_argument("--start", type=_date, default=yesterday - timedelta(days=6))
+    demo.add_argument("--end", type=_date, default=yesterday)
     demo.add_argument("--lines-per-day", type=int, default=2000)
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(func=cmd_demo)

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -220,28 +220,20 @@ def test_the_ui_shows_the_layers_and_runs_a_partition_with_passing_checks(dagste
     assert len(statuses) == 19 and set(statuses.values()) == {"SUCCEEDED"}, statuses
 
 
-def test_a_ninety_day_backfill_from_the_ui_is_one_run(dagster_dev):
-    server, project = dagster_dev
+def _backfill(server: Dagster, first: str, last: str, title: str) -> tuple[str, list[dict]]:
+    """Launch a backfill of every asset over [first, last], as the UI's dialog does; wait for it to end."""
     graph = defs.resolve_asset_graph()
     # Every asset over exactly these days. A backfill given only partition names would also target every
     # later day of the as-of tables, which Dagster reaches downstream through their history window.
-    span = {"range": {"start": BACKFILL_DAYS[0], "end": BACKFILL_DAYS[-1]}}
+    span = {"range": {"start": first, "end": last}}
     by_asset = [{"assetKey": {"path": key.path}, "partitions": span} for key in graph.get_all_asset_keys()]
     launched = server.graphql(
         """mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
              __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }""",
-        {"params": {"partitionsByAssets": by_asset, "title": "90 days of demo data"}},
+        {"params": {"partitionsByAssets": by_asset, "title": title}},
     )["launchPartitionBackfill"]
     assert launched["__typename"] == "LaunchBackfillSuccess", launched
     backfill_id = launched["backfillId"]
-
-    def backfill_runs():
-        data = server.graphql(
-            """query($tag: String!) { runsOrError(filter: {tags: [{key: "dagster/backfill", value: $tag}]}) {
-                 ... on Runs { results { runId status tags { key value } } } } }""",
-            {"tag": backfill_id},
-        )
-        return data["runsOrError"]["results"]
 
     def done():
         status = server.graphql(
@@ -251,7 +243,17 @@ def test_a_ninety_day_backfill_from_the_ui_is_one_run(dagster_dev):
         return status if status not in ("REQUESTED",) else None
 
     status = server.wait_for(done, "the backfill to finish", timeout=900)
-    runs = backfill_runs()
+    runs = server.graphql(
+        """query($tag: String!) { runsOrError(filter: {tags: [{key: "dagster/backfill", value: $tag}]}) {
+             ... on Runs { results { runId status tags { key value } } } } }""",
+        {"tag": backfill_id},
+    )["runsOrError"]["results"]
+    return status, runs
+
+
+def test_a_ninety_day_backfill_from_the_ui_is_one_run(dagster_dev):
+    server, project = dagster_dev
+    status, runs = _backfill(server, BACKFILL_DAYS[0], BACKFILL_DAYS[-1], "90 days of demo data")
     assert status == "COMPLETED_SUCCESS", (status, runs)
     (run,) = runs
     tags = {t["key"]: t["value"] for t in run["tags"]}
@@ -265,3 +267,59 @@ def test_a_ninety_day_backfill_from_the_ui_is_one_run(dagster_dev):
     sales = local_table_store(project / "lake").read("gold/daily_sales_summary", ["business_date"])
     dates = {d.isoformat() for d in sales.column("business_date").to_pylist()}
     assert set(BACKFILL_DAYS) <= dates and len(dates) <= len(BACKFILL_DAYS) + 1
+
+
+# The demo's week: the seven days ending yesterday (the UI plots an asset's most recent 120 partitions).
+YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
+WEEK = [(YESTERDAY - timedelta(days=6 - i)).isoformat() for i in range(7)]
+
+
+def _revenue_by_day(project: Path) -> dict[str, float]:
+    from ecommerce_pipeline.storage.tables import local_table_store
+
+    sales = local_table_store(project / "lake").read("gold/daily_sales_summary", ["business_date", "total_revenue"])
+    revenue: dict[str, float] = {}
+    for day, amount in zip(*(sales.column(c).to_pylist() for c in sales.column_names)):
+        revenue[day.isoformat()] = revenue.get(day.isoformat(), 0) + amount
+    return {day: round(float(amount), 2) for day, amount in revenue.items()}
+
+
+def test_each_day_of_the_demo_week_shows_its_own_revenue_and_the_plots_draw_it(dagster_dev, browser):
+    """The demo's week as one run: each day's materialization carries that day's revenue, equal to the table's
+    rows of that date, and the asset's Plots view draws revenue by partition."""
+    server, project = dagster_dev
+    generate_store(project / "landing", date.fromisoformat(WEEK[0]), YESTERDAY, lines_per_day=40, seed=12)
+    status, runs = _backfill(server, WEEK[0], WEEK[-1], "the demo week")
+    assert status == "COMPLETED_SUCCESS", (status, runs)
+    revenue = _revenue_by_day(project)
+    data = server.graphql(
+        """query($days: [String!]) { assetOrError(assetKey: {path: ["gold", "daily_sales_summary"]}) {
+             ... on Asset { assetMaterializations(partitions: $days) { partition
+               metadataEntries { label ... on FloatMetadataEntry { floatValue } } } } } }""",
+        {"days": WEEK},
+    )["assetOrError"]["assetMaterializations"]
+    shown = {}
+    for m in data:  # newest first: the latest materialization of each day
+        entries = {e["label"]: e.get("floatValue") for e in m["metadataEntries"]}
+        shown.setdefault(m["partition"], entries["total_revenue"])
+    assert set(shown) == set(WEEK)
+    for day in WEEK:
+        assert round(shown[day], 2) == revenue[day] > 0
+    assert len(set(shown.values())) == 7, "seven different daily revenues"
+
+    page = browser.new_page(viewport={"width": 1600, "height": 1200})
+    for day in (WEEK[0], WEEK[-1]):
+        page.goto(
+            f"{server.url}/assets/gold/daily_sales_summary?view=partitions&partition={day}", wait_until="networkidle"
+        )
+        _dismiss_welcome_dialog(page)
+        page.get_by_text("total_revenue", exact=True).first.wait_for(timeout=60_000)
+        assert f"{revenue[day]:.2f}".rstrip("0").rstrip(".") in page.inner_text("body")
+        page.screenshot(path=str(project / f"daily_sales_{day}.png"), full_page=True)
+
+    page.goto(f"{server.url}/assets/gold/daily_sales_summary?view=overview", wait_until="networkidle")
+    page.get_by_text("Plots", exact=True).first.click()
+    page.get_by_text("total_revenue", exact=True).first.wait_for(timeout=60_000)
+    page.get_by_text("orders", exact=True).first.wait_for(timeout=60_000)
+    assert page.get_by_text("Asset plots are automatically generated by metadata").count() == 0
+    page.screenshot(path=str(project / "daily_sales_plots.png"), full_page=True)

@@ -38,3 +38,22 @@ def test_each_day_of_a_backfill_shows_its_own_revenue_and_rows(project_env):
         assert sales[day]["dagster/row_count"].value == rows
     assert len({round(sales[d]["total_revenue"].value, 2) for d in truth}) == 4, "each day its own revenue"
     assert {d: shown["bronze"][d]["dagster/row_count"].value for d in bronze} == bronze
+    # Each day has its own check evaluations too: bronze conservation counts that day's landing rows, gold's
+    # schema check that day's rows.
+    with dg.DagsterInstance.get() as instance:
+        def by_partition(path, check):
+            history = instance.event_log_storage.get_asset_check_execution_history(
+                dg.AssetCheckKey(dg.AssetKey(path), check), limit=100
+            )
+            return {
+                r.event.dagster_event.event_specific_data.partition: r.event.dagster_event.event_specific_data
+                for r in history
+                if r.event is not None and r.event.dagster_event.event_specific_data.partition
+            }
+
+        conservation = by_partition(["bronze", "orders"], "row_conservation")
+        schema = by_partition(["gold", "daily_sales_summary"], "schema")
+    assert set(conservation) == set(schema) == set(truth)
+    for day, (_, rows) in truth.items():
+        assert schema[day].passed and schema[day].metadata["rows_checked"].value == rows
+        assert conservation[day].passed and conservation[day].metadata["bronze_rows"].value == bronze[day]

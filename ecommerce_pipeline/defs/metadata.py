@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 
 import dagster as dg
@@ -69,22 +70,69 @@ def numbers_metadata(**numbers: float | int | None) -> dict[str, object]:
 
 
 def describe_partitions(context: dg.AssetExecutionContext, key: dg.AssetKey, per_day: dict) -> None:
-    """Give each partition of the run its own figures (``per_day``: day -> {name: number}): a single-run
-    backfill then shows every day's own rows and revenue, and the UI plots them across days."""
+    """Give each partition of the run its own figures (``per_day``: day -> {name: number or MetadataValue}): a
+    single-run backfill then shows every day's own rows and revenue, and the UI plots them across days."""
     for partition in context.partition_keys:
-        numbers = per_day.get(date.fromisoformat(partition), {})
-        context.add_asset_metadata(numbers_metadata(**numbers), asset_key=key, partition_key=partition)
+        figures = per_day.get(date.fromisoformat(partition), {})
+        numbers = {k: v for k, v in figures.items() if not isinstance(v, dg.MetadataValue)}
+        shown = {k: v for k, v in figures.items() if isinstance(v, dg.MetadataValue)}
+        context.add_asset_metadata(numbers_metadata(**numbers) | shown, asset_key=key, partition_key=partition)
+
+
+def check_partitions(context: dg.AssetExecutionContext, per_day: dict) -> None:
+    """Record each partition's own evaluation of a check (``per_day``: day -> AssetCheckResult of that day's
+    rows). The check result a step yields belongs to the whole run, without a partition, however many days it
+    covered; these events give every day of a single-run backfill its own pass or failure and figures."""
+    for partition in context.partition_keys:
+        result = per_day.get(date.fromisoformat(partition))
+        if result is not None:
+            context.log_event(
+                dg.AssetCheckEvaluation(
+                    asset_key=result.asset_key,
+                    check_name=result.check_name,
+                    passed=result.passed,
+                    metadata=result.metadata,
+                    severity=result.severity,
+                    partition=partition,
+                )
+            )
 
 
 def day_figures(table: pa.Table, date_column: str, sums: dict[str, str], days) -> dict:
-    """Per day of ``days``: the rows dated that day and the sums of some columns (name -> column)."""
+    """Per day of ``days``: the rows dated that day and the sums of some columns (name -> column), in one
+    pass over the table (a year's backfill describes 365 days)."""
+    grouped = table.group_by(date_column).aggregate(
+        [(date_column, "count"), *((column, "sum") for column in sums.values())]
+    )
+    found = {row[date_column]: row for row in grouped.to_pylist()}
     figures = {}
     for day in days:
-        rows = table.filter(pc.equal(table.column(date_column), pa.scalar(day, pa.date32())))
-        figures[day] = {"dagster/row_count": rows.num_rows} | {
-            name: column_sum(rows, column) for name, column in sums.items()
+        row = found.get(day, {})
+        figures[day] = {"dagster/row_count": row.get(f"{date_column}_count", 0)} | {
+            name: float(row.get(f"{column}_sum") or 0.0) for name, column in sums.items()
         }
     return figures
+
+
+def day_schema_checks(
+    key: dg.AssetKey, table: pa.Table, date_column: str, outcome: SchemaOutcome, days
+) -> dict[date, dg.AssetCheckResult]:
+    """Per day of ``days``: the schema check of that day's rows, from one check of the whole ``table``."""
+    dates = table.column(date_column).to_pylist()
+    checked, failing = Counter(dates), Counter(dates[i] for i in outcome.failing_positions)
+    return {
+        day: dg.AssetCheckResult(
+            asset_key=key,
+            check_name="schema",
+            passed=failing[day] == 0,
+            metadata={"rows_checked": checked[day], "failing_rows": failing[day]}
+            | (
+                {"failures": dg.MetadataValue.md("\n".join(f"- {f}" for f in outcome.failures))} if failing[day] else {}
+            ),
+            severity=dg.AssetCheckSeverity.ERROR,
+        )
+        for day in days
+    }
 
 
 def column_sum(table: pa.Table, column: str) -> float:

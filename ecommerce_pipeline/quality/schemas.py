@@ -215,6 +215,8 @@ class SchemaOutcome:
     failing_rows: int
     failures: list[str] = field(default_factory=list)
     sample: pd.DataFrame | None = None
+    # Positions of the failing rows in the table checked (every row when the table itself fails).
+    failing_positions: list[int] = field(default_factory=list)
 
 
 def duplicate_key_rows(table: pa_arrow.Table, keys: list[str]) -> np.ndarray:
@@ -263,4 +265,17 @@ def check_schema(table_name: str, table: pa_arrow.Table) -> SchemaOutcome:
         return SchemaOutcome(True, len(df), 0)
     rows = sorted(failing_rows)
     sample = table.take(rows[:SAMPLE_ROWS]).to_pandas() if rows else None
-    return SchemaOutcome(False, len(df), len(df) if everything_fails else len(rows), messages, sample)
+    positions = list(range(len(df))) if everything_fails else rows
+    return SchemaOutcome(False, len(df), len(positions), messages, sample, positions)
+
+
+def combined_schema(outcomes: list[SchemaOutcome]) -> SchemaOutcome:
+    """One outcome for several commits checked one at a time (a long backfill never checks its year at once)."""
+    failures = list(dict.fromkeys(f for o in outcomes for f in o.failures))[:20]
+    return SchemaOutcome(
+        passed=all(o.passed for o in outcomes),
+        rows_checked=sum(o.rows_checked for o in outcomes),
+        failing_rows=sum(o.failing_rows for o in outcomes),
+        failures=failures,
+        sample=next((o.sample for o in outcomes if o.sample is not None), None),
+    )

@@ -29,7 +29,7 @@ from pyiceberg.exceptions import (
     NoSuchTableError,
 )
 from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, In
-from pyiceberg.io.pyarrow import PYARROW_FIELD_DOC_KEY
+from pyiceberg.io.pyarrow import PYARROW_FIELD_DOC_KEY, ArrowScan, schema_to_pyarrow
 
 from ecommerce_pipeline.quality.columns import describe
 
@@ -121,6 +121,23 @@ class TableStore:
         if snapshot is None:
             return None
         return snapshot.snapshot_id, int((snapshot.summary or {}).get("total-records", 0))
+
+    def batches(self, table: str, columns: Sequence[str]) -> pa.RecordBatchReader | None:
+        """The table's current rows as a stream of record batches, one data file at a time: for a reader
+        that must see every row of a large table without holding it (None before its first commit).
+        pyiceberg's own batch reader reads every file at once on its thread pool, holding the whole table."""
+        t = self.load(table)
+        if t is None:
+            return None
+        scan = t.scan(selected_fields=tuple(columns))
+        schema = schema_to_pyarrow(scan.projection())
+
+        def one_file_at_a_time():
+            for task in scan.plan_files():
+                for batch in ArrowScan(t.metadata, t.io, scan.projection(), scan.row_filter).to_record_batches([task]):
+                    yield batch.cast(schema)
+
+        return pa.RecordBatchReader.from_batches(schema, one_file_at_a_time())
 
     def read_dates(
         self, table: str, column: str, dates: Sequence, columns: Sequence[str] | None = None
@@ -286,7 +303,8 @@ def delete_unreferenced(t, before: set[str]) -> list[str]:
     never in ``before``, so they are never touched."""
     gone = sorted(before - referenced_files(t))
     for path in gone:
-        t.io.delete(path if "://" in path else Path(path).as_uri())
+        # A plain path, not Path.as_uri(): that percent-encodes the '=' of partition folders, naming no file.
+        t.io.delete(path)
     return gone
 
 

@@ -8,11 +8,16 @@ gives the same table. Scores are 1-5 by percentile rank among the customers, so 
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date
 
 import pyarrow as pa
 
-from ecommerce_pipeline.transforms.sql import duckdb_sql, query
+from ecommerce_pipeline.transforms.sql import connect, duckdb_sql
+
+# The whole order history streams through DuckDB in batches; what its aggregation holds beyond this spills
+# to a temporary folder, so the table's memory stays the same after years of orders (the cost is disk I/O).
+MEMORY_LIMIT = "256MB"
 
 # The orders_validated columns the table is computed from, with their silver types.
 HISTORY_SCHEMA = pa.schema(
@@ -33,9 +38,21 @@ CLV_SQL = duckdb_sql("customer_lifetime_value", orders="orders", as_of="as_of")
 RFM_SEGMENTS = ("Champions", "New", "Loyal", "Potential Loyalist", "At Risk", "Hibernating", "Lost", "Need Attention")
 
 
-def customer_lifetime_value(orders: pa.Table, as_of: date) -> pa.Table:
-    """``orders``: the current order lines (at least HISTORY_COLUMNS) of every order date."""
-    return query(CLV_SQL, orders=orders, as_of=pa.table({"as_of": pa.array([as_of], pa.date32())}))
+def customer_lifetime_value(orders: pa.Table | pa.RecordBatchReader, as_of: date) -> pa.Table:
+    """``orders``: the current order lines (at least HISTORY_COLUMNS) of every order date, as a table or a
+    stream of record batches (read once, never held whole)."""
+    con = connect()
+    spill = tempfile.TemporaryDirectory(prefix="clv-")
+    try:
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.execute(f"SET temp_directory = '{spill.name}'")
+        con.execute("SET preserve_insertion_order = false")
+        con.register("orders", orders)
+        con.register("as_of", pa.table({"as_of": pa.array([as_of], pa.date32())}))
+        return con.sql(CLV_SQL).to_arrow_table()
+    finally:
+        con.close()
+        spill.cleanup()
 
 
 def output_schema() -> pa.Schema:

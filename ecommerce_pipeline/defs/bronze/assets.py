@@ -7,6 +7,7 @@ import dagster as dg
 
 from ecommerce_pipeline.contract import ENTITIES, Entity
 from ecommerce_pipeline.defs.metadata import (
+    check_partitions,
     conservation_check_result,
     describe_partitions,
     rule_counts,
@@ -94,7 +95,7 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
         ingested_at = datetime.now(UTC)
         # Each day is validated and written on its own, so a long single-run backfill holds one day at a time.
         rows, quarantined, landing_rows, extras, files, outcomes, rules = 0, 0, 0, {}, 0, [], {}
-        preview, per_day, per_day_quarantine = None, {}, {}
+        preview, per_day, per_day_quarantine, per_day_checks = None, {}, {}, {}
         quarantine_preview, bytes_written, quarantine_bytes = None, 0, 0
         for day in partition_days(context):
             landed = store.list_files(entity.name, day)
@@ -121,6 +122,7 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
                 f"rule_{rule}": n for rule, n in rule_counts(result.quarantine).items()
             }
             outcomes.append(bronze_conservation(result.landing_rows_by_file, result.valid, result.quarantine))
+            per_day_checks[day] = conservation_check_result(key, outcomes[-1])
             for rule, n in rule_counts(result.quarantine).items():
                 rules[rule] = rules.get(rule, 0) + n
             preview = result.valid if preview is None or not preview.num_rows else preview
@@ -134,6 +136,7 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
             context.log.warning(f"{entity.name}: extra columns kept in _extra_columns: {extras}")
         describe_partitions(context, key, per_day)
         describe_partitions(context, quarantine_key, per_day_quarantine)
+        check_partitions(context, per_day_checks)
         # One line per table and run, counted by the CloudWatch metric filter "quarantined rows" (infra/modules/monitoring).
         context.log.info(f"bronze/{entity.name} quarantined_rows {quarantined}")
         yield dg.Output(

@@ -6,7 +6,7 @@ history. Checks block gold on failure.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import dagster as dg
@@ -17,6 +17,7 @@ from pyiceberg.expressions import And, EqualTo, GreaterThanOrEqual, In, LessThan
 from ecommerce_pipeline.defs import restatements
 from ecommerce_pipeline.defs.bronze.assets import bronze_key, bronze_quarantine_key
 from ecommerce_pipeline.defs.metadata import (
+    PREVIEW_ROWS,
     conservation_check_result,
     day_figures,
     describe_partitions,
@@ -28,7 +29,7 @@ from ecommerce_pipeline.defs.partitions import partition_days
 from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, OWNERS
 from ecommerce_pipeline.defs.resources import PipelineSettings, TablesResource
 from ecommerce_pipeline.quality.conservation import combined, stored_conservation
-from ecommerce_pipeline.quality.schemas import check_schema, checked_columns
+from ecommerce_pipeline.quality.schemas import SchemaOutcome, check_schema, checked_columns, combined_schema
 from ecommerce_pipeline.storage.io_manager import lazily
 from ecommerce_pipeline.storage.lake import PartitionScan, day_chunks
 from ecommerce_pipeline.storage.tables import TableStore
@@ -38,7 +39,6 @@ from ecommerce_pipeline.transforms.events import merge_events, new_events
 from ecommerce_pipeline.transforms.orders import (
     DIMENSION_COLUMNS,
     UNRESOLVED_COLUMNS,
-    OrderBatch,
     merge_versions,
     order_batch,
 )
@@ -109,18 +109,26 @@ def _dimension(store: TableStore, name: str, key: dg.AssetKey, result: Dimension
     return result.history.filter(pc.is_in(result.history.column("landing_date"), pa.array(days, pa.date32())))
 
 
+def _keep(results: list, days: list[date], written: pa.Table, result: DimensionResult, schema: str) -> None:
+    """Keep what the step reports of a chunk: its check, its counts, and the whole history of the last chunk
+    only (a year's backfill would otherwise hold one copy of the history per chunk)."""
+    if results:
+        _, earlier, previous, check = results[-1]
+        results[-1] = (None, earlier.slice(0, 0), replace(previous, history=previous.history.slice(0, 0)), check)
+    results.append((days, written, result, check_schema(schema, written)))
+
+
 def _dimension_metadata(key: dg.AssetKey, results: list) -> dict:
-    last = results[-1][2]
-    today = pa.concat_tables([t for _, t, _ in results])
+    _, today, last, _ = results[-1]
     id_column = next(c for c in last.history.column_names if c.endswith("_id"))
     return table_metadata(
         today,
         described_as=table_of(key),
         row_count=last.history.num_rows,
-        versions_received=sum(r.versions_added for _, _, r in results),
+        versions_received=sum(r.versions_added for _, _, r, _ in results),
         keys=len(pc.unique(last.history.column(id_column))),
-        keys_changed=sum(len(pc.unique(r.changes.column("key"))) for _, _, r in results),
-        quarantined_rows=sum(r.quarantine.num_rows for _, _, r in results),
+        keys_changed=sum(len(pc.unique(r.changes.column("key"))) for _, _, r, _ in results),
+        quarantined_rows=sum(r.quarantine.num_rows for _, _, r, _ in results),
     )
 
 
@@ -160,14 +168,14 @@ def customers_clean(
         result = clean_customers(
             bronze_customers.of_days(days), store.read(table_of(CUSTOMERS)), days, pipeline_settings.phone_country()
         )
-        results.append((days, _dimension(store, "customers", CUSTOMERS, result, days), result))
+        _keep(results, days, _dimension(store, "customers", CUSTOMERS, result, days), result, "customers_clean")
     yield dg.Output(None, "customers", metadata=_dimension_metadata(CUSTOMERS, results))
-    quarantine = pa.concat_tables([r.quarantine for _, _, r in results])
+    quarantine = pa.concat_tables([r.quarantine for _, _, r, _ in results])
     yield dg.Output(quarantine, "quarantine", metadata=table_metadata(quarantine) | {"rules": rule_counts(quarantine)})
-    yield schema_check_result(CUSTOMERS, check_schema("customers_clean", pa.concat_tables([t for _, t, _ in results])))
+    yield schema_check_result(CUSTOMERS, combined_schema([c for *_, c in results]))
     yield conservation_check_result(
         CUSTOMERS,
-        combined([stored_conservation(r.received, r.versions_added, r.quarantine.num_rows) for _, _, r in results]),
+        combined([stored_conservation(r.received, r.versions_added, r.quarantine.num_rows) for _, _, r, _ in results]),
     )
 
 
@@ -188,11 +196,11 @@ def products_clean(context: dg.AssetExecutionContext, bronze_products: Partition
     store, results = tables.store(), []
     for days in _chunks(context, bronze_products):
         result = clean_products(bronze_products.of_days(days), store.read(table_of(PRODUCTS)), days)
-        results.append((days, _dimension(store, "products", PRODUCTS, result, days), result))
+        _keep(results, days, _dimension(store, "products", PRODUCTS, result, days), result, "products_clean")
     yield dg.Output(None, "products", metadata=_dimension_metadata(PRODUCTS, results))
-    yield schema_check_result(PRODUCTS, check_schema("products_clean", pa.concat_tables([t for _, t, _ in results])))
+    yield schema_check_result(PRODUCTS, combined_schema([c for *_, c in results]))
     yield conservation_check_result(
-        PRODUCTS, combined([stored_conservation(r.received, r.versions_added, 0) for _, _, r in results])
+        PRODUCTS, combined([stored_conservation(r.received, r.versions_added, 0) for _, _, r, _ in results])
     )
 
 
@@ -271,10 +279,17 @@ def _empty_dimension(name: str) -> pa.Table:
 
 @dataclass
 class OrdersStep:
-    """What one chunk of landing days did to the orders."""
+    """What one chunk of landing days did to the orders: counts, quarantines and the check of what it wrote
+    (never its rows, so a year's backfill holds one chunk's rows at a time)."""
 
-    batch: OrderBatch
-    current: pa.Table  # the current rows of every restated date
+    versions: int  # order versions received
+    version_days: pa.Table  # their landing days (one column)
+    lines: int  # line versions received
+    duplicate_lines: int
+    orders_quarantine: pa.Table
+    lines_quarantine: pa.Table
+    check: SchemaOutcome
+    preview: pa.Table  # the first current rows written
     restated: set[date]
 
 
@@ -315,7 +330,17 @@ def _orders_step(
             footprint[landing].add(d)
     footprint[max(days)] |= restated
     restatements.record(store, table_of(ORDERS), days, footprint)
-    return OrdersStep(batch, current, restated)
+    return OrdersStep(
+        versions=batch.headers.num_rows,
+        version_days=batch.headers.select(["landing_date"]),
+        lines=batch.lines.num_rows,
+        duplicate_lines=batch.duplicate_lines,
+        orders_quarantine=batch.orders_quarantine,
+        lines_quarantine=batch.lines_quarantine,
+        check=check_schema("orders_validated", current),
+        preview=current.slice(0, PREVIEW_ROWS),
+        restated=restated,
+    )
 
 
 @dg.multi_asset(
@@ -367,10 +392,8 @@ def orders_validated(
             )
         )
     restated = set().union(*(s.restated for s in steps))
-    current = steps[-1].current if len(steps) == 1 else store.read_dates(table_of(ORDERS), "business_date", restated)
-    batches = [s.batch for s in steps]
-    orders_q = pa.concat_tables([b.orders_quarantine for b in batches])
-    lines_q = pa.concat_tables([b.lines_quarantine for b in batches])
+    orders_q = pa.concat_tables([s.orders_quarantine for s in steps])
+    lines_q = pa.concat_tables([s.lines_quarantine for s in steps])
     # Each partition: the current rows of its own order date, and what its landing day brought.
     days = partition_days(context)
     figures = day_figures(
@@ -379,20 +402,25 @@ def orders_validated(
         {"revenue": "line_revenue"},
         days,
     )
-    headers = pa.concat_tables([b.headers.select(["landing_date"]) for b in batches])
-    for day, numbers in day_figures(headers, "landing_date", {}, days).items():
+    versions = pa.concat_tables([s.version_days for s in steps])
+    for day, numbers in day_figures(versions, "landing_date", {}, days).items():
         figures[day]["versions_received"] = numbers["dagster/row_count"]
     for day, numbers in day_figures(orders_q, "business_date", {}, days).items():
         figures[day]["quarantined_orders"] = numbers["dagster/row_count"]
     describe_partitions(context, ORDERS, figures)
+    # The run's figures over the restated dates, from the narrow columns they need.
+    current = store.read_dates(
+        table_of(ORDERS), "business_date", restated, ["line_revenue", "customer_known", "product_known"]
+    )
     yield dg.Output(
         None,
         "orders",
         metadata=table_metadata(
-            current,
+            steps[-1].preview,
+            row_count=current.num_rows,
             described_as=table_of(ORDERS),
             restated_dates=len(restated),
-            versions_received=sum(b.headers.num_rows for b in batches),
+            versions_received=sum(s.versions for s in steps),
             revenue_of_restated_dates=float(pc.sum(current.column("line_revenue")).as_py() or 0),
             quarantined_orders=orders_q.num_rows,
             quarantined_lines=lines_q.num_rows,
@@ -403,19 +431,19 @@ def orders_validated(
     )
     for name, q in (("orders_quarantine", orders_q), ("lines_quarantine", lines_q)):
         yield dg.Output(q, name, metadata=table_metadata(q) | {"rules": rule_counts(q)})
-    yield schema_check_result(ORDERS, check_schema("orders_validated", current))
+    yield schema_check_result(ORDERS, combined_schema([s.check for s in steps]))
     yield conservation_check_result(
         ORDERS,
-        stored_conservation(bronze_rows(bronze_orders), sum(b.headers.num_rows for b in batches), orders_q.num_rows),
+        stored_conservation(bronze_rows(bronze_orders), sum(s.versions for s in steps), orders_q.num_rows),
         "order_conservation",
     )
     yield conservation_check_result(
         ORDERS,
         stored_conservation(
             bronze_rows(bronze_order_items),
-            sum(b.lines.num_rows for b in batches),
+            sum(s.lines for s in steps),
             lines_q.num_rows,
-            sum(b.duplicate_lines for b in batches),
+            sum(s.duplicate_lines for s in steps),
         ),
         "line_conservation",
     )
@@ -447,7 +475,7 @@ def events_clean(
     pipeline_settings: PipelineSettings,
 ):
     store, table = tables.store(), table_of(EVENTS)
-    restated, stored_rows, duplicates, sessions, checked = set(), 0, 0, 0, []
+    restated, stored_rows, duplicates, sessions, checks, preview = set(), 0, 0, 0, [], None
     for days in _chunks(context, bronze_events):
         incoming = new_events(bronze_events.of_days(days), pipeline_settings.timezone())
         dates = set(incoming.column("business_date").to_pylist()) | restatements.restated(store, table, days)
@@ -465,13 +493,14 @@ def events_clean(
         duplicates += int(pc.sum(new_rows.column("is_duplicate")).as_py() or 0)
         counted = merged.filter(pc.invert(merged.column("is_duplicate")))
         sessions += int(pc.sum(pc.equal(counted.column("event_seq"), 1)).as_py() or 0)
-        checked.append(counted.select(checked_columns("events_clean")))
+        checks.append(check_schema("events_clean", counted.select(checked_columns("events_clean"))))
+        preview = counted.slice(0, PREVIEW_ROWS)
         restated |= dates
     yield dg.Output(
         None,
         "events",
         metadata=table_metadata(
-            checked[-1],
+            preview,
             described_as=table_of(EVENTS),
             row_count=stored_rows,
             restated_dates=len(restated),
@@ -480,7 +509,7 @@ def events_clean(
         )
         | {"restated": dg.MetadataValue.json(sorted(d.isoformat() for d in restated))},
     )
-    yield schema_check_result(EVENTS, check_schema("events_clean", pa.concat_tables(checked)))
+    yield schema_check_result(EVENTS, combined_schema(checks))
     yield conservation_check_result(EVENTS, stored_conservation(bronze_rows(bronze_events), stored_rows, 0))
 
 

@@ -1,0 +1,81 @@
+"""The Iceberg table store: restatements by date, a stream that holds one file at a time, snapshot expiry that
+deletes what no kept snapshot needs."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pyarrow as pa
+import pytest
+
+from ecommerce_pipeline.storage import tables
+from ecommerce_pipeline.storage.tables import local_table_store, referenced_files
+
+DAYS = [date(2025, 1, 1) + timedelta(d) for d in range(5)]
+
+
+def _rows(day: date, n: int, amount: str = "1.10") -> pa.Table:
+    return pa.table(
+        {
+            "business_date": pa.array([day] * n, pa.date32()),
+            "order_id": pa.array([f"{day:%m%d}-{i}" for i in range(n)], pa.string()),
+            "revenue": pa.array([Decimal(amount)] * n, pa.decimal128(18, 2)),
+        }
+    )
+
+
+@pytest.fixture
+def store(tmp_path):
+    return local_table_store(tmp_path / "lake")
+
+
+def test_a_restatement_replaces_exactly_its_dates(store):
+    for i, day in enumerate(DAYS):
+        store.restate("gold/t", "business_date", [day], _rows(day, i + 1))
+    store.restate("gold/t", "business_date", DAYS[1:3], pa.concat_tables([_rows(DAYS[1], 7, "2.00"), _rows(DAYS[2], 0)]))
+    counts = {d: 0 for d in DAYS}
+    for day in store.read("gold/t", ["business_date"]).column(0).to_pylist():
+        counts[day] += 1
+    assert counts == {DAYS[0]: 1, DAYS[1]: 7, DAYS[2]: 0, DAYS[3]: 4, DAYS[4]: 5}
+    with pytest.raises(ValueError, match="outside the dates"):
+        store.restate("gold/t", "business_date", [DAYS[0]], _rows(DAYS[4], 1))
+
+
+def test_the_batch_stream_reads_every_current_row_once_one_file_at_a_time(store, monkeypatch):
+    for i, day in enumerate(DAYS):
+        store.restate("gold/t", "business_date", [day], _rows(day, 10 * (i + 1)))
+    store.restate("gold/t", "business_date", [DAYS[0]], _rows(DAYS[0], 3, "9.99"))
+    read_at_once = []
+    original = tables.ArrowScan.to_record_batches
+
+    def spy(self, tasks):
+        tasks = list(tasks)
+        read_at_once.append(len(tasks))
+        return original(self, tasks)
+
+    monkeypatch.setattr(tables.ArrowScan, "to_record_batches", spy)
+    streamed = store.batches("gold/t", ["order_id", "revenue"]).read_all()
+    assert read_at_once == [1] * len(store.files("gold/t"))
+    assert streamed.schema.names == ["order_id", "revenue"]
+    assert sorted(streamed.column("order_id").to_pylist()) == sorted(store.read("gold/t").column("order_id").to_pylist())
+    assert streamed.num_rows == 3 + 20 + 30 + 40 + 50
+    assert sum(streamed.column("revenue").to_pylist()) == Decimal("29.97") + 140 * Decimal("1.10")
+    assert store.batches("gold/absent", ["order_id"]) is None
+
+
+def test_expired_snapshots_take_their_files_with_them(store, monkeypatch):
+    monkeypatch.setattr(tables, "KEEP_SNAPSHOTS", 4)
+    monkeypatch.setattr(tables, "EXPIRE_BATCH", 2)
+    for run in range(12):
+        store.restate("gold/t", "business_date", [DAYS[0]], _rows(DAYS[0], 5, f"{run}.00"))
+    t = store.load("gold/t")
+    assert len(t.snapshots()) <= 4 + 2
+    on_disk = {str(p) for p in _folder(store).rglob("*.parquet")}
+    assert on_disk <= referenced_files(t)
+    assert store.read("gold/t", ["revenue"]).column(0).to_pylist() == [Decimal("11.00")] * 5
+
+
+def _folder(store):
+    from pathlib import Path
+    from urllib.parse import urlparse
+
+    return Path(urlparse(store.location("gold/t")).path)
