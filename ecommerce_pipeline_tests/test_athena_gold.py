@@ -75,7 +75,20 @@ def test_the_local_engine_runs_the_athena_file_transpiled(silver_tables, monkeyp
         executed.append(sql)
         return transforms_sql.query(sql, params, **tables)
 
-    monkeypatch.setattr(clv, "query", recording_query)
+    class RecordingConnection:
+        """customer_lifetime_value streams its input through its own DuckDB connection: record what it runs."""
+
+        def __init__(self, con):
+            self.con = con
+
+        def __getattr__(self, name):
+            return getattr(self.con, name)
+
+        def sql(self, text, *args, **kwargs):
+            executed.append(text)
+            return self.con.sql(text, *args, **kwargs)
+
+    monkeypatch.setattr(clv, "connect", lambda: RecordingConnection(transforms_sql.connect()))
     monkeypatch.setattr(performance, "query", recording_query)
     orders = silver_tables["orders_validated"]
     assert clv.customer_lifetime_value(orders, DAY).num_rows > 0
