@@ -32,7 +32,23 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from ecommerce_pipeline.generator import generate_store
     from ecommerce_pipeline.settings import load_settings
 
-    landing = Path(args.landing or load_settings().landing_dir)
+    target = getattr(args, "to", None)
+    if target is not None and not target.strip():
+        # `--to "$ECOM_LANDING_URI"` with the variable unset: never fall back to the local folder silently.
+        print(
+            "error: --to is empty (is ECOM_LANDING_URI set? `ecommerce-pipeline local-aws` prints it)", file=sys.stderr
+        )
+        return 2
+    if target and target.startswith("s3://"):
+        # Generated into a temporary folder, then uploaded as `upload` would: the same files, the same keys.
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="ecommerce-landing-") as folder:
+            code = cmd_generate(argparse.Namespace(**{**vars(args), "to": None, "landing": folder}))
+            if code:
+                return code
+            return _upload(Path(folder), target, args.start, args.end)
+    landing = Path(target or args.landing or load_settings().landing_dir)
     started = time.perf_counter()
     summary = generate_store(
         landing,
@@ -49,6 +65,68 @@ def cmd_generate(args: argparse.Namespace) -> int:
         print(f"  {entity:<12} {rows:>12,} rows")
     injected = ", ".join(f"{k}={v:,}" for k, v in summary.defects.items() if v)
     print(f"  defects injected: {injected or 'none'}")
+    return 0
+
+
+def _upload(folder: Path, uri: str, start: date, end: date) -> int:
+    from ecommerce_pipeline.ops.upload import upload_landing
+    from ecommerce_pipeline.settings import load_settings
+    from ecommerce_pipeline.storage.aws import session
+
+    if not uri.startswith("s3://"):
+        print(f"error: {uri!r} is not an s3:// address", file=sys.stderr)
+        return 2
+    aws = session(load_settings().aws_region)
+    if aws.region_name is None:
+        print("error: no AWS region: set AWS_REGION", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    try:
+        summary = upload_landing(folder, uri, start, end, aws)
+    except Exception as exc:  # the client's own words (NoSuchBucket, AccessDenied, no credentials), not a traceback
+        print(f"error: uploading to {uri} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    elapsed = time.perf_counter() - started
+    print(f"Uploaded {summary.files} file(s), {summary.bytes:,} bytes, from {folder} to {uri} in {elapsed:.1f}s")
+    if summary.days_without_files:
+        print(f"  no files for: {', '.join(d.isoformat() for d in summary.days_without_files)}")
+    return 0 if summary.files else 1
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    from ecommerce_pipeline.settings import load_settings
+
+    settings = load_settings()
+    uri = args.to or settings.landing_uri
+    if not uri:
+        print("error: ECOM_LANDING_URI is not set (or give --to s3://bucket/prefix)", file=sys.stderr)
+        return 2
+    if args.end < args.start:
+        print("--end is before --start", file=sys.stderr)
+        return 2
+    return _upload(Path(args.source or settings.landing_dir), uri, args.start, args.end)
+
+
+def cmd_local_aws(args: argparse.Namespace) -> int:
+    from ecommerce_pipeline.ops import local_aws
+
+    state = Path(local_aws.STATE_DIR)
+    if args.stop:
+        pid = local_aws.stop(state)
+        print(f"# stopped the moto server (pid {pid})" if pid else "# no moto server started from this folder")
+        return 0
+    if local_aws.stop(state):
+        print("# stopped the moto server started before from this folder")
+    try:
+        process, values = local_aws.start(args.port, state)
+    except Exception as exc:
+        print(
+            f"error: could not start a moto server: {exc} (is moto[server] installed? see the README)", file=sys.stderr
+        )
+        return 1
+    print(f"# a moto server on {values['AWS_ENDPOINT_URL']} (pid {process.pid}, log {state / 'moto.log'}) with the")
+    print("# buckets, Glue database and Athena workgroup; stop it with: ecommerce-pipeline local-aws --stop")
+    print(local_aws.exports(values))
     return 0
 
 
@@ -70,6 +148,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             first = partitions.get_first_partition_key()
             print(f"{day} is not a partition (partitions start at {first}; set ECOM_START_DATE)", file=sys.stderr)
             return 2
+    problems = _aws_problems()
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print("(`ecommerce-pipeline local-aws` prints a working set for a local moto server)", file=sys.stderr)
+        return 2
     steps = len(job.graph.node_defs)
     handler = Progress.start(steps)
     days = (args.end - args.start).days + 1
@@ -77,16 +161,57 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
         result = run_range(progress_job, instance, args.start, args.end, {"loggers": {"progress": {}}})
+        failures = handler.failures or ([] if result.success else _run_failure(instance, result.run_id))
     elapsed = time.perf_counter() - started
     ok = result.success and not handler.failed_checks
     print(f"Run {result.run_id} {'succeeded' if ok else 'FAILED'} in {elapsed:.1f}s")
+    for failure in failures:
+        print(f"Root cause: {failure}")
     if handler.failed_checks:
-        print(f"Failed checks: {', '.join(handler.failed_checks)}")
+        print(f"Failed checks: {'; '.join(handler.failed_checks)}")
+    if handler.warned_checks:
+        print(f"Warnings: {'; '.join(handler.warned_checks)}")
     if result.success:
         _print_summary(args.start, args.end)
     _print_unused_landing()
     print(f"See the run, assets and checks in the UI:  DAGSTER_HOME={home} dagster dev")
     return 0 if ok else 1
+
+
+def _aws_problems() -> list[str]:
+    """What is missing for ECOM_ENV=aws, said before a run starts rather than as retried step failures."""
+    from ecommerce_pipeline.settings import load_settings
+
+    settings = load_settings()
+    if settings.env != "aws":
+        return []
+    problems = [
+        f"{name} is not set (the s3:// prefix of the {what})"
+        for name, value, what in (
+            ("ECOM_LANDING_URI", settings.landing_uri, "landing files"),
+            ("ECOM_BRONZE_URI", settings.bronze_uri, "bronze tables"),
+            ("ECOM_SILVER_URI", settings.silver_uri, "silver tables"),
+            ("ECOM_GOLD_URI", settings.gold_uri, "gold tables"),
+        )
+        if not value
+    ]
+    import boto3
+
+    if not (settings.aws_region or boto3.Session().region_name):
+        problems.append("no AWS region: set AWS_REGION (Glue and Athena fail with NoRegionError without one)")
+    return problems
+
+
+def _run_failure(instance, run_id: str) -> list[str]:
+    """The root cause of a run that failed outside any step (its RUN_FAILURE event's error)."""
+    from ecommerce_pipeline.defs.errors import describe_failure
+
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is not None and event.event_type_value == "PIPELINE_FAILURE":
+            error = getattr(event.event_specific_data, "error", None)
+            return [describe_failure(None, error) if error else event.message or "the run failed"]
+    return []
 
 
 def _catalog():
@@ -308,7 +433,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--format", choices=["csv", "jsonl", "parquet"], default="csv")
     gen.add_argument("--landing", help="landing folder (default: ECOM_LANDING_DIR or ./data/landing)")
+    gen.add_argument(
+        "--to", help='where to write instead: a landing folder, or an s3:// landing URI (e.g. "$ECOM_LANDING_URI")'
+    )
     gen.set_defaults(func=cmd_generate)
+
+    upload = sub.add_parser("upload", help="upload the landing folder's files for a date range to ECOM_LANDING_URI")
+    upload.add_argument("--start", type=_date, required=True)
+    upload.add_argument("--end", type=_date, help="last day (default: --start)")
+    upload.add_argument("--from", dest="source", help="landing folder (default: ECOM_LANDING_DIR or ./data/landing)")
+    upload.add_argument("--to", help="s3:// landing URI (default: ECOM_LANDING_URI)")
+    upload.set_defaults(func=cmd_upload)
+
+    local = sub.add_parser(
+        "local-aws",
+        help="start a moto server on 127.0.0.1 with the buckets, Glue database and workgroup; print the exports",
+    )
+    local.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    local.add_argument("--stop", action="store_true", help="stop the server started from this folder")
+    local.set_defaults(func=cmd_local_aws)
 
     run = sub.add_parser("run", help="materialize every layer for a day or a range of days through Dagster")
     run.add_argument("--start", type=_date, required=True)

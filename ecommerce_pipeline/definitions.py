@@ -6,6 +6,7 @@ from ecommerce_pipeline.defs.automation.alerts import run_failure_alert
 from ecommerce_pipeline.defs.automation.arrival import landing_arrival_sensor
 from ecommerce_pipeline.defs.automation.schedules import nightly_schedule
 from ecommerce_pipeline.defs.bronze.assets import bronze_assets
+from ecommerce_pipeline.defs.bronze.landing_received import landing_checks
 from ecommerce_pipeline.defs.catalog.assets import duckdb_catalog
 from ecommerce_pipeline.defs.catalog.aws_assets import aws_catalog_assets
 from ecommerce_pipeline.defs.gold.athena_assets import gold_assets_for
@@ -20,6 +21,7 @@ CATALOG_ASSETS_BY_ENV = {"local": [duckdb_catalog], "aws": aws_catalog_assets}
 
 defs = dg.Definitions(
     assets=[*lake_assets, *CATALOG_ASSETS_BY_ENV.get(load_settings().env, [duckdb_catalog])],
+    asset_checks=landing_checks,
     jobs=[medallion_job],
     schedules=[nightly_schedule],
     sensors=[landing_arrival_sensor, run_failure_alert],

@@ -363,3 +363,138 @@ def mocked_aws(tmp_path: Path):
 def aws_env(tmp_path: Path):
     with mocked_aws(tmp_path) as variables:
         yield variables
+
+
+def queue_athena_results(*results: list[dict[str, str]] | None) -> None:
+    """What moto's Athena answers to the next queries, in order (it runs no SQL): each a list of rows, with
+    Athena's header row first; ``None`` is a statement with no result (an UNLOAD)."""
+    import os
+
+    import requests
+
+    queued = []
+    for rows in results:
+        names = list(rows[0]) if rows else []
+        header = [{"Data": [{"VarCharValue": n} for n in names]}] if rows else []
+        data = [{"Data": [{"VarCharValue": str(v)} for v in row.values()]} for row in rows or []]
+        queued.append({"rows": header + data, "column_info": [{"Name": n, "Type": "varchar"} for n in names]})
+    answer = requests.post(
+        f"{os.environ.get('AWS_ENDPOINT_URL', 'http://motoapi.amazonaws.com')}/moto-api/static/athena/query-results",
+        json={"region": os.environ["AWS_REGION"], "results": queued},
+        timeout=10,
+    )
+    assert answer.status_code == 201
+
+
+def write_manifest(uri: str, files: list[str]) -> None:
+    """A data manifest as Athena writes it: one s3:// path a line."""
+    import boto3
+
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    boto3.client("s3").put_object(Bucket=bucket, Key=key, Body="".join(f"{f}\n" for f in files).encode())
+
+
+def staged_files(staging: str) -> list[str]:
+    """Every object under an s3:// prefix, as s3:// paths."""
+    import boto3
+
+    bucket, _, prefix = staging[len("s3://") :].partition("/")
+    listed = boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    return sorted(f"s3://{bucket}/{o['Key']}" for o in listed)
+
+
+def stage_like_unload(s3_uri: str, table: pa.Table) -> None:
+    """Write ``table`` as Athena's UNLOAD does: business_date=<day>/ folders, several files, the column dropped."""
+    import boto3
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    s3 = boto3.client("s3")
+    bucket, _, prefix = s3_uri[len("s3://") :].partition("/")
+    for day in pc.unique(table.column("business_date")).to_pylist():
+        rows = table.filter(pc.equal(table.column("business_date"), pa.scalar(day, pa.date32()))).drop_columns(
+            "business_date"
+        )
+        half = rows.num_rows // 2
+        for i, part in enumerate((rows.slice(0, half), rows.slice(half))):
+            buffer = io.BytesIO()
+            pq.write_table(part, buffer, compression="snappy")
+            s3.put_object(Bucket=bucket, Key=f"{prefix}business_date={day}/2025_{i}_a1b2", Body=buffer.getvalue())
+
+
+def glue_iceberg_table(name: str, snapshot_id: int | None = None) -> pa.Table:
+    """A Glue table by its Athena name (``silver_orders_validated``): the rows of the Iceberg table, current or
+    as of a snapshot (``FOR VERSION AS OF``)."""
+    from ecommerce_pipeline.defs.resources import GlueTablesResource
+
+    layer, _, rest = name.partition("_")
+    store = GlueTablesResource().store()
+    if snapshot_id is not None:
+        return store.read_as_of(f"{layer}/{rest}", snapshot_id)
+    found = store.read(f"{layer}/{rest}")
+    if found is None:
+        raise LookupError(f"no Iceberg table {name} in Glue")
+    return found
+
+
+def athena_on_duckdb(
+    monkeypatch: pytest.MonkeyPatch,
+    read_table: Callable[[str, int | None], pa.Table] = glue_iceberg_table,
+    *,
+    stage: bool = True,
+    manifest: bool = True,
+    answer: bool = True,
+    extra_rows: int = 0,
+) -> list[str]:
+    """``Athena.run`` on moto plus what a real Athena does and moto does not (moto runs no SQL).
+
+    Each SELECT and UNLOAD is transpiled to DuckDB and run over the tables it names (``read_table(name,
+    snapshot id of a FOR VERSION AS OF or None)``; by default the Iceberg tables of the configured Glue catalog): a SELECT's rows are queued in moto as its
+    result, an UNLOAD's rows are written into its staging folder as Athena writes them, with the data manifest
+    listing them beside the query's result. The faults a real Athena can show: ``stage=False`` an UNLOAD that
+    writes no file (its manifest is empty), ``manifest=False`` no manifest at all, ``answer=False`` SELECTs that
+    answer no rows (moto's own behaviour), ``extra_rows`` added to every count. Returns the statements run."""
+    import re
+
+    import sqlglot
+    from sqlglot import exp
+
+    from ecommerce_pipeline.catalog.athena import Athena
+    from ecommerce_pipeline.transforms.sql import athena_to_duckdb, query
+
+    real_run = Athena.run
+    statements: list[str] = []
+
+    def on_duckdb(select_sql: str) -> pa.Table:
+        tree = sqlglot.parse_one(select_sql, read="athena")
+        ctes = {c.alias for c in tree.find_all(exp.CTE)}
+        tables = {}
+        for table in tree.find_all(exp.Table):
+            if table.name not in ctes:
+                version = table.args.get("version")
+                tables[table.name] = read_table(table.name, int(version.expression.name) if version else None)
+                table.set("version", None)  # DuckDB reads the registered table as it was at that snapshot
+        return query(athena_to_duckdb(tree.sql(dialect="athena")), **tables)
+
+    def run(self, sql):
+        statements.append(sql)
+        unload = re.fullmatch(r"UNLOAD \((.*)\)\nTO '([^']+)'\nWITH \(.*\)", sql, re.S)
+        if unload is None and sql.lstrip().upper().startswith(("SELECT", "WITH")) and answer:
+            rows = on_duckdb(sql).to_pylist()
+            for row in rows:
+                if "row_count" in row:
+                    row["row_count"] += extra_rows
+            queue_athena_results(rows)
+        done = real_run(self, sql)
+        if unload is not None:
+            if stage:
+                staged = on_duckdb(unload.group(1))
+                if staged.num_rows:
+                    stage_like_unload(unload.group(2), staged)
+            if manifest:
+                location = done.output_location.rsplit("/", 1)[0] + f"/{done.query_id}-manifest.csv"
+                write_manifest(location, staged_files(unload.group(2)))
+        return done
+
+    monkeypatch.setattr(Athena, "run", run)
+    return statements

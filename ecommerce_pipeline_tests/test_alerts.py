@@ -103,6 +103,7 @@ def test_a_failed_run_is_posted_to_the_webhook_and_emailed(failure_context, webh
     assert payload["text"] == "[ecommerce-pipeline] nightly failed (2025-01-05)"
     detail = payload["blocks"][0]["text"]["text"]
     assert run_id in detail and "load_orders" in detail and f"http://dagster.shop.test/runs/{run_id}" in detail
+    assert "Root cause: load_orders: Failure: the orders bucket is unreachable" in detail
 
     ((sender, recipients, content),) = mails
     assert sender == "pipeline@shop.test" and recipients == ["oncall@shop.test", "data@shop.test"]

@@ -1,28 +1,31 @@
-"""The whole-history gold tables on Athena: one SQL text for both engines, UNLOAD on moto, publishing into the lake."""
+"""The whole-history gold tables on Athena: one SQL text for both engines, UNLOAD on moto (with the SQL run on
+DuckDB, which moto cannot do), verifying what was staged and committing it to the gold Iceberg tables."""
 
-import io
 import re
 from datetime import date, timedelta
 
 import boto3
 import dagster as dg
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import pytest
 import sqlglot
 from sqlglot import exp
 
 from ecommerce_pipeline.catalog.athena_gold import (
+    UnloadRefused,
+    compute_on_athena,
     days_relation,
     publish,
+    read_staged,
     staged_day,
     unload_statement,
+    verify_staged,
 )
 from ecommerce_pipeline.defs.bronze.assets import bronze_assets
 from ecommerce_pipeline.defs.catalog.aws_assets import aws_catalog_assets
-from ecommerce_pipeline.defs.gold.athena_assets import gold_assets_for
-from ecommerce_pipeline.defs.resources import aws_resources
+from ecommerce_pipeline.defs.errors import describe_failure
+from ecommerce_pipeline.defs.gold.athena_assets import IcebergPublisher, gold_assets_for
+from ecommerce_pipeline.defs.resources import AwsCatalogResource, GlueTablesResource, aws_resources
 from ecommerce_pipeline.defs.silver.assets import silver_assets
 from ecommerce_pipeline.settings import load_settings
 from ecommerce_pipeline.storage.s3_io_manager import configured_s3_lake
@@ -31,7 +34,7 @@ from ecommerce_pipeline.transforms import product_performance as performance
 from ecommerce_pipeline.transforms import sql as transforms_sql
 from ecommerce_pipeline.transforms.sql import athena_sql, athena_to_duckdb
 
-from .conftest import DAY, mocked_aws, upload_store
+from .conftest import DAY, athena_on_duckdb, mocked_aws, stage_like_unload, staged_files, upload_store
 
 LOCAL_RELATIONS = {
     "customer_lifetime_value": {"orders": "orders", "as_of": "as_of"},
@@ -72,16 +75,18 @@ def test_the_local_engine_runs_the_athena_file_transpiled(silver_tables, monkeyp
         executed.append(sql)
         return transforms_sql.query(sql, params, **tables)
 
-    class RecordingConnection:  # customer_lifetime_value streams through a connection of its own
+    class RecordingConnection:
+        """customer_lifetime_value streams its input through its own DuckDB connection: record what it runs."""
+
         def __init__(self, con):
             self.con = con
 
-        def sql(self, sql):
-            executed.append(sql)
-            return self.con.sql(sql)
-
         def __getattr__(self, name):
             return getattr(self.con, name)
+
+        def sql(self, text, *args, **kwargs):
+            executed.append(text)
+            return self.con.sql(text, *args, **kwargs)
 
     monkeypatch.setattr(clv, "connect", lambda: RecordingConnection(transforms_sql.connect()))
     monkeypatch.setattr(performance, "query", recording_query)
@@ -126,26 +131,11 @@ def test_the_days_relation_gives_athena_and_duckdb_the_same_days():
 # --- publishing what Athena UNLOADs -------------------------------------------------------------------
 
 
-def stage_like_unload(s3_uri: str, table: pa.Table) -> None:
-    """Write ``table`` as Athena's UNLOAD does: business_date=<day>/ folders, several files, the column dropped."""
-    s3 = boto3.client("s3")
-    bucket, _, prefix = s3_uri[len("s3://") :].partition("/")
-    for day in pc.unique(table.column("business_date")).to_pylist():
-        rows = table.filter(pc.equal(table.column("business_date"), pa.scalar(day, pa.date32()))).drop_columns(
-            "business_date"
-        )
-        half = rows.num_rows // 2
-        for i, part in enumerate((rows.slice(0, half), rows.slice(half))):
-            buffer = io.BytesIO()
-            pq.write_table(part, buffer, compression="snappy")
-            s3.put_object(Bucket=bucket, Key=f"{prefix}business_date={day}/2025_{i}_a1b2", Body=buffer.getvalue())
-
-
 def sorted_rows(table: pa.Table, keys: list[str]) -> list[dict]:
     return table.sort_by([(k, "ascending") for k in keys]).to_pylist()
 
 
-def test_publishing_staged_files_gives_the_partitions_the_local_engine_writes(aws_env):
+def test_publishing_staged_files_gives_the_rows_the_local_engine_commits(aws_env):
     from decimal import Decimal
 
     history = pa.table(
@@ -159,30 +149,107 @@ def test_publishing_staged_files_gives_the_partitions_the_local_engine_writes(aw
         },
         schema=clv.HISTORY_SCHEMA,
     )
-    local = clv.customer_lifetime_value(history, DAYS[1])
-    lake = configured_s3_lake(None, None, None, None)
+    local = pa.concat_tables([clv.customer_lifetime_value(history, day) for day in DAYS])
+    lake, store = configured_s3_lake(None, None, None, None), GlueTablesResource().store()
     table = "gold/customer_lifetime_value"
-    # An older version of the first day, with a stray object: both must go, nothing may be added.
-    lake.write_partition(table, DAYS[0], local.slice(0, 1))
-    stray = lake.partition_location(table, DAYS[0]) + "stray.parquet"
-    boto3.client("s3").put_object(Bucket="ecom-gold", Key=stray.split("/", 3)[3], Body=b"x")
+    # An older version of the first day: it must go, nothing may be added.
+    store.restate(table, "business_date", [DAYS[0]], local.slice(0, 1))
     staging = lake.staging_location(table, "run-1")
     assert staging == "s3://ecom-gold/lake/_staging/customer_lifetime_value/run-1/"
     stage_like_unload(staging, local)
     empty_day = DAYS[1] + timedelta(days=1)
+    staged = read_staged(lake.session, staging, staged_files(staging), [*DAYS, empty_day])
+    assert [staged[d].num_rows for d in DAYS] == [2, 2] and staged[empty_day] is None
 
     for _ in range(2):  # publishing twice replaces, never duplicates
-        publish(lake, table, staging, [*DAYS, empty_day], clv.output_schema())
-        for day in DAYS:
-            written = lake.read_partition(table, day)
-            expected = local.filter(pc.equal(local.column("business_date"), pa.scalar(day, pa.date32())))
-            assert written.schema == clv.output_schema()
-            assert sorted_rows(written, ["customer_id"]) == sorted_rows(expected, ["customer_id"])
-        assert lake.read_partition(table, empty_day).num_rows == 0
-        partition_objects = lake._objects(lake.table_location(table))
-        assert sorted(partition_objects) == sorted(lake._file(table, d) for d in [*DAYS, empty_day])
+        publisher = IcebergPublisher(lake, store, table)
+        publish(publisher, table, staged, clv.output_schema())
+        publisher.commit(clv.output_schema())
+        written = store.read(table)
+        assert written.select(clv.output_schema().names).cast(clv.output_schema()).num_rows == local.num_rows
+        assert sorted_rows(written, ["business_date", "customer_id"]) == sorted_rows(
+            local, ["business_date", "customer_id"]
+        )
     lake.delete_folder(staging)
     assert lake.read_folder(staging) is None
+
+
+def test_only_the_files_in_the_manifest_are_read_and_they_must_exist(aws_env):
+    lake = configured_s3_lake(None, None, None, None)
+    staging = lake.staging_location("gold/customer_lifetime_value", "run-2")
+    rows = pa.table({"business_date": pa.array([DAYS[0]] * 4, pa.date32()), "customer_id": ["C1", "C2", "C3", "C4"]})
+    stage_like_unload(staging, rows)
+    first, second = staged_files(staging)
+    # A file left in the folder but not in the manifest (an earlier, failed write) is not published.
+    assert read_staged(lake.session, staging, [second], [DAYS[0]])[DAYS[0]].num_rows == 2
+    with pytest.raises(UnloadRefused, match="not in the staging folder"):
+        read_staged(lake.session, staging, [first, first.replace("_0_", "_9_")], [DAYS[0]])
+    with pytest.raises(UnloadRefused, match="not a day's file"):
+        read_staged(lake.session, staging, ["s3://elsewhere/business_date=2025-01-01/x"], [DAYS[0]])
+    with pytest.raises(UnloadRefused, match="not a day's file"):
+        read_staged(lake.session, staging, [first], [DAYS[1]])
+
+
+def test_verification_refuses_count_mismatches_and_empty_days_over_inputs_with_rows():
+    verify_staged("gold/t", {DAYS[0]: 3, DAYS[1]: 0}, {DAYS[0]: 3}, {DAYS[0]})  # a truly empty day is fine
+    with pytest.raises(UnloadRefused, match=r"2025-01-01: UNLOAD staged 2 rows, count\(\*\) of the same SQL gives 3"):
+        verify_staged("gold/t", {DAYS[0]: 2}, {DAYS[0]: 3}, {DAYS[0]})
+    with pytest.raises(UnloadRefused, match="2025-01-02: no rows, but its inputs in silver have rows"):
+        verify_staged("gold/t", {DAYS[0]: 3, DAYS[1]: 0}, {DAYS[0]: 3}, {DAYS[0], DAYS[1]})
+
+
+CASES = {
+    "agree": {},
+    "count differs": {"extra_rows": 1},
+    "no manifest": {"manifest": False},
+    "nothing staged": {"stage": False, "answer": False},  # moto as it is: no file, no answer
+    "nothing staged, count answers": {"stage": False},
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_engine_commits_only_what_the_manifest_and_the_count_agree_on(aws_env, silver_tables, case):
+    lake, store = configured_s3_lake(None, None, None, None), GlueTablesResource().store()
+    table = "gold/customer_lifetime_value"
+    computed = clv.customer_lifetime_value(silver_tables["orders_validated"], DAY)
+    previous = computed.slice(0, 1)
+    store.replace(table, previous)
+    with pytest.MonkeyPatch.context() as mp:
+        athena_on_duckdb(mp, lambda name, _: silver_tables[name.removeprefix("silver_")], **CASES[case])
+        publisher = IcebergPublisher(lake, store, table)
+
+        def call():
+            runs = compute_on_athena(
+                AwsCatalogResource().athena(),
+                publisher,
+                table,
+                lambda chunk: {"orders": "silver_orders_validated", "as_of": days_relation(chunk)},
+                [DAY],
+                clv.output_schema(),
+                token=f"test-{case.replace(' ', '-').replace(',', '')}",
+                days_with_input=lambda chunk: set(chunk),
+            )
+            publisher.commit(clv.output_schema(), replace_all=True)
+            return runs
+
+        if case == "agree":
+            assert [r.state for r in call()] == ["SUCCEEDED", "SUCCEEDED"]
+            # What Athena computed is what the local engine computes from the same silver rows.
+            assert sorted_rows(store.read(table).select(computed.schema.names), ["customer_id"]) == sorted_rows(
+                computed, ["customer_id"]
+            )
+        else:
+            n = computed.num_rows
+            expected = {
+                "count differs": rf"UNLOAD staged {n} rows, count\(\*\) of the same SQL gives {n + 1}",
+                "no manifest": "wrote no data manifest",
+                "nothing staged": "2025-01-01: no rows, but its inputs in silver have rows",
+                "nothing staged, count answers": rf"UNLOAD staged 0 rows, count\(\*\) of the same SQL gives {n}",
+            }[case]
+            with pytest.raises(UnloadRefused, match=expected):
+                call()
+            assert store.read(table).num_rows == 1 and store.snapshot_rows(table)[1] == 1  # the old rows are intact
+    assert staged_files(lake.staging_location(table, "")) == []  # staging removed either way
 
 
 def test_staged_rows_take_the_local_types_and_column_order():
@@ -222,22 +289,47 @@ def test_the_engine_is_chosen_by_ecom_gold_engine_and_athena_needs_aws():
 
 @pytest.fixture(scope="module")
 def athena_engine_day(tmp_path_factory):
+    """A day run with ECOM_GOLD_ENGINE=athena (the SQL run on DuckDB over the Glue Iceberg tables), then the same
+    day again on moto as it is, where UNLOAD stages no file and no query answers a row."""
     with mocked_aws(tmp_path_factory.mktemp("athena_gold")) as env, pytest.MonkeyPatch.context() as mp:
         mp.setenv("ECOM_GOLD_ENGINE", "athena")
         upload_store(env)
         assets = [*bronze_assets, *silver_assets, *gold_assets_for(load_settings()), *aws_catalog_assets]
-        with dg.instance_for_test() as instance:
-            result = dg.materialize(assets, resources=aws_resources(), partition_key=DAY.isoformat(), instance=instance)
-        assert result.success
-        yield env, result
+        store = GlueTablesResource().store()
+        with dg.instance_for_test() as instance, pytest.MonkeyPatch.context() as athena:
+            statements = athena_on_duckdb(athena)
+            first = dg.materialize(assets, resources=aws_resources(), partition_key=DAY.isoformat(), instance=instance)
+        assert first.success
+        good = {name: store.read(f"gold/{name}") for name in ("customer_lifetime_value", "product_performance")}
+        snapshots = {name: store.load(f"gold/{name}").current_snapshot().snapshot_id for name in good}
+        with dg.instance_for_test() as instance, pytest.MonkeyPatch.context() as athena:
+            refused_statements = athena_on_duckdb(athena, stage=False, answer=False)
+            refused = dg.materialize(
+                assets,
+                resources=aws_resources(),
+                partition_key=DAY.isoformat(),
+                instance=instance,
+                raise_on_error=False,
+            )
+        yield {
+            "env": env,
+            "first": first,
+            "statements": statements,
+            "good": good,
+            "snapshots": snapshots,
+            "refused": refused,
+            "refused_statements": refused_statements,
+        }
 
 
-def unloads(env) -> dict[str, dict]:
+def unloads(env, statements: list[str]) -> dict[str, dict]:
     athena = boto3.client("athena")
     ids = athena.list_query_executions(WorkGroup=env["ECOM_ATHENA_WORKGROUP"])["QueryExecutionIds"]
     executions = [athena.get_query_execution(QueryExecutionId=i)["QueryExecution"] for i in ids]
     found = {}
     for e in executions:
+        if e["Query"] not in statements:
+            continue
         match = re.search(r"^TO 's3://ecom-gold/lake/_staging/(\w+)/[^/']+/0/'$", e["Query"], re.M)
         if e["Query"].startswith("UNLOAD"):
             found[match.group(1)] = e
@@ -245,8 +337,8 @@ def unloads(env) -> dict[str, dict]:
 
 
 def test_athena_receives_the_sql_files_with_the_glue_names_filled_in(athena_engine_day):
-    env, _ = athena_engine_day
-    statements = unloads(env)
+    env = athena_engine_day["env"]
+    statements = unloads(env, athena_engine_day["statements"])
     assert set(statements) == {"customer_lifetime_value", "product_performance"}
     relations = athena_relations([DAY])
     expected = {
@@ -270,7 +362,7 @@ def test_athena_receives_the_sql_files_with_the_glue_names_filled_in(athena_engi
 
 
 def test_the_athena_engine_commits_to_the_gold_iceberg_tables_and_cleans_its_staging(athena_engine_day):
-    env, result = athena_engine_day
+    env, result, good = athena_engine_day["env"], athena_engine_day["first"], athena_engine_day["good"]
     s3 = boto3.client("s3")
     gold = {o["Key"] for o in s3.list_objects_v2(Bucket="ecom-gold").get("Contents", [])}
     assert not any(k.startswith("lake/_staging/") for k in gold)  # the staging folders are gone
@@ -280,10 +372,53 @@ def test_the_athena_engine_commits_to_the_gold_iceberg_tables_and_cleans_its_sta
         assert table["Parameters"]["table_type"].upper() == "ICEBERG"
         (materialization,) = result.asset_materializations_for_node(f"gold__{name}")
         assert materialization.metadata["engine"].value == "athena"
-        assert len(materialization.metadata["athena_query_ids"].value) == 1
+        # The UNLOAD and the count(*) of the same SQL its staged rows were compared with.
+        assert len(materialization.metadata["athena_query_ids"].value) == 2
+        assert good[name].num_rows > 0 and materialization.metadata["dagster/row_count"].value == good[name].num_rows
     # The silver inputs Athena reads are the Iceberg tables pyiceberg registered in Glue.
     names = {t["Name"] for t in glue.get_tables(DatabaseName=env["ECOM_GLUE_DATABASE"])["TableList"]}
     assert {"silver_orders_validated", "silver_events_clean", "silver_products_clean"} <= names
+    # The verification counts (on DuckDB, as Athena would answer) agree with the Iceberg snapshots.
+    (check,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "gold_row_counts"]
+    assert check.passed, check.metadata
+
+
+def test_the_athena_engine_gives_the_local_engines_rows(athena_engine_day, silver_tables):
+    good = athena_engine_day["good"]
+    clv_rows = clv.customer_lifetime_value(silver_tables["orders_validated"], DAY)
+    assert sorted_rows(good["customer_lifetime_value"].select(clv_rows.schema.names), ["customer_id"]) == sorted_rows(
+        clv_rows, ["customer_id"]
+    )
+    products = performance.product_performance(
+        silver_tables["orders_validated"], silver_tables["events_clean"], silver_tables["products_clean"]
+    )
+    keys = ["product_id", "currency"]
+    assert sorted_rows(good["product_performance"].select(products.schema.names), keys) == sorted_rows(products, keys)
+
+
+def test_when_unload_stages_nothing_the_run_fails_and_the_good_rows_stay(athena_engine_day):
+    result = athena_engine_day["refused"]
+    assert not result.success
+    failures = {
+        e.step_key: describe_failure(e.step_key, e.step_failure_data.error) for e in result.get_step_failure_events()
+    }
+    assert set(failures) == {"gold__customer_lifetime_value", "gold__product_performance"}
+    for name in athena_engine_day["good"]:
+        cause = failures[f"gold__{name}"]
+        assert "UnloadRefused" in cause and f"gold/{name}: refusing to publish" in cause, cause
+        assert "2025-01-01: no rows, but its inputs in silver have rows" in cause, cause
+    # The good rows are exactly as they were (no commit at all), and nothing was left in staging.
+    store = GlueTablesResource().store()
+    for name, table in athena_engine_day["good"].items():
+        assert store.load(f"gold/{name}").current_snapshot().snapshot_id == athena_engine_day["snapshots"][name]
+        assert store.read(f"gold/{name}").equals(table)
+    gold = {o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="ecom-gold").get("Contents", [])}
+    assert not any(k.startswith("lake/_staging/") for k in gold)
+    # A refusal is not retried: one UNLOAD per table.
+    assert sum(q.startswith("UNLOAD") for q in athena_engine_day["refused_statements"]) == 2
+    # Nothing downstream of the refused tables ran; the rest of the day did.
+    assert not result.asset_materializations_for_node("catalog__athena")
+    assert result.asset_materializations_for_node("gold__daily_sales_summary")
 
 
 def test_athena_assets_load_no_history_into_the_process():

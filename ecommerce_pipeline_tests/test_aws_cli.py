@@ -66,6 +66,9 @@ def test_run_writes_every_table_to_the_buckets_and_registers_it_in_glue(moto_ser
     done = run_cli(moto_server, "run", "--start", "2025-01-01")
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"\[(\d+)/\1\] ok   catalog/athena", done.stdout), done.stdout[-2000:]
+    # moto runs no SQL, so Athena's counts cannot be compared with the lake: said, not passed off as verified.
+    assert "check warned: catalog/athena:gold_row_counts: Athena returned no row" in done.stdout
+    assert "check failed" not in done.stdout and "succeeded" in done.stdout
     assert "daily_sales_summary" in done.stdout  # summarized from S3
     assert "order_has_invalid_line" not in done.stdout
 
@@ -89,6 +92,17 @@ def test_run_writes_every_table_to_the_buckets_and_registers_it_in_glue(moto_ser
         assert partition["Values"] == ["2025", "01", "01"]
         assert f"{partition['StorageDescriptor']['Location']}part-0.parquet" in written, table
         assert partition["StorageDescriptor"]["Location"] == f"{location}year=2025/month=01/day=01/"
+
+
+@pytest.mark.slow
+def test_an_empty_landing_bucket_is_not_a_green_run(moto_server):
+    done = run_cli(moto_server, "run", "--start", "2025-01-02")  # the fixture uploaded 2025-01-01 only
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert (
+        "check failed: bronze/orders:landing_received: no landing files at all for 2025-01-02 under "
+        "s3://ecom-landing/exports" in done.stdout
+    )
+    assert "FAILED" in done.stdout and "] FAIL" not in done.stdout  # every step ran; the check failed the run
 
 
 def test_sql_explains_that_it_queries_the_local_catalog_only(tmp_path):

@@ -11,7 +11,7 @@ from ecommerce_pipeline.defs.catalog.assets import LAKE_TABLES
 from ecommerce_pipeline.defs.catalog.aws_assets import aws_catalog_assets
 from ecommerce_pipeline.defs.resources import aws_resources
 from ecommerce_pipeline.storage.io_manager import table_name
-from ecommerce_pipeline_tests.conftest import mocked_aws, upload_store
+from ecommerce_pipeline_tests.conftest import DAY, mocked_aws, upload_store
 
 TABLES = [table_name(k) for k in LAKE_TABLES]
 PARQUET = [t for t in TABLES if t.split("/")[0] in ("bronze", "quarantine")]
@@ -169,3 +169,50 @@ def test_aws_definitions_load_without_deprecation_and_validate(tmp_path):
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_athena_counts_are_compared_with_the_lake_rows(one_day_on_aws):
+    from ecommerce_pipeline.defs.catalog.aws_assets import GOLD_TABLES, athena_registration
+    from ecommerce_pipeline.defs.resources import GlueTablesResource
+    from ecommerce_pipeline_tests.conftest import queue_athena_results
+
+    env, result = one_day_on_aws
+    # moto runs no SQL: with no answer the counts are reported as not verified (a warning), never as passed.
+    (check,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "gold_row_counts"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert "not verified" in check.metadata["reason"].value
+
+    # The lake's side is the row count in the Iceberg snapshot's summary: the rows a reader of the table gets.
+    store = GlueTablesResource().store()
+    rows = {t: store.read(t).num_rows for t in GOLD_TABLES}
+    assert all(rows.values()) and rows == {t: store.snapshot_rows(t)[1] for t in GOLD_TABLES}
+
+    def verify(counts: dict[str, int]) -> dg.AssetCheckEvaluation:
+        # Athena's answers in the order the asset asks: the six views (no rows), then one count per gold table.
+        queue_athena_results(*[None] * len(query_names()), *[[{"row_count": counts[t]}] for t in GOLD_TABLES])
+        with dg.instance_for_test() as instance:
+            run = dg.materialize(
+                [athena_registration], resources=aws_resources(), partition_key=DAY.isoformat(), instance=instance
+            )
+        (evaluation,) = run.get_asset_check_evaluations()
+        return evaluation
+
+    agreed = verify(rows)
+    assert agreed.passed, agreed.metadata
+    sales = "gold/daily_sales_summary"
+    snapshot_id = store.snapshot_rows(sales)[0]
+    assert agreed.metadata["counts"].value["gold_daily_sales_summary"] == {
+        "athena": rows[sales],
+        "lake": rows[sales],
+        "snapshot_id": snapshot_id,
+    }
+    # Athena is asked for the count of that very snapshot (a commit in between cannot make them differ).
+    athena = boto3.client("athena")
+    ids = athena.list_query_executions(WorkGroup=env["ECOM_ATHENA_WORKGROUP"])["QueryExecutionIds"]
+    queries = {athena.get_query_execution(QueryExecutionId=i)["QueryExecution"]["Query"] for i in ids}
+    assert f"SELECT count(*) AS row_count FROM gold_daily_sales_summary FOR VERSION AS OF {snapshot_id}" in queries
+    differs = verify({**rows, sales: rows[sales] + 1})
+    assert not differs.passed and differs.severity == dg.AssetCheckSeverity.ERROR
+    assert differs.metadata["reason"].value == (
+        f"Athena and the lake disagree: gold_daily_sales_summary Athena {rows[sales] + 1} vs lake {rows[sales]} rows"
+    )

@@ -217,7 +217,7 @@ def test_the_ui_shows_the_layers_and_runs_a_partition_with_passing_checks(dagste
         for node in checks
         for check in (node["assetChecksOrError"] or {}).get("checks", [])
     }
-    assert len(statuses) == 18 and set(statuses.values()) == {"SUCCEEDED"}, statuses
+    assert len(statuses) == 19 and set(statuses.values()) == {"SUCCEEDED"}, statuses
 
 
 def _backfill(server: Dagster, first: str, last: str, title: str) -> tuple[str, list[dict]]:

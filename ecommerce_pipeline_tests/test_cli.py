@@ -12,7 +12,8 @@ def test_run_materializes_records_the_run_and_prints_progress(project_env, store
     (store_landing / "refunds" / "2025-01-01" / "refunds.csv").write_bytes(b"refund_id\nR1\n")
     assert main(["run", "--start", "2025-01-01"]) == 0
     out = capsys.readouterr().out
-    assert "[14/14] ok   catalog/duckdb" in out
+    assert "[15/15] ok   catalog/duckdb" in out
+    assert "check failed" not in out and "Root cause" not in out
     # A landing path the run did not read is listed, with the reason.
     assert "Landing paths not used (1" in out and "refunds/2025-01-01/refunds.csv: not read: " in out
     # O1 130 + O5 105 + O3 60 + O4 20 (unknown customer, kept); O2 cancelled
@@ -58,6 +59,47 @@ def test_a_failing_run_exits_non_zero(project_env, store_landing, monkeypatch, c
     assert "FAIL gold/daily_sales_summary" in out and "FAILED" in out
 
 
+@pytest.mark.slow
+def test_a_failure_prints_its_root_cause_not_the_retry_wrapper(project_env, store_landing, monkeypatch, capsys):
+    import ecommerce_pipeline.defs.gold.assets as gold
+
+    def broken(_):
+        raise KeyError("product_category")  # retried by the step's RetryPolicy, then reported
+
+    monkeypatch.setattr(gold.sales, "daily_sales_summary", broken)
+    assert main(["run", "--start", "2025-01-01"]) == 1
+    out = capsys.readouterr().out
+    # The first retry already says why; the failure and the run summary give the exception and where.
+    assert "retrying gold/daily_sales_summary: KeyError: 'product_category' (at defs/gold/assets.py:" in out
+    cause = "gold/daily_sales_summary: KeyError: 'product_category' (at defs/gold/assets.py:"
+    assert "FAIL gold/daily_sales_summary" in out and f"         {cause}" in out
+    assert f"Root cause: {cause}" in out
+    assert "Exceeded max_retries" not in out
+
+
+def test_a_day_without_landing_files_fails_landing_received(project_env, store_landing, capsys):
+    # 2025-01-01 has the store's files, 2025-01-02 has nothing at all: a green run would hide a missed export.
+    assert main(["run", "--start", "2025-01-01", "--end", "2025-01-02"]) == 1
+    out = capsys.readouterr().out
+    assert "ok   bronze/orders" in out  # non-blocking: the day is still materialized, every step runs
+    assert "[15/15]" in out and "] FAIL" not in out
+    assert "check failed: bronze/orders:landing_received: no landing files at all for 2025-01-02 under" in out
+    assert "FAILED" in out and "Failed checks: bronze/orders:landing_received" in out
+
+
+def test_run_on_aws_without_the_locations_and_region_says_what_is_missing(project_env, monkeypatch, capsys):
+    for name in ("ECOM_LANDING_URI", "ECOM_BRONZE_URI", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(project_env / "no-aws-config"))
+    monkeypatch.setenv("ECOM_ENV", "aws")
+    monkeypatch.setenv("ECOM_SILVER_URI", "s3://silver")
+    monkeypatch.setenv("ECOM_GOLD_URI", "s3://gold")
+    assert main(["run", "--start", "2025-01-01"]) == 2
+    err = capsys.readouterr().err
+    assert "ECOM_LANDING_URI is not set" in err and "ECOM_BRONZE_URI is not set" in err
+    assert "ECOM_SILVER_URI" not in err and "no AWS region: set AWS_REGION" in err and "local-aws" in err
+
+
 @pytest.mark.parametrize("bad", ["2025-13-01", "yesterday"])
 def test_dates_are_validated(bad, capsys):
     with pytest.raises(SystemExit):
@@ -80,9 +122,11 @@ def test_generate_then_run_a_range_accounts_for_every_row(project_env, capsys):
             if e.dagster_event and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"
         ]
     from ecommerce_pipeline.definitions import lake_assets
+    from ecommerce_pipeline.defs.bronze.landing_received import landing_checks
 
     run_level = [c for c in checks if c.partition is None]
-    assert len(run_level) == sum(len(list(a.check_specs)) for a in lake_assets) and all(c.passed for c in checks)
+    expected = sum(len(list(a.check_specs)) for a in [*lake_assets, *landing_checks])
+    assert len(run_level) == expected and all(c.passed for c in checks)
     # Bronze's conservation and gold's schema checks are also evaluated for each day of the run on its own.
     per_day = {(c.asset_key.to_user_string(), c.check_name, c.partition) for c in checks if c.partition}
     days = ("2025-01-01", "2025-01-02", "2025-01-03")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -30,6 +31,7 @@ from ecommerce_pipeline.defs.gold.athena_assets import athena_gold_assets
 from ecommerce_pipeline.storage.s3_lake import layer_uris
 
 ROOT = Path(__file__).resolve().parents[1]
+ENVIRON = {k: v for k, v in os.environ.items() if not k.startswith("ECOM_")}
 INFRA = ROOT / "infra"
 PACKAGE = ROOT / "ecommerce_pipeline"
 
@@ -67,6 +69,12 @@ CALL_ACTIONS: dict[tuple[str, str], list[tuple[str, str]]] = {
     ("glue", "batch_create_partition"): [("glue:BatchCreatePartition", GLUE)],
     ("glue", "update_partition"): [("glue:UpdatePartition", GLUE)],
     ("glue", "get_partitions"): [("glue:GetPartitions", GLUE)],
+    # boto3 Athena client (catalog/athena.py): the rows of a finished count, read from the results location.
+    ("athena", "get_query_results"): [
+        ("athena:GetQueryResults", "workgroup"),
+        ("s3:GetObject", "results-objects"),
+        ("kms:Decrypt", "key"),
+    ],
     # awswrangler Athena (catalog/athena.py): reads the workgroup's enforced settings, submits, polls.
     # Athena then writes the results with the caller's credentials, SSE-KMS encrypted; what the SQL
     # itself needs is in ATHENA_STATEMENTS.
@@ -130,6 +138,9 @@ S3_LAYERS_BY_MODULE = {
     "storage/s3_landing.py": ("landing",),
     "storage/s3_lake.py": LAKE_LAYERS,
     "defs/catalog/aws_assets.py": LAKE_LAYERS,
+    # The Athena gold engine reads the files it staged in gold (its data manifest is in the Athena results
+    # bucket, readable through the results grant).
+    "catalog/athena_gold.py": ("gold",),
 }
 RESULTS_BUCKET = "athena-results"
 
@@ -183,9 +194,15 @@ def aws_calls(source: str) -> set[tuple[str, str]]:
     return calls
 
 
+# Operator tools run with the operator's own credentials, never as the pipeline role: `upload` writes the
+# landing bucket (which the role may only read) and `local-aws` creates buckets, a database and a workgroup
+# on a moto server. test_operator_tools_are_not_part_of_the_pipeline proves the definitions never load them.
+OPERATOR_PACKAGE = "ops"
+
+
 def package_calls() -> dict[str, set[tuple[str, str]]]:
     found = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
+    for path in sorted(p for p in PACKAGE.rglob("*.py") if p.relative_to(PACKAGE).parts[0] != OPERATOR_PACKAGE):
         calls = aws_calls(path.read_text())
         if calls:
             found[path.relative_to(PACKAGE).as_posix()] = calls
@@ -198,7 +215,7 @@ def athena_statement_kinds() -> set[str]:
     kinds = {next(k for k in ATHENA_STATEMENTS if athena_create_view(n).startswith(k)) for n in query_names()}
     tree = ast.parse((PACKAGE / "defs/catalog/aws_assets.py").read_text())
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "run":
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("run", "query"):
             arg = node.args[0]
             if isinstance(arg, ast.JoinedStr):
                 text = "".join(v.value for v in arg.values if isinstance(v, ast.Constant))
@@ -211,6 +228,11 @@ def athena_statement_kinds() -> set[str]:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "run":
             assert ast.unparse(node.args[0]).startswith("unload_statement("), ast.unparse(node.args[0])
             statement = athena_gold.unload_statement("SELECT 1 AS business_date", ["business_date"], "s3://b/p/")
+            kinds.add(next(k for k in ATHENA_STATEMENTS if statement.startswith(k)))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "query":
+            # The count of the same SQL reads what the UNLOAD reads (its grants), as a SELECT.
+            assert ast.unparse(node.args[0]).startswith("count_statement("), ast.unparse(node.args[0])
+            statement = athena_gold.count_statement("SELECT 1 AS business_date")
             kinds.add(next(k for k in ATHENA_STATEMENTS if statement.startswith(k)))
     return kinds
 
@@ -479,6 +501,19 @@ def test_every_aws_call_has_an_iam_entry():
     for module, module_calls in calls.items():
         if any(service.endswith("s3") for service, _ in module_calls):
             assert module in S3_LAYERS_BY_MODULE, f"{module} calls S3: say which buckets in S3_LAYERS_BY_MODULE"
+
+
+def test_operator_tools_are_not_part_of_the_pipeline():
+    """What the pipeline role runs (the definitions, in a fresh interpreter) never imports the operator tools."""
+    code = (
+        "import sys, ecommerce_pipeline.definitions as d; d.defs.resolve_asset_graph(); "
+        f"loaded = [m for m in sys.modules if m.startswith('ecommerce_pipeline.{OPERATOR_PACKAGE}')]; "
+        "assert not loaded, loaded"
+    )
+    for env in ({}, {"ECOM_ENV": "aws", "ECOM_GOLD_ENGINE": "athena"}):
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**ENVIRON, **env})
+        assert proc.returncode == 0, proc.stderr
+    assert aws_calls((PACKAGE / OPERATOR_PACKAGE / "upload.py").read_text()) == {("s3", "upload_file")}
 
 
 def test_the_call_scanner_sees_a_new_call():

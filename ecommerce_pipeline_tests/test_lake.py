@@ -1,3 +1,4 @@
+import json
 from datetime import date
 
 import pyarrow as pa
@@ -107,3 +108,24 @@ def test_a_partition_scan_reads_columns_or_batches_in_day_and_row_order(lake):
     batches = list(scan.batches(2, ["x"]))
     assert max(b.num_rows for b in batches) <= 2
     assert [v for b in batches for v in b.column("x").to_pylist()] == [1, 2, 3, 4, 5]
+
+
+def test_timestamps_are_written_in_milliseconds_for_athena(tmp_path):
+    """Athena and Glue's ``timestamp`` promise millisecond precision: every writer stores TIMESTAMP(MILLIS)."""
+    from datetime import UTC, datetime
+
+    ts = pa.array([datetime(2025, 1, 1, 10, 0, 0, 123456, tzinfo=UTC)], pa.timestamp("us", tz="UTC"))
+    table = pa.table({"business_date": [D1], "event_ts": ts, "naive": ts.cast(pa.timestamp("us"))})
+    lake = LocalLake(tmp_path)
+    lake.write_partition("silver/t", D1, table)  # one table at once
+    lake.write_batches("silver/s", [D1], pa.RecordBatchReader.from_batches(table.schema, table.to_batches()))
+    for name in ("t", "s"):
+        path = tmp_path / "silver" / name / "year=2025/month=01/day=01/part-0.parquet"
+        parquet = pq.ParquetFile(path).schema  # the Parquet (not the Arrow) schema of the file
+        for column in ("event_ts", "naive"):
+            logical = parquet.column(parquet.names.index(column)).logical_type
+            assert logical.type == "TIMESTAMP" and json.loads(logical.to_json())["timeUnit"] == "milliseconds"
+        assert pq.read_schema(path).field("event_ts").type == pa.timestamp("ms", tz="UTC")
+        # The sub-millisecond digits are dropped, the instant is otherwise the same.
+        read = lake.read_partition(f"silver/{name}", D1)
+        assert read.column("event_ts").to_pylist() == [datetime(2025, 1, 1, 10, 0, 0, 123000, tzinfo=UTC)]

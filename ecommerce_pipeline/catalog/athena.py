@@ -23,6 +23,10 @@ class QueryRun:
     query_id: str
     state: str
     bytes_scanned: int
+    # Where Athena wrote the result and, for statements that write files (UNLOAD, CTAS, INSERT), the data
+    # manifest listing every file written.
+    output_location: str | None = None
+    manifest_location: str | None = None
 
     @property
     def estimated_cost_usd(self) -> float:
@@ -49,8 +53,32 @@ class Athena:
             athena_query_wait_polling_delay=0.5,
             wait=True,
         )
+        statistics = execution.get("Statistics", {})
         return QueryRun(
             query_id=execution["QueryExecutionId"],
             state=execution["Status"]["State"],
-            bytes_scanned=int(execution.get("Statistics", {}).get("DataScannedInBytes", 0)),
+            bytes_scanned=int(statistics.get("DataScannedInBytes", 0)),
+            output_location=execution.get("ResultConfiguration", {}).get("OutputLocation"),
+            manifest_location=statistics.get("DataManifestLocation"),
         )
+
+    def rows(self, run: QueryRun) -> list[dict[str, str | None]]:
+        """The result rows of a finished SELECT, as {column: text}; Athena's header row is left out."""
+        athena = self.session.client("athena")
+        names: list[str] | None = None
+        found = []
+        for page in athena.get_paginator("get_query_results").paginate(QueryExecutionId=run.query_id):
+            result = page["ResultSet"]
+            if names is None:
+                names = [c["Name"] for c in result.get("ResultSetMetadata", {}).get("ColumnInfo", [])]
+            for row in result.get("Rows", []):
+                values = [cell.get("VarCharValue") for cell in row.get("Data", [])]
+                if not found and values == names:
+                    continue  # the first row of a SELECT's first page repeats the column names
+                found.append(dict(zip(names or [], values)))
+        return found
+
+    def query(self, sql: str) -> tuple[QueryRun, list[dict[str, str | None]]]:
+        """Run a SELECT and return its rows."""
+        run = self.run(sql)
+        return run, self.rows(run)

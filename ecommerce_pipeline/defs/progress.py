@@ -7,11 +7,16 @@ import time
 
 import dagster as dg
 
+from ecommerce_pipeline.defs.errors import describe_failure
 from ecommerce_pipeline.defs.jobs import medallion_job_def
 
 
 class Progress(logging.Handler):
-    """Prints one line per finished step and per failed check, instead of Dagster's debug stream."""
+    """Prints one line per finished step and per failed check, instead of Dagster's debug stream.
+
+    A failed step is reported by its root cause (exception type, message and the last frame in our code),
+    never only by Dagster's retry wrapper; the first retry of a step already says why it is retried.
+    """
 
     current: Progress | None = None  # the display of the run executing in this process
 
@@ -20,7 +25,10 @@ class Progress(logging.Handler):
         self.total = total_steps
         self.done = 0
         self.started: dict[str, float] = {}
-        self.failed_checks: list[str] = []
+        self.failed_checks: list[str] = []  # checks that failed with severity ERROR: the run is not green
+        self.warned_checks: list[str] = []  # checks that failed with severity WARN: reported, not fatal
+        self.failures: list[str] = []  # one root-cause line per failed step
+        self._retried: set[str] = set()
 
     @classmethod
     def start(cls, total_steps: int) -> Progress:
@@ -35,24 +43,31 @@ class Progress(logging.Handler):
         kind, step = event.event_type_value, event.step_key
         if kind == "STEP_START":
             self.started[step] = time.perf_counter()
+        elif kind == "STEP_UP_FOR_RETRY" and step not in self._retried:
+            self._retried.add(step)
+            cause = describe_failure(None, event.event_specific_data.error)
+            print(f"         retrying {step.replace('__', '/')}: {cause}", flush=True)
         elif kind in ("STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"):
             self.done += 1
             took = time.perf_counter() - self.started.get(step, time.perf_counter())
             mark = {"STEP_SUCCESS": "ok  ", "STEP_FAILURE": "FAIL", "STEP_SKIPPED": "skip"}[kind]
             print(f"  [{self.done:>2}/{self.total}] {mark} {step.replace('__', '/')} ({took:.1f}s)", flush=True)
             if kind == "STEP_FAILURE":
-                error = event.step_failure_data.error
-                print(f"         {error.message.strip().splitlines()[0] if error else 'failed'}", flush=True)
+                cause = describe_failure(step.replace("__", "/"), event.step_failure_data.error)
+                self.failures.append(cause)
+                print(f"         {cause}", flush=True)
         elif kind == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             if not evaluation.passed:
                 name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+                reason = evaluation.metadata.get("reason")
+                detail = f": {reason.value}" if reason is not None else ""
                 if evaluation.severity == dg.AssetCheckSeverity.WARN:
-                    # A warning (landing paths not used) is shown, and does not fail the run.
-                    print(f"         check warned: {name}", flush=True)
-                    return
-                self.failed_checks.append(name)
-                print(f"         check failed: {name}", flush=True)
+                    self.warned_checks.append(name + detail)
+                    print(f"         check warned: {name}{detail}", flush=True)
+                else:
+                    self.failed_checks.append(name + detail)
+                    print(f"         check failed: {name}{detail}", flush=True)
 
 
 @dg.logger

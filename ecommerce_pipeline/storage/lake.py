@@ -52,8 +52,20 @@ ROW_GROUP_ROWS = 1 << 20
 
 
 def parquet_writer(sink, schema: pa.Schema) -> pq.ParquetWriter:
-    """Snappy Parquet, statistics on the columns they help."""
-    return pq.ParquetWriter(sink, schema, compression="snappy", write_statistics=[f.name for f in schema if _prunes(f)])
+    """Snappy Parquet, statistics on the columns they help; timestamps stored in milliseconds.
+
+    Athena (and Glue's ``timestamp`` type) promise millisecond precision, so every timestamp column is written
+    as ``TIMESTAMP(MILLIS)``; sub-millisecond digits (only ``_ingested_at`` has any) are dropped, not refused.
+    Read back, the columns are ``timestamp[ms, tz=UTC]``, equal in value to the microsecond ones they came from.
+    """
+    return pq.ParquetWriter(
+        sink,
+        schema,
+        compression="snappy",
+        write_statistics=[f.name for f in schema if _prunes(f)],
+        coerce_timestamps="ms",
+        allow_truncated_timestamps=True,
+    )
 
 
 def write_parquet(data: pa.Table, sink) -> None:

@@ -106,6 +106,22 @@ class TableStore:
         data = t.scan(row_filter=where or AlwaysTrue(), selected_fields=fields).to_arrow()
         return data.select(list(fields)) if columns is not None else data
 
+    def has_rows(self, table: str, where: BooleanExpression) -> bool:
+        """Whether a current row of the table matches ``where`` (the scan stops at the first one)."""
+        t = self.load(table)
+        if t is None:
+            return False
+        return t.scan(row_filter=where, selected_fields=(t.schema().column_names[0],), limit=1).to_arrow().num_rows > 0
+
+    def snapshot_rows(self, table: str) -> tuple[int, int] | None:
+        """The current snapshot's id and row count, from its summary (no data file is read); None before the
+        first commit."""
+        t = self.load(table)
+        snapshot = t.current_snapshot() if t is not None else None
+        if snapshot is None:
+            return None
+        return snapshot.snapshot_id, int((snapshot.summary or {}).get("total-records", 0))
+
     def batches(self, table: str, columns: Sequence[str]) -> pa.RecordBatchReader | None:
         """The table's current rows as a stream of record batches, one data file at a time: for a reader
         that must see every row of a large table without holding it (None before its first commit).

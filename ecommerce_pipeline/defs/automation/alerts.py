@@ -14,6 +14,7 @@ from email.message import EmailMessage
 
 import dagster as dg
 
+from ecommerce_pipeline.defs.errors import describe_failure
 from ecommerce_pipeline.settings import AlertSettings, load_alert_settings
 
 
@@ -39,13 +40,17 @@ def failure_alert(context: dg.RunFailureSensorContext, ui_url: str) -> Alert:
         )
         if t
     )
-    failed_steps = sorted({e.step_key for e in context.get_step_failure_events() if e.step_key})
+    step_failures = [e for e in context.get_step_failure_events() if e.step_key]
+    failed_steps = sorted({e.step_key for e in step_failures})
     lines = [
         f"Run `{run.run_id}` of `{run.job_name}` failed" + (f" for {partition}" if partition else "") + ".",
         f"Error: {context.failure_event.message or 'no message'}",
     ]
     if failed_steps:
         lines.append(f"Failed steps: {', '.join(failed_steps)}")
+    # What went wrong in each step (the exception and where), not only Dagster's retry wrapper.
+    for event in step_failures:
+        lines.append(f"Root cause: {describe_failure(event.step_key, event.step_failure_data.error)}")
     lines.append(f"{ui_url}/runs/{run.run_id}")
     return Alert(
         subject=f"[ecommerce-pipeline] {run.job_name} failed" + (f" ({partition})" if partition else ""),

@@ -11,7 +11,7 @@ from ecommerce_pipeline.catalog.query_library import athena_create_view, athena_
 from ecommerce_pipeline.defs.catalog.assets import LAKE_TABLES
 from ecommerce_pipeline.defs.partitions import partition_days
 from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, OWNERS
-from ecommerce_pipeline.defs.resources import AwsCatalogResource
+from ecommerce_pipeline.defs.resources import AwsCatalogResource, TablesResource
 from ecommerce_pipeline.storage.io_manager import table_name
 
 COMMON = dict(
@@ -39,20 +39,6 @@ def register_in_glue(aws: AwsCatalogResource, table: str, days: set[date]) -> Re
         columns,
         {day: lake.partition_location(table, day) for day in files},
     )
-
-
-def register_unregistered(aws: AwsCatalogResource, table: str, first: date, last: date) -> int:
-    """Register the partitions of ``table`` between ``first`` and ``last`` that are on S3 but not yet in
-    Glue, so a query on Athena sees every day the local engine would read; returns how many there were."""
-    glue = aws.glue()
-    try:
-        registered = {date(*map(int, p["Values"])) for p in glue.partitions(table)}
-    except glue.glue.exceptions.EntityNotFoundException:
-        registered = set()
-    missing = {day for day, _ in aws.lake().partition_files(table) if first <= day <= last} - registered
-    if missing:
-        register_in_glue(aws, table, missing)
-    return len(missing)
 
 
 def build_glue_asset(table_key: dg.AssetKey) -> dg.AssetsDefinition:
@@ -91,34 +77,85 @@ PARQUET_TABLES = [k for k in LAKE_TABLES if k.path[0] in ("bronze", "quarantine"
 ICEBERG_TABLES = [k for k in LAKE_TABLES if k.path[0] in ("silver", "gold")]
 glue_assets = [build_glue_asset(key) for key in PARQUET_TABLES]
 GOLD_TABLES = [table_name(k) for k in LAKE_TABLES if k.path[0] == "gold"]
+ATHENA_KEY = dg.AssetKey(["catalog", "athena"])
+ROW_COUNTS_CHECK = "gold_row_counts"
+
+
+def row_counts_check(counts: dict[str, dict]) -> dg.AssetCheckResult:
+    """Athena's count of each gold table against the rows of the Iceberg snapshot it counted: any difference
+    fails (ERROR); an endpoint that answered no row at all (a real Athena always answers a count)
+    could not verify (WARN)."""
+    mismatched = {t: c for t, c in counts.items() if c["athena"] is not None and c["athena"] != c["lake"]}
+    unanswered = sorted(t for t, c in counts.items() if c["athena"] is None)
+    metadata: dict[str, object] = {
+        "counts": dg.MetadataValue.json(counts),
+        "tables_mismatched": len(mismatched),
+        "tables_unverified": len(unanswered),
+    }
+    if mismatched:
+        metadata["reason"] = "Athena and the lake disagree: " + "; ".join(
+            f"{t} Athena {c['athena']} vs lake {c['lake']} rows" for t, c in sorted(mismatched.items())
+        )
+    elif unanswered:
+        metadata["reason"] = (
+            f"Athena returned no row for the count of {', '.join(unanswered)} (an endpoint that runs no SQL, "
+            "such as moto): not verified"
+        )
+    severity = dg.AssetCheckSeverity.ERROR if mismatched else dg.AssetCheckSeverity.WARN
+    return dg.AssetCheckResult(
+        asset_key=ATHENA_KEY,
+        check_name=ROW_COUNTS_CHECK,
+        passed=not mismatched and not unanswered,
+        severity=severity,
+        metadata=metadata,
+    )
 
 
 @dg.asset(
-    key=["catalog", "athena"],
+    key=ATHENA_KEY,
     deps=[*(glue_key(k) for k in PARQUET_TABLES), *ICEBERG_TABLES],
     kinds={"athena"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            ROW_COUNTS_CHECK,
+            asset=ATHENA_KEY,
+            blocking=False,
+            description="Athena's count(*) of each gold table equals the rows of its current Iceberg snapshot "
+            "(the count is pinned to that snapshot).",
+        )
+    ],
     **COMMON,
 )
-def athena_registration(context: dg.AssetExecutionContext, aws: AwsCatalogResource) -> dg.MaterializeResult:
+def athena_registration(context: dg.AssetExecutionContext, aws: AwsCatalogResource, tables: TablesResource):
     """The analysts' Athena views (`analytics_rolling_revenue_30d`, `analytics_month_over_month_growth`,
     `analytics_rfm_segment_summary`, `analytics_top_products_by_category`, `analytics_funnel_by_device`,
-    `analytics_data_quality_summary`) and a row count of each gold table for the day, with the bytes it
-    scanned and what it cost ($5 per TB, 10 MB minimum per query)."""
-    athena = aws.athena()
+    `analytics_data_quality_summary`) and a row count of each gold table, compared with the rows of the
+    table's current Iceberg snapshot (check `gold_row_counts`), with the bytes it scanned and what it cost
+    ($5 per TB, 10 MB minimum per query)."""
+    athena, store = aws.athena(), tables.store()
     views = []
     for name in query_names():
         athena.run(athena_create_view(name))
         views.append(athena_view_name(name))
-    verification = {}
+    verification, counts = {}, {}
     for table in GOLD_TABLES:
-        run = athena.run(f"SELECT count(*) AS row_count FROM {glue_table_name(table)}")
+        # Athena counts the snapshot the lake's count comes from, so a commit in between (another day's run)
+        # cannot make them differ.
+        snapshot_id, lake_rows = store.snapshot_rows(table) or (None, 0)
+        pinned = f" FOR VERSION AS OF {snapshot_id}" if snapshot_id is not None else ""
+        run, rows = athena.query(f"SELECT count(*) AS row_count FROM {glue_table_name(table)}{pinned}")
         verification[glue_table_name(table)] = {
             "query_id": run.query_id,
             "bytes_scanned": run.bytes_scanned,
             "estimated_cost_usd": round(run.estimated_cost_usd, 8),
         }
+        counts[glue_table_name(table)] = {
+            "athena": int(rows[0]["row_count"]) if rows else None,
+            "lake": lake_rows,
+            "snapshot_id": snapshot_id,
+        }
     scanned = sum(v["bytes_scanned"] for v in verification.values())
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "database": athena.database,
             "workgroup": athena.workgroup,
@@ -128,6 +165,7 @@ def athena_registration(context: dg.AssetExecutionContext, aws: AwsCatalogResour
             "estimated_cost_usd": round(sum(estimated_cost_usd(v["bytes_scanned"]) for v in verification.values()), 8),
         }
     )
+    yield row_counts_check(counts)
 
 
 aws_catalog_assets = [*glue_assets, athena_registration]

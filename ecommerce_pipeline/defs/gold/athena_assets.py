@@ -1,10 +1,9 @@
 """Gold on Athena (ECOM_GOLD_ENGINE=athena): the whole-history tables computed where the data lives.
 
-Same asset keys, partitions, checks and lake partitions as the in-process assets; the difference is
-that no order history is loaded into this process. Athena reads the silver tables through Glue, so
-each asset depends on the Glue registration of its inputs, and registers any input partition still
-missing from Glue before it submits (a day materialized without its catalog step would otherwise be
-silently left out of the history).
+Same asset keys, partitions, checks and gold Iceberg tables as the in-process assets; the difference is
+that no order history is loaded into this process. Athena reads the silver Iceberg tables that pyiceberg
+registers in Glue at each commit. What Athena stages is verified before anything is committed
+(``catalog/athena_gold.py``): a refusal fails the step and leaves the gold table at its snapshot.
 """
 
 import uuid
@@ -12,8 +11,9 @@ from datetime import date
 
 import dagster as dg
 import pyarrow as pa
+from pyiceberg.expressions import And, EqualTo, In
 
-from ecommerce_pipeline.catalog.athena_gold import compute_on_athena, days_relation
+from ecommerce_pipeline.catalog.athena_gold import UnloadRefused, compute_on_athena, days_relation
 from ecommerce_pipeline.catalog.glue import glue_table_name
 from ecommerce_pipeline.defs.gold.assets import _gold, _latest_landing_day, gold_assets, product_dates
 from ecommerce_pipeline.defs.metadata import column_sum, schema_check_result, table_metadata
@@ -56,14 +56,37 @@ class IcebergPublisher:
 
 
 def _run(
-    context, aws: AwsCatalogResource, store: TableStore, name: str, relations, days, schema, replace_all, **numbers
+    context,
+    aws: AwsCatalogResource,
+    store: TableStore,
+    name: str,
+    relations,
+    days,
+    schema,
+    replace_all,
+    days_with_input,
+    **numbers,
 ):
-    """Compute ``gold/<name>`` for ``days`` on Athena, commit it to the Iceberg table and describe it."""
+    """Compute ``gold/<name>`` for ``days`` on Athena, commit it to the Iceberg table and describe it.
+
+    ``days_with_input(chunk)``: the days whose silver inputs have rows, so their result cannot be empty. When
+    what Athena staged is refused (``UnloadRefused``), nothing is committed: the gold table keeps its rows."""
     table = f"gold/{name}"
     publisher = IcebergPublisher(aws.lake(), store, table)
-    runs = compute_on_athena(
-        aws.athena(), publisher, table, relations, days, schema, token=f"{context.run.run_id}-{uuid.uuid4().hex[:8]}"
-    )
+    try:
+        runs = compute_on_athena(
+            aws.athena(),
+            publisher,
+            table,
+            relations,
+            days,
+            schema,
+            token=f"{context.run.run_id}-{uuid.uuid4().hex[:8]}",
+            days_with_input=days_with_input,
+        )
+    except UnloadRefused as refused:
+        # What Athena staged disagrees with what it counts: running the same SQL again would not help.
+        raise dg.Failure(description=str(refused), allow_retries=False) from refused
     written = publisher.commit(schema, replace_all)
     scanned = sum(r.bytes_scanned for r in runs)
     yield dg.MaterializeResult(
@@ -99,6 +122,10 @@ def customer_lifetime_value(context: dg.AssetExecutionContext, aws: AwsCatalogRe
     def relations(chunk: list[date]) -> dict[str, str]:
         return {"orders": _silver(ORDERS), "as_of": days_relation(chunk)}
 
+    def days_with_input(chunk: list[date]) -> set[date]:
+        """A revenue line in the current state of the orders: the lifetime values cannot be empty."""
+        return set(chunk) if store.has_rows(table_name(ORDERS), EqualTo("is_revenue", True)) else set()
+
     yield from _run(
         context,
         aws,
@@ -108,6 +135,7 @@ def customer_lifetime_value(context: dg.AssetExecutionContext, aws: AwsCatalogRe
         [as_of],
         clv.output_schema(),
         True,
+        days_with_input,
         customers=lambda t: t.num_rows,
         lifetime_revenue=lambda t: column_sum(t, "total_spent"),
     )
@@ -128,6 +156,13 @@ def product_performance(context: dg.AssetExecutionContext, aws: AwsCatalogResour
             "products_clean": _silver(PRODUCTS),
         }
 
+    def days_with_input(chunk: list[date]) -> set[date]:
+        """Dates with a revenue line: each gives at least one product row."""
+        sold = store.read(
+            table_name(ORDERS), ["business_date"], And(In("business_date", chunk), EqualTo("is_revenue", True))
+        )
+        return set() if sold is None else set(sold.column("business_date").to_pylist())
+
     yield from _run(
         context,
         aws,
@@ -137,6 +172,7 @@ def product_performance(context: dg.AssetExecutionContext, aws: AwsCatalogResour
         sorted(dates),
         performance.output_schema(),
         False,
+        days_with_input,
         revenue=lambda t: column_sum(t, "revenue"),
         product_views=lambda t: column_sum(t, "product_views"),
     )

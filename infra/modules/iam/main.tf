@@ -146,7 +146,7 @@ data "aws_iam_policy_document" "pipeline" {
 
   statement {
     sid       = "QueryInTheWorkgroup"
-    actions   = ["athena:GetQueryExecution", "athena:GetWorkGroup", "athena:StartQueryExecution"]
+    actions   = ["athena:GetQueryExecution", "athena:GetQueryResults", "athena:GetWorkGroup", "athena:StartQueryExecution"]
     resources = [var.athena_workgroup_arn]
   }
 
