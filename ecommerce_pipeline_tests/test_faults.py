@@ -159,9 +159,11 @@ def test_materializing_a_range_twice_gives_the_same_rows_and_gold_figures(projec
     first = lake_snapshot(project_env / "lake")
     assert main(["run", "--start", "2025-01-01", "--end", "2025-01-02"]) == 0
     second = lake_snapshot(project_env / "lake")
-    # one view per lake table: 17 Parquet (bronze, quarantine) and 12 Iceberg (silver incl. its audit tables, gold)
-    assert len([v for v in first if not v.startswith("analytics.")]) == 25 and first == second
+    # one view per lake table: 14 Parquet (bronze, its quarantine, silver's quarantine, field issues) and 12 Iceberg
+    # (silver incl. its audit tables, gold)
+    assert len([v for v in first if not v.startswith("analytics.")]) == 26 and first == second
     assert first["gold.daily_sales_summary"] and first["quarantine.bronze_orders"]  # real figures, real rejects
+    assert first["quarantine.field_issues"]  # the generated invalid e-mail
 
 
 def test_two_runs_of_the_same_day_at_once_are_harmless(project_env, capsys):
