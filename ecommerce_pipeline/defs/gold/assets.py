@@ -22,7 +22,7 @@ from ecommerce_pipeline.defs.metadata import (
     schema_check_result,
     table_metadata,
 )
-from ecommerce_pipeline.defs.partitions import partition_days
+from ecommerce_pipeline.defs.partitions import date_chunks, partition_days
 from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, GOLD_FRESHNESS, OWNERS
 from ecommerce_pipeline.defs.resources import TablesResource
 from ecommerce_pipeline.defs.silver.assets import DIMENSION_CHANGES, EVENTS, ORDERS, PRODUCTS, table_of
@@ -47,15 +47,6 @@ def _gold(name: str, *deps: dg.AssetKey) -> dict:
         freshness_policy=GOLD_FRESHNESS,
         check_specs=[dg.AssetCheckSpec("schema", asset=key, description="The rows written match the pandera schema.")],
     )
-
-
-# Dates computed and committed at once: a long backfill restates its dates a few weeks at a time.
-CHUNK_DATES = 14
-
-
-def date_chunks(dates: set[date]) -> list[list[date]]:
-    ordered = sorted(dates)
-    return [ordered[i : i + CHUNK_DATES] for i in range(0, len(ordered), CHUNK_DATES)] or [[]]
 
 
 def _restate_in_chunks(

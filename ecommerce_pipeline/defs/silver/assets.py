@@ -25,7 +25,7 @@ from ecommerce_pipeline.defs.metadata import (
     schema_check_result,
     table_metadata,
 )
-from ecommerce_pipeline.defs.partitions import partition_days
+from ecommerce_pipeline.defs.partitions import date_chunks, partition_days
 from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, OWNERS
 from ecommerce_pipeline.defs.resources import PipelineSettings, TablesResource
 from ecommerce_pipeline.quality.conservation import combined, stored_conservation
@@ -133,7 +133,7 @@ def _dimension_metadata(key: dg.AssetKey, results: list) -> dict:
 
 
 # Bronze rows a chunk of a long backfill reads at once.
-CHUNK_ROWS = 1_000_000
+CHUNK_ROWS = 500_000
 
 
 def _chunks(context: dg.AssetExecutionContext, *scans: PartitionScan):
@@ -277,6 +277,21 @@ def _empty_dimension(name: str) -> pa.Table:
     )
 
 
+def _resolve_dates(
+    store: TableStore, dates: set[date], rows: pa.Table | None, replaced: set[str], settings: PipelineSettings
+) -> pa.Table:
+    """Rewrite the current rows of ``dates``: the stored rows of orders not in ``replaced``, plus ``rows``
+    (the new current state of the replaced orders), each resolved against the dimensions' versions."""
+    stored = store.read_dates(table_of(ORDERS), "business_date", dates, UNRESOLVED_COLUMNS)
+    if stored is not None:
+        kept = stored.filter(pc.invert(pc.is_in(stored.column("order_id"), pa.array(sorted(replaced), pa.string()))))
+        rows = kept if rows is None else pa.concat_tables([kept.cast(rows.schema), rows])
+    dims = _dimensions(store)
+    current = resolve(rows, dims["customers"], dims["products"], settings.statuses())
+    store.restate(table_of(ORDERS), "business_date", dates, current)
+    return current
+
+
 @dataclass
 class OrdersStep:
     """What one chunk of landing days did to the orders: counts, quarantines and the check of what it wrote
@@ -310,17 +325,8 @@ def _orders_step(
     store.restate(ORDER_VERSIONS, "order_date", version_dates, merged.headers)
     store.restate(LINE_VERSIONS, "order_date", version_dates, merged.lines)
 
-    restated = (
-        version_dates | set(merged.current.column("order_date").to_pylist()) | _dimension_affected_dates(store, days)
-    )
-    stored = store.read_dates(table_of(ORDERS), "business_date", restated, UNRESOLVED_COLUMNS)
-    rows = merged.current.select(UNRESOLVED_COLUMNS)
-    if stored is not None and stored.num_rows:
-        kept = stored.filter(pc.invert(pc.is_in(stored.column("order_id"), pa.array(sorted(touched), pa.string()))))
-        rows = pa.concat_tables([kept.cast(rows.schema), rows])
-    dims = _dimensions(store)
-    current = resolve(rows, dims["customers"], dims["products"], settings.statuses())
-    store.restate(table_of(ORDERS), "business_date", restated, current)
+    restated = version_dates | set(merged.current.column("order_date").to_pylist())
+    current = _resolve_dates(store, restated, merged.current.select(UNRESOLVED_COLUMNS), touched, settings)
 
     # The dates of each landing day's versions, so a re-run revisits them; the rest go to the last day.
     footprint = defaultdict(set)
@@ -341,6 +347,22 @@ def _orders_step(
         preview=current.slice(0, PREVIEW_ROWS),
         restated=restated,
     )
+
+
+def _reresolve(store: TableStore, dates: set[date], last_day: date, settings: PipelineSettings) -> list:
+    """Re-resolve the stored orders of ``dates`` against the dimensions, a few weeks at a time, and log the
+    dates as restated by the run's last landing day (gold rebuilds them)."""
+    checks = [
+        check_schema("orders_validated", _resolve_dates(store, set(chunk), None, set(), settings))
+        for chunk in date_chunks(dates)
+    ]
+    restatements.record(
+        store,
+        table_of(ORDERS),
+        [last_day],
+        {last_day: restatements.restated(store, table_of(ORDERS), [last_day]) | dates},
+    )
+    return checks
 
 
 @dg.multi_asset(
@@ -380,6 +402,10 @@ def orders_validated(
     pipeline_settings: PipelineSettings,
 ):
     store, steps = tables.store(), []
+    # Orders stored before this run whose customer or product version the run's dimension changes may alter.
+    # Found once, before any chunk: the run's own orders are resolved against the dimensions as the dimension
+    # steps left them, so a chunk never needs to revisit what an earlier chunk of the same run wrote.
+    dimension_dates = _dimension_affected_dates(store, partition_days(context))
     for days in _chunks(context, bronze_orders, bronze_order_items):
         steps.append(
             _orders_step(
@@ -392,6 +418,10 @@ def orders_validated(
             )
         )
     restated = set().union(*(s.restated for s in steps))
+    checks = [s.check for s in steps]
+    if dimension_dates - restated:
+        checks += _reresolve(store, dimension_dates - restated, max(partition_days(context)), pipeline_settings)
+        restated |= dimension_dates
     orders_q = pa.concat_tables([s.orders_quarantine for s in steps])
     lines_q = pa.concat_tables([s.lines_quarantine for s in steps])
     # Each partition: the current rows of its own order date, and what its landing day brought.
@@ -431,7 +461,7 @@ def orders_validated(
     )
     for name, q in (("orders_quarantine", orders_q), ("lines_quarantine", lines_q)):
         yield dg.Output(q, name, metadata=table_metadata(q) | {"rules": rule_counts(q)})
-    yield schema_check_result(ORDERS, combined_schema([s.check for s in steps]))
+    yield schema_check_result(ORDERS, combined_schema(checks))
     yield conservation_check_result(
         ORDERS,
         stored_conservation(bronze_rows(bronze_orders), sum(s.versions for s in steps), orders_q.num_rows),
