@@ -87,6 +87,7 @@ def test_the_smoke_script_repeats_the_dockerfile():
 
 
 def test_ci_runs_hadolint_and_the_smoke_script():
-    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    # Each script is run as a command of its own (not only mentioned in a comment).
+    commands = [line.split("#")[0] for line in (ROOT / ".ci" / "run").read_text().splitlines()]
     for script in (".ci/hadolint.sh", ".ci/image_smoke.sh", ".ci/postgres.sh"):
-        assert script in ci, script
+        assert any(re.search(rf"(^|[\s(&;]){re.escape(script)}($|[\s)&;])", c) for c in commands), script
