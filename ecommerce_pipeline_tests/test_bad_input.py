@@ -217,9 +217,9 @@ def test_bad_file_is_accounted_for_and_the_day_goes_on(case: Case, project_env: 
     assert checks and all(c.passed for c in checks), [(c.asset_key, c.check_name) for c in checks if not c.passed]
     assert sum(c.metadata["unused_paths"].value for c in unused) == case.unused_paths
     conservation = [c for c in checks if "conservation" in c.check_name]
-    # One evaluation per check for the run (5 bronze, 5 silver), and bronze's own for the day's partition.
+    # One evaluation per check for the run (5 bronze, 5 silver), and each check's own for the day's partition.
     assert len([c for c in conservation if c.partition is None]) == 10
-    assert len([c for c in conservation if c.partition == DAY.isoformat()]) == 5
+    assert len([c for c in conservation if c.partition == DAY.isoformat()]) == 10
     assert all(c.metadata["unaccounted_rows"].value == 0 for c in conservation)
 
     lake = LocalLake(project_env / "lake")

@@ -4,7 +4,6 @@ import dagster as dg
 import pytest
 
 from ecommerce_pipeline.cli import main
-from ecommerce_pipeline.contract import ENTITIES
 
 
 def test_run_materializes_records_the_run_and_prints_progress(project_env, store_landing, capsys):
@@ -127,14 +126,13 @@ def test_generate_then_run_a_range_accounts_for_every_row(project_env, capsys):
     run_level = [c for c in checks if c.partition is None]
     expected = sum(len(list(a.check_specs)) for a in [*lake_assets, *landing_checks])
     assert len(run_level) == expected and all(c.passed for c in checks)
-    # Bronze's conservation and gold's schema checks are also evaluated for each day of the run on its own.
+    # Every check of the days' data (all but the landing folder's unused paths, which belong to no day) is
+    # also evaluated for each day of the run on its own.
     per_day = {(c.asset_key.to_user_string(), c.check_name, c.partition) for c in checks if c.partition}
     days = ("2025-01-01", "2025-01-02", "2025-01-03")
-    assert per_day == {(f"bronze/{e}", "row_conservation", d) for e in ENTITIES for d in days} | {
-        (f"gold/{t}", "schema", d)
-        for t in ("daily_sales_summary", "product_performance", "conversion_funnel")
-        for d in days
-    }
+    declared = [k for a in [*lake_assets, *landing_checks] for k in a.check_keys if k.name != "landing_unused_files"]
+    assert len(declared) == 19
+    assert per_day == {(k.asset_key.to_user_string(), k.name, d) for k in declared for d in days}
     conservation = [c for c in checks if "conservation" in c.check_name]
     assert all(c.metadata["unaccounted_rows"].value == 0 for c in conservation)
     assert any(c.metadata.get("quarantined_rows") and c.metadata["quarantined_rows"].value > 0 for c in conservation)

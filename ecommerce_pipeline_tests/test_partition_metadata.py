@@ -5,6 +5,7 @@ import duckdb
 import pytest
 
 from ecommerce_pipeline.cli import main
+from ecommerce_pipeline.definitions import defs
 
 
 @pytest.mark.slow
@@ -38,22 +39,35 @@ def test_each_day_of_a_backfill_shows_its_own_revenue_and_rows(project_env):
         assert sales[day]["dagster/row_count"].value == rows
     assert len({round(sales[d]["total_revenue"].value, 2) for d in truth}) == 4, "each day its own revenue"
     assert {d: shown["bronze"][d]["dagster/row_count"].value for d in bronze} == bronze
-    # Each day has its own check evaluations too: bronze conservation counts that day's landing rows, gold's
-    # schema check that day's rows.
+    # Each day has its own evaluation of every check of the day's data (all but the landing folder's unused
+    # paths, which belong to no day): bronze and silver conservation count that day's rows, gold's schema
+    # check that day's rows.
     with dg.DagsterInstance.get() as instance:
-        def by_partition(path, check):
-            history = instance.event_log_storage.get_asset_check_execution_history(
-                dg.AssetCheckKey(dg.AssetKey(path), check), limit=100
-            )
+
+        def by_partition(key: dg.AssetCheckKey):
+            history = instance.event_log_storage.get_asset_check_execution_history(key, limit=100)
             return {
                 r.event.dagster_event.event_specific_data.partition: r.event.dagster_event.event_specific_data
                 for r in history
-                if r.event is not None and r.event.dagster_event.event_specific_data.partition
+                if r.event is not None and getattr(r.event.dagster_event.event_specific_data, "partition", None)
             }
 
-        conservation = by_partition(["bronze", "orders"], "row_conservation")
-        schema = by_partition(["gold", "daily_sales_summary"], "schema")
-    assert set(conservation) == set(schema) == set(truth)
+        checks = {
+            key: by_partition(key)
+            for key in defs.resolve_asset_graph().asset_check_keys
+            if key.name != "landing_unused_files"
+        }
+    assert len(checks) == 19
+    for key, per_day in checks.items():
+        assert set(per_day) == set(truth), key
+        assert all(evaluation.passed for evaluation in per_day.values()), key
+
+    def check(path: str, name: str):
+        return checks[dg.AssetCheckKey(dg.AssetKey(path.split("/")), name)]
+
     for day, (_, rows) in truth.items():
-        assert schema[day].passed and schema[day].metadata["rows_checked"].value == rows
-        assert conservation[day].passed and conservation[day].metadata["bronze_rows"].value == bronze[day]
+        assert check("gold/daily_sales_summary", "schema")[day].metadata["rows_checked"].value == rows
+        for path, name in (("bronze/orders", "row_conservation"), ("silver/orders_validated", "order_conservation")):
+            assert check(path, name)[day].metadata["bronze_rows"].value == bronze[day], (path, day)
+        silver = check("silver/orders_validated", "order_conservation")[day].metadata
+        assert silver["stored_rows"].value + silver["quarantined_rows"].value == bronze[day]

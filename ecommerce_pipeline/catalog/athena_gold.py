@@ -138,8 +138,7 @@ def verify_staged(
             problems.append(f"{day}: no rows, but its inputs in silver have rows")
     if problems:
         raise UnloadRefused(
-            f"{table}: refusing to publish Athena's result (the table is left as it was): "
-            + "; ".join(problems)
+            f"{table}: refusing to publish Athena's result (the table is left as it was): " + "; ".join(problems)
         )
 
 

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from ecommerce_pipeline.contract import ENTITIES
 from ecommerce_pipeline.quality.columns import describe
-from ecommerce_pipeline.quality.conservation import ConservationOutcome
+from ecommerce_pipeline.quality.conservation import ConservationOutcome, stored_conservation
 from ecommerce_pipeline.quality.schemas import SchemaOutcome
 
 PII_COLUMNS = frozenset(c for e in ENTITIES.values() for c in e.pii_columns) | {"raw_record", "raw_value"}
@@ -79,13 +79,16 @@ def describe_partitions(context: dg.AssetExecutionContext, key: dg.AssetKey, per
         context.add_asset_metadata(numbers_metadata(**numbers) | shown, asset_key=key, partition_key=partition)
 
 
-def check_partitions(context: dg.AssetExecutionContext, per_day: dict) -> None:
-    """Record each partition's own evaluation of a check (``per_day``: day -> AssetCheckResult of that day's
-    rows). The check result a step yields belongs to the whole run, without a partition, however many days it
-    covered; these events give every day of a single-run backfill its own pass or failure and figures."""
+def check_partitions(context: dg.AssetExecutionContext, *checks: dict) -> None:
+    """Record each partition's own evaluation of its checks (each of ``checks``: day -> AssetCheckResult of
+    that day's rows). The check result a step yields belongs to the whole run, without a partition, however
+    many days it covered; these events give every day of a single-run backfill its own pass or failure and
+    figures."""
     for partition in context.partition_keys:
-        result = per_day.get(date.fromisoformat(partition))
-        if result is not None:
+        for per_day in checks:
+            result = per_day.get(date.fromisoformat(partition))
+            if result is None:
+                continue
             context.log_event(
                 dg.AssetCheckEvaluation(
                     asset_key=result.asset_key,
@@ -132,6 +135,32 @@ def day_schema_checks(
             severity=dg.AssetCheckSeverity.ERROR,
         )
         for day in days
+    }
+
+
+def count_by(table: pa.Table | None, column: str) -> Counter:
+    """Rows per value of ``column`` (a day), counted from the table itself."""
+    if table is None or table.num_rows == 0:
+        return Counter()
+    counted = pc.value_counts(table.column(column))
+    return Counter(dict(zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist())))
+
+
+def day_conservation_checks(
+    key: dg.AssetKey,
+    name: str,
+    bronze: dict[date, int],
+    stored: Counter,
+    quarantined: Counter,
+    duplicates: Counter | None = None,
+) -> dict[date, dg.AssetCheckResult]:
+    """Per landing day: the day's bronze rows = the rows it stored + quarantined + the duplicates it removed."""
+    duplicates = duplicates or Counter()
+    return {
+        day: conservation_check_result(
+            key, stored_conservation(rows, stored[day], quarantined[day], duplicates[day]), name
+        )
+        for day, rows in bronze.items()
     }
 
 

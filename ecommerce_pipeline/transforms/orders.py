@@ -55,7 +55,11 @@ class OrderBatch:
     lines: pa.Table  # their line sets
     orders_quarantine: pa.Table
     lines_quarantine: pa.Table
-    duplicate_lines: int
+    duplicate_lines_by_day: dict  # landing day -> line copies superseded by a later copy of the same day
+
+    @property
+    def duplicate_lines(self) -> int:
+        return sum(self.duplicate_lines_by_day.values())
 
 
 BATCH_STEPS = {
@@ -190,9 +194,9 @@ def order_batch(
     lines = arrow(con, NEW_LINES)
     orders_q = arrow(con, ORDERS_QUARANTINE).cast(QUARANTINE_SCHEMA)
     lines_q = arrow(con, LINES_QUARANTINE).cast(QUARANTINE_SCHEMA)
-    dup_lines = con.execute("SELECT coalesce(sum(superseded), 0) FROM items_d").fetchone()[0]
+    dup_lines = con.execute("SELECT business_date, sum(superseded) FROM items_d GROUP BY ALL").fetchall()
     con.close()
-    return OrderBatch(headers, lines, orders_q, lines_q, int(dup_lines))
+    return OrderBatch(headers, lines, orders_q, lines_q, {day: int(n) for day, n in dup_lines if n})
 
 
 @dataclass

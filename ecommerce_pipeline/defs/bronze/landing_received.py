@@ -43,6 +43,18 @@ def landing_received(context: dg.AssetCheckExecutionContext, landing: LandingRes
             {entity: sum(files[day][entity] for day in days) for entity in ENTITIES}
         ),
     }
+    # Each day of the run also gets its own evaluation, so a backfill's empty day fails on that day in the UI.
+    for day in days:
+        context.op_execution_context.log_event(
+            dg.AssetCheckEvaluation(
+                asset_key=bronze_key("orders"),
+                check_name=CHECK_NAME,
+                passed=any(files[day].values()),
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={"landing": store.location(), "files_by_entity": dg.MetadataValue.json(files[day])},
+                partition=day.isoformat(),
+            )
+        )
     if empty:
         shown = ", ".join(empty[:10]) + (f" and {len(empty) - 10} more" if len(empty) > 10 else "")
         metadata["reason"] = f"no landing files at all for {shown} under {store.location()}"

@@ -5,7 +5,7 @@ beside bronze. A run reads only its landing days' bronze rows and the dates it r
 history. Checks block gold on failure.
 """
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -19,8 +19,12 @@ from ecommerce_pipeline.defs import restatements
 from ecommerce_pipeline.defs.bronze.assets import bronze_key, bronze_quarantine_key
 from ecommerce_pipeline.defs.metadata import (
     PREVIEW_ROWS,
+    check_partitions,
     conservation_check_result,
+    count_by,
+    day_conservation_checks,
     day_figures,
+    day_schema_checks,
     describe_partitions,
     rule_counts,
     schema_check_result,
@@ -112,13 +116,32 @@ def _dimension(store: TableStore, name: str, key: dg.AssetKey, result: Dimension
     return result.history.filter(pc.is_in(result.history.column("landing_date"), pa.array(days, pa.date32())))
 
 
-def _keep(results: list, days: list[date], written: pa.Table, result: DimensionResult, schema: str) -> None:
+def _keep(
+    results: list, days: list[date], written: pa.Table, result: DimensionResult, key: dg.AssetKey, bronze: dict
+) -> dict:
     """Keep what the step reports of a chunk: its check, its counts, and the whole history of the last chunk
-    only (a year's backfill would otherwise hold one copy of the history per chunk)."""
+    only (a year's backfill would otherwise hold one copy of the history per chunk). Returns each landing
+    day's own checks: the schema of the versions it added, and its bronze rows = versions + quarantined."""
     if results:
         _, earlier, previous, check = results[-1]
         results[-1] = (None, earlier.slice(0, 0), replace(previous, history=previous.history.slice(0, 0)), check)
-    results.append((days, written, result, check_schema(schema, written)))
+    check = check_schema(table_of(key).split("/")[1], written)
+    results.append((days, written, result, check))
+    return {
+        "schema": day_schema_checks(key, written, "landing_date", check, days),
+        "row_conservation": day_conservation_checks(
+            key,
+            "row_conservation",
+            {d: bronze[d] for d in days},
+            count_by(written, "landing_date"),
+            count_by(result.quarantine, "business_date"),
+        ),
+    }
+
+
+def _merge_day_checks(into: dict, checks: dict) -> None:
+    for name, per_day in checks.items():
+        into.setdefault(name, {}).update(per_day)
 
 
 def _dimension_metadata(key: dg.AssetKey, results: list) -> dict:
@@ -169,7 +192,8 @@ def customers_clean(
     tables: TablesResource,
     pipeline_settings: PipelineSettings,
 ):
-    store, results, issues = tables.store(), [], []
+    store, results, issues, day_checks = tables.store(), [], [], {}
+    bronze = bronze_rows_by_day(bronze_customers)
     for days in _chunks(context, bronze_customers):
         # Field-level quality first: an invalid e-mail or phone loses the value, never the customer.
         fields = clean_fields(CUSTOMERS_CONTRACT, bronze_customers.of_days(days), pipeline_settings.phone_country())
@@ -177,7 +201,9 @@ def customers_clean(
         result = clean_customers(
             fields.table, store.read(table_of(CUSTOMERS)), days, pipeline_settings.phone_country(), fields_cleaned=True
         )
-        _keep(results, days, _dimension(store, "customers", CUSTOMERS, result, days), result, "customers_clean")
+        written = _dimension(store, "customers", CUSTOMERS, result, days)
+        _merge_day_checks(day_checks, _keep(results, days, written, result, CUSTOMERS, bronze))
+    check_partitions(context, *day_checks.values())
     yield dg.Output(None, "customers", metadata=_dimension_metadata(CUSTOMERS, results))
     quarantine = pa.concat_tables([r.quarantine for _, _, r, _ in results])
     yield dg.Output(quarantine, "quarantine", metadata=table_metadata(quarantine) | {"rules": rule_counts(quarantine)})
@@ -203,10 +229,13 @@ def customers_clean(
     **DAILY_LAKE_STEP,
 )
 def products_clean(context: dg.AssetExecutionContext, bronze_products: PartitionScan, tables: TablesResource):
-    store, results = tables.store(), []
+    store, results, day_checks = tables.store(), [], {}
+    bronze = bronze_rows_by_day(bronze_products)
     for days in _chunks(context, bronze_products):
         result = clean_products(bronze_products.of_days(days), store.read(table_of(PRODUCTS)), days)
-        _keep(results, days, _dimension(store, "products", PRODUCTS, result, days), result, "products_clean")
+        written = _dimension(store, "products", PRODUCTS, result, days)
+        _merge_day_checks(day_checks, _keep(results, days, written, result, PRODUCTS, bronze))
+    check_partitions(context, *day_checks.values())
     yield dg.Output(None, "products", metadata=_dimension_metadata(PRODUCTS, results))
     yield schema_check_result(PRODUCTS, combined_schema([c for *_, c in results]))
     yield conservation_check_result(
@@ -310,12 +339,14 @@ class OrdersStep:
     versions: int  # order versions received
     version_days: pa.Table  # their landing days (one column)
     lines: int  # line versions received
-    duplicate_lines: int
+    line_days: pa.Table  # their landing days (one column)
+    duplicate_lines: dict  # landing day -> line copies superseded within the day
     orders_quarantine: pa.Table
     lines_quarantine: pa.Table
     check: SchemaOutcome
     preview: pa.Table  # the first current rows written
     restated: set[date]
+    day_checks: dict  # order date -> the schema check of that date's current rows
 
 
 def _orders_step(
@@ -346,26 +377,33 @@ def _orders_step(
             footprint[landing].add(d)
     footprint[max(days)] |= restated
     restatements.record(store, table_of(ORDERS), days, footprint)
+    check = check_schema("orders_validated", current)
     return OrdersStep(
         versions=batch.headers.num_rows,
         version_days=batch.headers.select(["landing_date"]),
         lines=batch.lines.num_rows,
-        duplicate_lines=batch.duplicate_lines,
+        line_days=batch.lines.select(["version_landing_date"]),
+        duplicate_lines=batch.duplicate_lines_by_day,
         orders_quarantine=batch.orders_quarantine,
         lines_quarantine=batch.lines_quarantine,
-        check=check_schema("orders_validated", current),
+        check=check,
         preview=current.slice(0, PREVIEW_ROWS),
         restated=restated,
+        day_checks=day_schema_checks(ORDERS, current, "business_date", check, restated),
     )
 
 
-def _reresolve(store: TableStore, dates: set[date], last_day: date, settings: PipelineSettings) -> list:
+def _reresolve(
+    store: TableStore, dates: set[date], last_day: date, settings: PipelineSettings, day_checks: dict
+) -> list:
     """Re-resolve the stored orders of ``dates`` against the dimensions, a few weeks at a time, and log the
-    dates as restated by the run's last landing day (gold rebuilds them)."""
-    checks = [
-        check_schema("orders_validated", _resolve_dates(store, set(chunk), None, set(), settings))
-        for chunk in date_chunks(dates)
-    ]
+    dates as restated by the run's last landing day (gold rebuilds them). Each date's check goes to
+    ``day_checks``."""
+    checks = []
+    for chunk in date_chunks(dates):
+        current = _resolve_dates(store, set(chunk), None, set(), settings)
+        checks.append(check_schema("orders_validated", current))
+        day_checks.update(day_schema_checks(ORDERS, current, "business_date", checks[-1], chunk))
     restatements.record(
         store,
         table_of(ORDERS),
@@ -429,13 +467,39 @@ def orders_validated(
         )
     restated = set().union(*(s.restated for s in steps))
     checks = [s.check for s in steps]
+    day_checks = {}  # a date a later chunk rewrote is described by that chunk's check
+    for s in steps:
+        day_checks.update(s.day_checks)
     if dimension_dates - restated:
-        checks += _reresolve(store, dimension_dates - restated, max(partition_days(context)), pipeline_settings)
+        checks += _reresolve(
+            store, dimension_dates - restated, max(partition_days(context)), pipeline_settings, day_checks
+        )
         restated |= dimension_dates
     orders_q = pa.concat_tables([s.orders_quarantine for s in steps])
     lines_q = pa.concat_tables([s.lines_quarantine for s in steps])
     # Each partition: the current rows of its own order date, and what its landing day brought.
     days = partition_days(context)
+    _check_untouched_dates(store, ORDERS, "orders_validated", [d for d in days if d not in day_checks], day_checks)
+    duplicates = sum((Counter(s.duplicate_lines) for s in steps), Counter())
+    check_partitions(
+        context,
+        day_checks,
+        day_conservation_checks(
+            ORDERS,
+            "order_conservation",
+            bronze_rows_by_day(bronze_orders),
+            count_by(pa.concat_tables([s.version_days for s in steps]), "landing_date"),
+            count_by(orders_q, "business_date"),
+        ),
+        day_conservation_checks(
+            ORDERS,
+            "line_conservation",
+            bronze_rows_by_day(bronze_order_items),
+            count_by(pa.concat_tables([s.line_days for s in steps]), "version_landing_date"),
+            count_by(lines_q, "business_date"),
+            duplicates,
+        ),
+    )
     figures = day_figures(
         store.read_dates(table_of(ORDERS), "business_date", days, ["business_date", "line_revenue"]),
         "business_date",
@@ -483,15 +547,32 @@ def orders_validated(
             bronze_rows(bronze_order_items),
             sum(s.lines for s in steps),
             lines_q.num_rows,
-            sum(s.duplicate_lines for s in steps),
+            sum(duplicates.values()),
         ),
         "line_conservation",
     )
 
 
+def bronze_rows_by_day(scan: PartitionScan) -> dict[date, int]:
+    """Rows of each of the run's bronze partitions, counted from the files (not taken from the transform)."""
+    return {d: scan.lake.partition_rows(scan.table, d) for d in scan.days}
+
+
 def bronze_rows(scan: PartitionScan) -> int:
-    """Rows of the run's bronze partitions, counted from the files (not taken from the transform)."""
-    return sum(scan.lake.partition_rows(scan.table, d) for d in scan.days)
+    return sum(bronze_rows_by_day(scan).values())
+
+
+def _check_untouched_dates(store: TableStore, key: dg.AssetKey, schema: str, dates: list[date], into: dict) -> None:
+    """The schema check of the stored rows of partitions whose date the run did not rewrite (a day with no
+    landing file still shows its own check)."""
+    if dates:
+        counted_only = key == EVENTS  # a flagged copy of an event is not checked, as in the run's own chunks
+        columns = [*checked_columns(schema), "business_date", *(["is_duplicate"] if counted_only else [])]
+        rows = store.read_dates(table_of(key), "business_date", dates, list(dict.fromkeys(columns)))
+        if rows is not None and counted_only:
+            rows = rows.filter(pc.invert(rows.column("is_duplicate"))).drop_columns(["is_duplicate"])
+        if rows is not None:
+            into.update(day_schema_checks(key, rows, "business_date", check_schema(schema, rows), dates))
 
 
 @dg.multi_asset(
@@ -516,6 +597,7 @@ def events_clean(
 ):
     store, table = tables.store(), table_of(EVENTS)
     restated, stored_rows, duplicates, sessions, checks, preview = set(), 0, 0, 0, [], None
+    stored_by_day, day_checks = Counter(), {}
     for days in _chunks(context, bronze_events):
         incoming = new_events(bronze_events.of_days(days), pipeline_settings.timezone())
         dates = set(incoming.column("business_date").to_pylist()) | restatements.restated(store, table, days)
@@ -530,10 +612,12 @@ def events_clean(
         restatements.record(store, table, days, footprint)
         new_rows = merged.filter(pc.is_in(merged.column("landing_date"), pa.array(days, pa.date32())))
         stored_rows += new_rows.num_rows
+        stored_by_day += count_by(new_rows, "landing_date")
         duplicates += int(pc.sum(new_rows.column("is_duplicate")).as_py() or 0)
         counted = merged.filter(pc.invert(merged.column("is_duplicate")))
         sessions += int(pc.sum(pc.equal(counted.column("event_seq"), 1)).as_py() or 0)
         checks.append(check_schema("events_clean", counted.select(checked_columns("events_clean"))))
+        day_checks.update(day_schema_checks(EVENTS, counted, "business_date", checks[-1], dates))
         preview = counted.slice(0, PREVIEW_ROWS)
         restated |= dates
     yield dg.Output(
@@ -549,8 +633,16 @@ def events_clean(
         )
         | {"restated": dg.MetadataValue.json(sorted(d.isoformat() for d in restated))},
     )
+    days = partition_days(context)
+    _check_untouched_dates(store, EVENTS, "events_clean", [d for d in days if d not in day_checks], day_checks)
+    bronze = bronze_rows_by_day(bronze_events)
+    check_partitions(
+        context,
+        day_checks,
+        day_conservation_checks(EVENTS, "row_conservation", bronze, stored_by_day, Counter()),
+    )
     yield schema_check_result(EVENTS, combined_schema(checks))
-    yield conservation_check_result(EVENTS, stored_conservation(bronze_rows(bronze_events), stored_rows, 0))
+    yield conservation_check_result(EVENTS, stored_conservation(sum(bronze.values()), stored_rows, 0))
 
 
 silver_assets = [customers_clean, products_clean, orders_validated, events_clean]
