@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from ecommerce_pipeline.defs.automation.alerts import run_failure_alert
+from ecommerce_pipeline.defs.automation.alerts import failed_check_alert, run_failure_alert
 from ecommerce_pipeline.defs.automation.arrival import landing_arrival_sensor
 from ecommerce_pipeline.defs.automation.schedules import nightly_schedule
 from ecommerce_pipeline.defs.bronze.assets import bronze_assets
@@ -24,6 +24,6 @@ defs = dg.Definitions(
     asset_checks=landing_checks,
     jobs=[medallion_job],
     schedules=[nightly_schedule],
-    sensors=[landing_arrival_sensor, run_failure_alert],
+    sensors=[landing_arrival_sensor, run_failure_alert, failed_check_alert],
     resources=resources_for(),
 )

@@ -10,7 +10,8 @@ import dagster as dg
 import pytest
 from aiosmtpd.controller import Controller
 
-from ecommerce_pipeline.defs.automation.alerts import run_failure_alert
+from ecommerce_pipeline.cli import main
+from ecommerce_pipeline.defs.automation.alerts import failed_check_alert, run_failure_alert
 
 
 @dg.op
@@ -130,3 +131,44 @@ def test_an_unreachable_webhook_is_logged_and_email_still_goes_out(failure_conte
     run_failure_alert(failure_context)
     assert len(mails) == 1
     assert "alert webhook failed" in capfd.readouterr().err
+
+
+def _evaluate_on_success(instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
+    (event,) = [
+        e.dagster_event
+        for e in instance.all_logs(run.run_id)
+        if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_SUCCESS"
+    ]
+    failed_check_alert(
+        dg.build_run_status_sensor_context(
+            sensor_name="failed_check_alert", dagster_event=event, dagster_instance=instance, dagster_run=run
+        )
+    )
+
+
+def test_a_green_run_with_a_day_without_files_is_alerted(project_env, store_landing, webhook, monkeypatch):
+    """The nightly run of a day whose export never arrived succeeds (landing_received is non-blocking), so the
+    run-failure alert never fires; this one does, naming the check, the day and the reason."""
+    url, posts = webhook
+    monkeypatch.setenv("ECOM_ALERT_WEBHOOK_URL", url)
+    for name in ("ECOM_ALERT_SMTP_HOST", "ECOM_ALERT_EMAIL_TO"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["run", "--start", "2025-01-01", "--end", "2025-01-02"]) == 1  # 2025-01-02 received nothing
+    with dg.DagsterInstance.get() as instance:
+        (run,) = instance.get_runs()
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        _evaluate_on_success(instance, run)
+    ((_, _, payload),) = posts
+    assert payload["text"] == "[ecommerce-pipeline] medallion_daily: check failed (bronze/orders:landing_received)"
+    detail = payload["blocks"][0]["text"]["text"]
+    assert "- bronze/orders:landing_received on 2025-01-02: no landing files at all for 2025-01-02 under" in detail
+    assert run.run_id in detail
+
+    # A run whose checks all pass sends nothing.
+    posts.clear()
+    assert main(["run", "--start", "2025-01-01"]) == 0
+    with dg.DagsterInstance.get() as instance:
+        latest = instance.get_runs(limit=1)[0]
+        assert latest.run_id != run.run_id
+        _evaluate_on_success(instance, latest)
+    assert posts == []

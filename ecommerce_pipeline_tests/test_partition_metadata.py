@@ -25,8 +25,32 @@ def test_each_day_of_a_backfill_shows_its_own_revenue_and_rows(project_env):
         bronze = dict(
             con.execute("SELECT CAST(business_date AS VARCHAR), count(*) FROM bronze.orders GROUP BY 1").fetchall()
         )
+        # Every table of a day's data, by the date its partitions describe (dimensions: the landing day that
+        # added the versions; facts and quarantines: their business date).
+        graph = defs.resolve_asset_graph()
+        catalog = {
+            (schema, name)
+            for schema, name in con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
+        }
+        per_table = {}
+        for key in graph.materializable_asset_keys:
+            if len(key.path) != 2 or tuple(key.path) not in catalog or key.path[1] == "customer_lifetime_value":
+                continue
+            column = "landing_date" if key.path[1] in ("customers_clean", "products_clean") else "business_date"
+            per_table[key] = dict.fromkeys(truth, 0) | {
+                str(day): n
+                for day, n in con.execute(
+                    f'SELECT {column}, count(*) FROM "{key.path[0]}"."{key.path[1]}" GROUP BY 1'
+                ).fetchall()
+                if str(day) in truth
+            }
+    assert len(per_table) >= 17, sorted(k.to_user_string() for k in per_table)
     shown = {}
     with dg.DagsterInstance.get() as instance:
+        for key, expected in per_table.items():
+            records = instance.fetch_materializations(key, limit=100).records
+            rows = {r.asset_materialization.partition: r.asset_materialization.metadata for r in records}
+            assert {day: rows[day]["dagster/row_count"].value for day in truth} == expected, key
         for key, path in (("sales", ["gold", "daily_sales_summary"]), ("bronze", ["bronze", "orders"])):
             records = instance.fetch_materializations(dg.AssetKey(path), limit=100).records
             for record in records:

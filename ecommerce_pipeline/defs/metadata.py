@@ -117,6 +117,19 @@ def day_figures(table: pa.Table, date_column: str, sums: dict[str, str], days) -
     return figures
 
 
+def quarantine_day_figures(quarantine: pa.Table, days) -> dict:
+    """Per day of ``days``: the quarantined rows dated that day (``business_date``, the landing day) and how
+    many each rule held back (``rule_<name>``), so the UI plots quarantined rows by rule across days."""
+    figures = {day: {"dagster/row_count": 0} for day in days}
+    if quarantine.num_rows:
+        grouped = quarantine.group_by(["business_date", "rule"]).aggregate([("rule", "count")])
+        for day, rule, n in zip(*(grouped.column(c).to_pylist() for c in ("business_date", "rule", "rule_count"))):
+            if day in figures:
+                figures[day]["dagster/row_count"] += n
+                figures[day][f"rule_{rule}"] = n
+    return figures
+
+
 def day_schema_checks(
     key: dg.AssetKey, table: pa.Table, date_column: str, outcome: SchemaOutcome, days
 ) -> dict[date, dg.AssetCheckResult]:

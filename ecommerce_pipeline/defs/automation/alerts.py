@@ -1,4 +1,6 @@
-"""Failure alerts: a failed run is posted to a Slack-compatible webhook and/or e-mailed through SMTP.
+"""Failure alerts: a failed run, or a run that finished with a failed check of severity ERROR (a day with no
+landing file at all, a gold schema violation: non-blocking checks let the run succeed), is posted to a
+Slack-compatible webhook and/or e-mailed through SMTP.
 
 Configured through ``ECOM_ALERT_*`` (see the README); with no channel configured the alert is only logged,
 so a laptop without a mail server still sees failures in the sensor's log.
@@ -54,6 +56,38 @@ def failure_alert(context: dg.RunFailureSensorContext, ui_url: str) -> Alert:
     lines.append(f"{ui_url}/runs/{run.run_id}")
     return Alert(
         subject=f"[ecommerce-pipeline] {run.job_name} failed" + (f" ({partition})" if partition else ""),
+        body="\n".join(lines),
+    )
+
+
+def failed_checks(instance: dg.DagsterInstance, run_id: str) -> list[dg.AssetCheckEvaluation]:
+    """The run's failed check evaluations of severity ERROR (WARN means the check could not verify)."""
+    records = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    evaluations = [r.dagster_event.event_specific_data for r in records if r.dagster_event]
+    return [e for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
+
+
+def failed_checks_alert(run: dg.DagsterRun, failed: list[dg.AssetCheckEvaluation], ui_url: str) -> Alert:
+    """One alert per run: each failed check once, with the days it failed on and what it says."""
+    by_check: dict[str, list] = {}
+    for evaluation in failed:
+        by_check.setdefault(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}", []).append(evaluation)
+    lines = [f"Run `{run.run_id}` of `{run.job_name}` succeeded, but {len(by_check)} check(s) failed:"]
+    for name, evaluations in sorted(by_check.items()):
+        days = sorted(e.partition for e in evaluations if e.partition)
+        reasons = {str(e.metadata["reason"].value) for e in evaluations if "reason" in e.metadata}
+        lines.append(
+            f"- {name}"
+            + (
+                f" on {', '.join(days[:10])}" + (f" and {len(days) - 10} more" if len(days) > 10 else "")
+                if days
+                else ""
+            )
+            + (f": {'; '.join(sorted(reasons))}" if reasons else "")
+        )
+    lines.append(f"{ui_url}/runs/{run.run_id}")
+    return Alert(
+        subject=f"[ecommerce-pipeline] {run.job_name}: check failed ({', '.join(sorted(by_check))})",
         body="\n".join(lines),
     )
 
@@ -114,3 +148,20 @@ def deliver(alert: Alert, settings: AlertSettings, log) -> list[str]:
 def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
     settings = load_alert_settings()
     deliver(failure_alert(context, settings.ui_url), settings, context.log)
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    name="failed_check_alert",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    monitor_all_code_locations=False,
+    description=(
+        "Alerts on a run that succeeded with a failed check of severity ERROR (a day with no landing file at "
+        "all, a gold schema violation), on the same channels as failed runs."
+    ),
+)
+def failed_check_alert(context: dg.RunStatusSensorContext) -> None:
+    failed = failed_checks(context.instance, context.dagster_run.run_id)
+    if failed:
+        settings = load_alert_settings()
+        deliver(failed_checks_alert(context.dagster_run, failed, settings.ui_url), settings, context.log)

@@ -10,6 +10,7 @@ from ecommerce_pipeline.defs.metadata import (
     check_partitions,
     conservation_check_result,
     describe_partitions,
+    quarantine_day_figures,
     rule_counts,
     table_metadata,
 )
@@ -148,9 +149,7 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
                 "quarantined_rows": result.quarantine.num_rows,
             }
             per_day[day] = today
-            per_day_quarantine[day] = {"dagster/row_count": result.quarantine.num_rows} | {
-                f"rule_{rule}": n for rule, n in rule_counts(result.quarantine).items()
-            }
+            per_day_quarantine.update(quarantine_day_figures(result.quarantine, [day]))
             outcomes.append(bronze_conservation(result.landing_rows_by_file, result.valid, result.quarantine))
             per_day_checks[day] = conservation_check_result(key, outcomes[-1])
             for rule, n in rule_counts(result.quarantine).items():

@@ -15,6 +15,7 @@ from ecommerce_pipeline.defs import restatements
 from ecommerce_pipeline.defs.metadata import (
     check_partitions,
     column_sum,
+    count_by,
     day_figures,
     day_schema_checks,
     describe_partitions,
@@ -65,6 +66,9 @@ def _restate_in_chunks(
 
     def describe_days(rows_of: pa.Table, outcome, of_days: list[date]) -> None:
         figures.update(day_figures(described(rows_of), "business_date", sums, of_days))
+        rows_per_day = count_by(rows_of, "business_date")  # the table's own rows, not the described summary's
+        for day in of_days:
+            figures[day]["dagster/row_count"] = rows_per_day[day]
         day_checks.update(day_schema_checks(key, rows_of, "business_date", outcome, of_days))
         for day in of_days:  # each partition previews its own date's rows
             mine = rows_of.filter(pc.equal(rows_of.column("business_date"), pa.scalar(day, pa.date32())))

@@ -26,6 +26,7 @@ from ecommerce_pipeline.defs.metadata import (
     day_figures,
     day_schema_checks,
     describe_partitions,
+    quarantine_day_figures,
     rule_counts,
     schema_check_result,
     table_metadata,
@@ -128,6 +129,7 @@ def _keep(
     check = check_schema(table_of(key).split("/")[1], written)
     results.append((days, written, result, check))
     return {
+        "figures": _dimension_day_figures(written, result, days),
         "schema": day_schema_checks(key, written, "landing_date", check, days),
         "row_conservation": day_conservation_checks(
             key,
@@ -139,9 +141,22 @@ def _keep(
     }
 
 
+def _dimension_day_figures(written: pa.Table, result: DimensionResult, days: list[date]) -> dict:
+    """Per landing day: the versions it added (its rows) and the records it quarantined."""
+    figures = day_figures(written, "landing_date", {}, days)
+    for day, n in day_figures(result.quarantine, "business_date", {}, days).items():
+        figures[day]["quarantined_rows"] = n["dagster/row_count"]
+    return figures
+
+
 def _merge_day_checks(into: dict, checks: dict) -> None:
     for name, per_day in checks.items():
         into.setdefault(name, {}).update(per_day)
+
+
+def _describe_dimension_days(context: dg.AssetExecutionContext, key: dg.AssetKey, day_checks: dict) -> None:
+    describe_partitions(context, key, day_checks.pop("figures"))
+    check_partitions(context, *day_checks.values())
 
 
 def _dimension_metadata(key: dg.AssetKey, results: list) -> dict:
@@ -203,11 +218,12 @@ def customers_clean(
         )
         written = _dimension(store, "customers", CUSTOMERS, result, days)
         _merge_day_checks(day_checks, _keep(results, days, written, result, CUSTOMERS, bronze))
-    check_partitions(context, *day_checks.values())
+    _describe_dimension_days(context, CUSTOMERS, day_checks)
     yield dg.Output(None, "customers", metadata=_dimension_metadata(CUSTOMERS, results))
     quarantine = pa.concat_tables([r.quarantine for _, _, r, _ in results])
+    describe_partitions(context, CUSTOMERS_QUARANTINE, quarantine_day_figures(quarantine, partition_days(context)))
     yield dg.Output(quarantine, "quarantine", metadata=table_metadata(quarantine) | {"rules": rule_counts(quarantine)})
-    yield field_issues_output(pa.concat_tables(issues))
+    yield field_issues_output(context, pa.concat_tables(issues))
     yield schema_check_result(CUSTOMERS, combined_schema([c for *_, c in results]))
     yield conservation_check_result(
         CUSTOMERS,
@@ -235,7 +251,7 @@ def products_clean(context: dg.AssetExecutionContext, bronze_products: Partition
         result = clean_products(bronze_products.of_days(days), store.read(table_of(PRODUCTS)), days)
         written = _dimension(store, "products", PRODUCTS, result, days)
         _merge_day_checks(day_checks, _keep(results, days, written, result, PRODUCTS, bronze))
-    check_partitions(context, *day_checks.values())
+    _describe_dimension_days(context, PRODUCTS, day_checks)
     yield dg.Output(None, "products", metadata=_dimension_metadata(PRODUCTS, results))
     yield schema_check_result(PRODUCTS, combined_schema([c for *_, c in results]))
     yield conservation_check_result(
@@ -533,7 +549,11 @@ def orders_validated(
         )
         | {"restated": dg.MetadataValue.json(sorted(d.isoformat() for d in restated))},
     )
-    for name, q in (("orders_quarantine", orders_q), ("lines_quarantine", lines_q)):
+    for name, key, q in (
+        ("orders_quarantine", ORDERS_QUARANTINE, orders_q),
+        ("lines_quarantine", LINES_QUARANTINE, lines_q),
+    ):
+        describe_partitions(context, key, quarantine_day_figures(q, days))
         yield dg.Output(q, name, metadata=table_metadata(q) | {"rules": rule_counts(q)})
     yield schema_check_result(ORDERS, combined_schema(checks))
     yield conservation_check_result(
@@ -597,7 +617,7 @@ def events_clean(
 ):
     store, table = tables.store(), table_of(EVENTS)
     restated, stored_rows, duplicates, sessions, checks, preview = set(), 0, 0, 0, [], None
-    stored_by_day, day_checks = Counter(), {}
+    stored_by_day, day_checks, figures = Counter(), {}, {}
     for days in _chunks(context, bronze_events):
         incoming = new_events(bronze_events.of_days(days), pipeline_settings.timezone())
         dates = set(incoming.column("business_date").to_pylist()) | restatements.restated(store, table, days)
@@ -618,8 +638,22 @@ def events_clean(
         sessions += int(pc.sum(pc.equal(counted.column("event_seq"), 1)).as_py() or 0)
         checks.append(check_schema("events_clean", counted.select(checked_columns("events_clean"))))
         day_checks.update(day_schema_checks(EVENTS, counted, "business_date", checks[-1], dates))
+        figures.update(_event_day_figures(merged, dates))
         preview = counted.slice(0, PREVIEW_ROWS)
         restated |= dates
+    days = partition_days(context)
+    untouched = [d for d in days if d not in day_checks]
+    _check_untouched_dates(store, EVENTS, "events_clean", untouched, day_checks)
+    if untouched:
+        stored = store.read_dates(table, "business_date", untouched, ["business_date", "is_duplicate", "event_seq"])
+        figures.update(_event_day_figures(stored, untouched))
+    describe_partitions(context, EVENTS, {d: figures[d] for d in days if d in figures})
+    bronze = bronze_rows_by_day(bronze_events)
+    check_partitions(
+        context,
+        day_checks,
+        day_conservation_checks(EVENTS, "row_conservation", bronze, stored_by_day, Counter()),
+    )
     yield dg.Output(
         None,
         "events",
@@ -633,16 +667,24 @@ def events_clean(
         )
         | {"restated": dg.MetadataValue.json(sorted(d.isoformat() for d in restated))},
     )
-    days = partition_days(context)
-    _check_untouched_dates(store, EVENTS, "events_clean", [d for d in days if d not in day_checks], day_checks)
-    bronze = bronze_rows_by_day(bronze_events)
-    check_partitions(
-        context,
-        day_checks,
-        day_conservation_checks(EVENTS, "row_conservation", bronze, stored_by_day, Counter()),
-    )
     yield schema_check_result(EVENTS, combined_schema(checks))
     yield conservation_check_result(EVENTS, stored_conservation(sum(bronze.values()), stored_rows, 0))
+
+
+def _event_day_figures(events: pa.Table | None, dates) -> dict:
+    """Per event date: the events stored (every copy), the sessions and the copies flagged as duplicates."""
+    if events is None:
+        return {}
+    duplicate = events.column("is_duplicate")
+    flags = pa.table(
+        {
+            "business_date": events.column("business_date"),
+            "session": pc.and_(pc.invert(duplicate), pc.equal(events.column("event_seq"), 1)).cast(pa.int64()),
+            "duplicate": duplicate.cast(pa.int64()),
+        }
+    )
+    figures = day_figures(flags, "business_date", {"sessions": "session", "duplicates_flagged": "duplicate"}, dates)
+    return {d: {k: int(v) for k, v in f.items()} for d, f in figures.items()}
 
 
 silver_assets = [customers_clean, products_clean, orders_validated, events_clean]
