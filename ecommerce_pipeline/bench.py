@@ -57,7 +57,7 @@ def _materialize(start: date, end: date, per_day: bool, out_file: Path) -> None:
     """Child: run the job over [start, end] (one run, or one run per day) and write its figures."""
     import dagster as dg
 
-    from ecommerce_pipeline.defs.jobs import medallion_job_def, run_range
+    from ecommerce_pipeline.runner.run import medallion_job_def, run_range
 
     ranges = (
         [(start + timedelta(d), start + timedelta(d)) for d in range((end - start).days + 1)]

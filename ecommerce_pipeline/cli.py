@@ -134,8 +134,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     home = _ensure_dagster_home()
     import dagster as dg
 
-    from ecommerce_pipeline.defs.jobs import medallion_job_def, run_range
-    from ecommerce_pipeline.defs.progress import Progress, progress_job
+    from ecommerce_pipeline.runner.progress import Progress, progress_job
+    from ecommerce_pipeline.runner.run import medallion_job_def, run_range
 
     if args.end < args.start:
         print("--end is before --start", file=sys.stderr)

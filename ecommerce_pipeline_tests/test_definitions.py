@@ -222,3 +222,22 @@ def test_every_materialization_carries_what_the_ui_shows(project_env, store_land
     issues = by_key[key("quarantine", "field_issues")]
     assert issues["dagster/row_count"].value == 1 and issues["rules"].value == {"invalid_email": 1}
     assert by_key[key("bronze", "orders")]["quarantined_rows"].value == 0
+
+
+def test_imports_flow_one_way_from_defs_to_definitions_to_the_runner():
+    """Nothing the definitions load reaches back for the definitions, the runner or the command line."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "ecommerce_pipeline"
+    above = ("ecommerce_pipeline.definitions", "ecommerce_pipeline.runner", "ecommerce_pipeline.cli")
+    loaded = [package / "definitions.py", *package.glob("defs/**/*.py"), *package.glob("transforms/**/*.py"),
+              *package.glob("storage/**/*.py"), *package.glob("quality/**/*.py"), *package.glob("ingest/**/*.py")]  # fmt: skip
+    reaching_back = []
+    for path in loaded:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+            forbidden = above[1:] if path.name == "definitions.py" else above
+            reaching_back += [f"{path.relative_to(package)}: {n}" for n in names if n.startswith(forbidden)]
+    assert len(loaded) > 40 and reaching_back == []

@@ -268,7 +268,7 @@ def test_the_run_launcher_config_is_valid_without_aws(monkeypatch):
 
 @pytest.mark.slow
 def test_a_partition_runs_on_the_postgres_instance(postgres, pg_env, tmp_path, monkeypatch):
-    from ecommerce_pipeline.defs.jobs import medallion_job_def, run_range
+    from ecommerce_pipeline.runner.run import medallion_job_def, run_range
 
     home = postgres_home(tmp_path / "dagster_home")
     monkeypatch.setenv("DAGSTER_HOME", str(home))

@@ -8,7 +8,7 @@ import time
 import dagster as dg
 
 from ecommerce_pipeline.defs.errors import describe_failure
-from ecommerce_pipeline.defs.jobs import medallion_job_def
+from ecommerce_pipeline.runner.run import medallion_job_def
 
 
 class Progress(logging.Handler):
