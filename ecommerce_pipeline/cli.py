@@ -258,12 +258,19 @@ def _print_summary(start: date, end: date) -> None:
     catalog = _summary_catalog(start, end)
     between = f"business_date BETWEEN DATE '{start}' AND DATE '{end}'"
     print("\nGold tables for the range:")
+    # Money is shown per currency: amounts in different currencies are never added together.
     sql = f"""
-        SELECT 'daily_sales_summary' AS table_name, count(*) AS rows, round(sum(total_revenue), 2) AS revenue
-        FROM gold.daily_sales_summary WHERE {between}
-        UNION ALL SELECT 'customer_lifetime_value', count(*), NULL FROM gold.customer_lifetime_value WHERE {between}
-        UNION ALL SELECT 'product_performance', count(*), round(sum(revenue), 2) FROM gold.product_performance WHERE {between}
-        UNION ALL SELECT 'conversion_funnel', count(*), NULL FROM gold.conversion_funnel WHERE {between}
+        SELECT table_name, coalesce(currency, '') AS currency, rows, coalesce(CAST(revenue AS VARCHAR), '') AS revenue
+        FROM (
+            SELECT 1 AS n, 'daily_sales_summary' AS table_name, currency, count(*) AS rows,
+                   sum(total_revenue) AS revenue
+            FROM gold.daily_sales_summary WHERE {between} GROUP BY currency
+            UNION ALL SELECT 2, 'customer_lifetime_value (lifetime spent)', currency, count(*), sum(total_spent)
+            FROM gold.customer_lifetime_value WHERE {between} GROUP BY currency
+            UNION ALL SELECT 3, 'product_performance', currency, count(*), sum(revenue)
+            FROM gold.product_performance WHERE {between} GROUP BY currency
+            UNION ALL SELECT 4, 'conversion_funnel', NULL, count(*), NULL FROM gold.conversion_funnel WHERE {between}
+        ) ORDER BY n, currency
     """
     print(_format(catalog.query(sql)))
     quarantine = (
