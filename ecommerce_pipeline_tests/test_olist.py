@@ -160,7 +160,7 @@ def test_olist_week_through_the_pipeline_matches_pandas(tmp_path, capsys):
     with duckdb.connect(str(lake / "catalog.duckdb"), read_only=True) as con:
 
         def frame(sql: str) -> pd.DataFrame:
-            return con.execute(sql).to_arrow_table().to_pandas()  # decimals stay Python decimals
+            return con.sql(sql).to_arrow_table().to_pandas()  # decimals stay Python decimals
 
         by_day = frame(
             "SELECT strftime(business_date, '%Y-%m-%d') AS day, sum(total_revenue) AS revenue, sum(units_sold) AS units "
