@@ -11,7 +11,8 @@ import pytest
 from moto import mock_aws
 
 from ecommerce_pipeline.definitions import defs
-from ecommerce_pipeline.defs.automation.arrival import landing_arrival_sensor, list_local
+from ecommerce_pipeline.defs.automation.arrival import landing_arrival_sensor
+from ecommerce_pipeline.storage.landing import LocalLandingStore
 from ecommerce_pipeline.storage.tables import local_table_store
 
 from .conftest import STORE, csv_bytes
@@ -149,8 +150,8 @@ def test_the_local_listing_skips_hidden_folders_and_files(tmp_path):
     for key in ("orders/2025-01-01/a.csv", "orders/2025-01-01/_tmp/b.csv", ".trash/orders/2025-01-01/c.csv"):
         (tmp_path / key).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / key).write_text("x")
-    assert [o.key for o in list_local(tmp_path)] == ["orders/2025-01-01/a.csv"]
-    assert list_local(tmp_path / "missing") == []
+    assert [o.key for o in LocalLandingStore(tmp_path).list_objects()] == ["orders/2025-01-01/a.csv"]
+    assert LocalLandingStore(tmp_path / "missing").list_objects() == []
 
 
 def test_the_run_a_request_starts_materializes_that_day(project_env):

@@ -27,6 +27,14 @@ class LandingFile:
         return f"{self.key}:{self.size}:{self.version}"
 
 
+@dataclass(frozen=True)
+class LandedObject:
+    """A file somewhere in the landing store, as the arrival sensor remembers it."""
+
+    key: str  # relative to the landing root: "orders/2025-01-01/orders.csv"
+    version: str  # changes when the file is replaced under the same key
+
+
 class LandingKeyError(ValueError):
     pass
 
@@ -103,8 +111,12 @@ class LandingStore(ABC):
     def location(self) -> str: ...
 
     @abstractmethod
+    def list_objects(self) -> list[LandedObject]:
+        """Every file in the store, hidden ones excluded, with a version that changes when it is replaced."""
+
     def list_keys(self) -> list[str]:
         """Every file's key in the store, hidden ones excluded (for reporting what is not used)."""
+        return [o.key for o in self.list_objects()]
 
     def source(self, file: LandingFile) -> bytes | Path:
         """What the parser reads: a local path (streamed, never held whole) or the file's bytes."""
@@ -137,8 +149,13 @@ class LocalLandingStore(LandingStore):
     def location(self) -> str:
         return str(self.root.resolve())
 
-    def list_keys(self) -> list[str]:
+    def list_objects(self) -> list[LandedObject]:
         if not self.root.is_dir():
             return []
-        keys = (p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file())
-        return sorted(k for k in keys if not is_hidden_key(k))
+        objects = []
+        for path in sorted(p for p in self.root.rglob("*") if p.is_file()):
+            key = path.relative_to(self.root).as_posix()
+            if not is_hidden_key(key):
+                stat = path.stat()
+                objects.append(LandedObject(key, f"{stat.st_size}:{stat.st_mtime_ns}"))
+        return objects

@@ -7,7 +7,7 @@ from datetime import date
 import boto3
 
 from ecommerce_pipeline.storage.aws import split_uri
-from ecommerce_pipeline.storage.landing import LandingFile, LandingStore, is_hidden_key
+from ecommerce_pipeline.storage.landing import LandedObject, LandingFile, LandingStore, is_hidden_key
 
 
 class S3LandingStore(LandingStore):
@@ -38,12 +38,16 @@ class S3LandingStore(LandingStore):
     def location(self) -> str:
         return self.uri
 
-    def list_keys(self) -> list[str]:
+    def list_objects(self) -> list[LandedObject]:
+        """The whole prefix, listed on every call rather than only objects newer than a timestamp: a file
+        re-uploaded under the same key must be noticed by its new ETag, and LastModified has one-second
+        resolution, so a "since" filter could skip a file written in the same second as the last one seen."""
         start = self._key("")
-        keys = []
+        objects = []
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=start):
             for obj in page.get("Contents", []):
                 relative = obj["Key"][len(start) :]
                 if relative and not relative.endswith("/") and not is_hidden_key(relative):
-                    keys.append(relative)
-        return sorted(keys)
+                    etag = obj["ETag"].strip('"')
+                    objects.append(LandedObject(relative, f"{etag}:{obj['LastModified'].isoformat()}"))
+        return sorted(objects, key=lambda o: o.key)

@@ -1,7 +1,8 @@
 """The arrival sensor: notices new or re-uploaded landing files and runs every layer of their business day.
 
 The landing store is a local folder (``ECOM_LANDING_DIR``) or an S3 prefix (``ECOM_LANDING_URI``); both are
-listed into the same ``LandedObject`` list, and everything after the listing is one code path.
+listed by their store class into the same ``LandedObject`` list, and everything after the listing is one code
+path.
 """
 
 from __future__ import annotations
@@ -9,68 +10,31 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from urllib.parse import urlparse
 
-import boto3
 import dagster as dg
 
 from ecommerce_pipeline.defs.automation import OPT_IN_SENSOR
 from ecommerce_pipeline.defs.partitions import daily_partitions
 from ecommerce_pipeline.settings import landing_uri, load_settings
-from ecommerce_pipeline.storage.landing import LandingKeyError, is_hidden, parse_landing_key, unused_reason
-
-
-@dataclass(frozen=True)
-class LandedObject:
-    key: str  # relative to the landing root: "orders/2025-01-01/orders.csv"
-    version: str  # changes when the file is replaced under the same key
-
-
-def list_local(root: str | Path) -> list[LandedObject]:
-    root = Path(root)
-    if not root.is_dir():
-        return []
-    objects = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        relative = path.relative_to(root)
-        if any(is_hidden(part) for part in relative.parts):
-            continue
-        stat = path.stat()
-        objects.append(LandedObject(relative.as_posix(), f"{stat.st_size}:{stat.st_mtime_ns}"))
-    return objects
-
-
-def list_s3(uri: str, client=None) -> list[LandedObject]:
-    """Every object under an ``s3://bucket/prefix`` URI, keyed relative to the prefix.
-
-    The whole prefix is listed on every tick rather than only objects newer than a timestamp: a file
-    re-uploaded under the same key must be noticed by its new ETag, and LastModified has one-second
-    resolution, so a "since" filter could skip a file written in the same second as the last one seen.
-    """
-    # Imported here: dagster_aws takes half a second to import and local runs never list S3.
-    from dagster_aws.s3.sensor import get_objects
-
-    parsed = urlparse(uri)
-    bucket, prefix = parsed.netloc, parsed.path.strip("/")
-    prefix = f"{prefix}/" if prefix else ""
-    objects = []
-    for obj in get_objects(bucket, prefix, client=client or boto3.client("s3")):
-        key = obj["Key"][len(prefix) :]
-        if not key or any(is_hidden(part) for part in key.split("/")):
-            continue
-        etag = obj["ETag"].strip('"')
-        objects.append(LandedObject(key, f"{etag}:{obj['LastModified'].isoformat()}"))
-    return objects
+from ecommerce_pipeline.storage.aws import session
+from ecommerce_pipeline.storage.landing import (
+    LandedObject,
+    LandingKeyError,
+    LocalLandingStore,
+    parse_landing_key,
+    unused_reason,
+)
+from ecommerce_pipeline.storage.s3_landing import S3LandingStore
 
 
 def list_landing() -> list[LandedObject]:
-    uri = landing_uri()
+    """The landing store the pipeline reads, listed by the same store classes (and, on S3, the same retrying
+    session) bronze uses."""
+    settings, uri = load_settings(), landing_uri()
     if uri and uri.startswith("s3://"):
-        return list_s3(uri)
-    return list_local(load_settings().landing_dir)
+        return S3LandingStore(uri, session(settings.aws_region)).list_objects()
+    return LocalLandingStore(settings.landing_dir).list_objects()
 
 
 def run_key(day: str, objects: list[LandedObject]) -> str:
