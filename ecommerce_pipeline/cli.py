@@ -354,6 +354,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_run(args)
 
 
+def cmd_import_rees46(args: argparse.Namespace) -> int:
+    """Convert REES46 click-stream CSVs into landing event files, one folder per day."""
+    from ecommerce_pipeline.rees46 import import_rees46
+    from ecommerce_pipeline.settings import load_settings
+
+    landing = Path(args.to or load_settings().landing_dir)
+    try:
+        written = import_rees46(args.path, landing)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Imported REES46 events from {args.path} into {landing}")
+    for day, rows in sorted(written.items()):
+        print(f"  events {day} {rows:>12,} rows")
+    return 0
+
+
 def cmd_import_olist(args: argparse.Namespace) -> int:
     """Convert the public Olist CSVs into landing files, one folder per purchase date."""
     from ecommerce_pipeline.olist import import_olist
@@ -482,6 +499,10 @@ def build_parser() -> argparse.ArgumentParser:
     olist.add_argument("path", help="folder holding Olist's orders.csv, order_items.csv, customers.csv, products.csv")
     olist.add_argument("--to", help="landing folder (default: ECOM_LANDING_DIR or ./data/landing)")
     olist.set_defaults(func=cmd_import_olist)
+    rees46 = sub.add_parser("import-rees46", help="convert REES46 click-stream CSVs into landing event files")
+    rees46.add_argument("path", help="a REES46 events CSV, or a folder of them")
+    rees46.add_argument("--to", help="landing folder (default: ECOM_LANDING_DIR or ./data/landing)")
+    rees46.set_defaults(func=cmd_import_rees46)
 
     demo = sub.add_parser("demo", help="generate a week of demo data and run every layer over it")
     # The week ending yesterday: the UI's Plots view draws an asset's most recent 120 daily partitions.
