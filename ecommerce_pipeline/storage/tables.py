@@ -150,13 +150,67 @@ class TableStore:
             return _empty(t, columns)
         return self.read(table, columns, In(column, sorted(set(dates))))
 
-    def files(self, table: str, snapshot_id: int | None = None) -> list[str]:
+    def read_keys(
+        self,
+        table: str,
+        columns: Sequence[str],
+        column: str,
+        keys: Sequence[str],
+        where: BooleanExpression | None = None,
+    ) -> pa.Table | None:
+        """The current rows whose ``column`` is one of ``keys`` (and that match ``where``, which prunes files):
+        a lookup by a key the table is not laid out by (customers in date-partitioned orders), so every data
+        file may hold some. Local tables are searched by DuckDB, which decodes only the key column of rows
+        that do not match and reads the files on every core; other stores through pyiceberg's own filter."""
+        t = self.load(table)
+        if t is None:
+            return None
+        keys = sorted(set(keys))
+        if not keys:
+            return _empty(t, columns)
+        files = self.local_files(table, where)
+        if files is None:
+            match = In(column, keys) if where is None else And(where, In(column, keys))
+            return self.read(table, columns, match)
+        if not files:
+            return _empty(t, columns)
+        import duckdb  # only the local path needs it
+
+        con = duckdb.connect()
+        try:
+            con.execute("SET TimeZone = 'UTC'")  # timestamps come back as stored, in UTC
+            con.register("wanted", pa.table({"key": pa.array(keys, pa.string())}))
+            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            selected = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+            key = '"' + column.replace('"', '""') + '"'
+            rows = con.sql(
+                f"SELECT {selected} FROM read_parquet([{listed}]) WHERE {key} IN (SELECT key FROM wanted)"
+            ).to_arrow_table()
+        finally:
+            con.close()
+        # The table's own Arrow types (DuckDB gives its own for timestamps and decimals).
+        schema = schema_to_pyarrow(t.schema(), include_field_ids=False)
+        wanted = [schema.field(c) for c in columns]
+        return rows.cast(
+            pa.schema([f.with_type(pa.string()) if pa.types.is_large_string(f.type) else f for f in wanted])
+        )
+
+    def local_files(self, table: str, where: BooleanExpression | None = None) -> list[str] | None:
+        """The current data files (those that can match ``where``) when they are local paths DuckDB reads itself;
+        None when they are not (S3) or the table does not exist yet."""
+        if self.load(table) is None:
+            return None
+        files = self.files(table, where=where)
+        return files if all(urlparse(f).scheme == "" for f in files) else None
+
+    def files(self, table: str, snapshot_id: int | None = None, where: BooleanExpression | None = None) -> list[str]:
         """The data files of the current snapshot (or of ``snapshot_id``): what a plain Parquet reader must read
-        (never a glob of the table's folder, which still holds files of older snapshots)."""
+        (never a glob of the table's folder, which still holds files of older snapshots). ``where`` leaves out
+        the files whose partition or column statistics rule it out."""
         t = self.load(table)
         if t is None:
             return []
-        tasks = list(t.scan(snapshot_id=snapshot_id).plan_files())
+        tasks = list(t.scan(snapshot_id=snapshot_id, row_filter=where or AlwaysTrue()).plan_files())
         if any(task.delete_files for task in tasks):
             raise RuntimeError(f"{table} has delete files; a plain Parquet reader would see deleted rows")
         return [_local(task.file.file_path) for task in tasks]
