@@ -13,7 +13,7 @@ from datetime import date
 
 import pyarrow as pa
 
-from ecommerce_pipeline.transforms.sql import connect, duckdb_sql
+from ecommerce_pipeline.transforms.sql import connect, duckdb_sql, literal, quote
 
 # The whole order history streams through DuckDB in batches; what its aggregation holds beyond this spills
 # to a temporary folder, so the table's memory stays the same after years of orders (the cost is disk I/O).
@@ -38,16 +38,23 @@ CLV_SQL = duckdb_sql("customer_lifetime_value", orders="orders", as_of="as_of")
 RFM_SEGMENTS = ("Champions", "New", "Loyal", "Potential Loyalist", "At Risk", "Hibernating", "Lost", "Need Attention")
 
 
-def customer_lifetime_value(orders: pa.Table | pa.RecordBatchReader, as_of: date) -> pa.Table:
-    """``orders``: the current order lines (at least HISTORY_COLUMNS) of every order date, as a table or a
-    stream of record batches (read once, never held whole)."""
+def customer_lifetime_value(orders: pa.Table | pa.RecordBatchReader | list[str], as_of: date) -> pa.Table:
+    """``orders``: the current order lines (at least HISTORY_COLUMNS) of every order date, as a table, a
+    stream of record batches (read once, never held whole) or the Parquet files that hold them."""
     con = connect()
     spill = tempfile.TemporaryDirectory(prefix="clv-")
     try:
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         con.execute(f"SET temp_directory = '{spill.name}'")
         con.execute("SET preserve_insertion_order = false")
-        con.register("orders", orders)
+        if isinstance(orders, list) and orders:
+            # DuckDB reads only the six columns, on every core, without passing each batch through Python:
+            # a year of order lines in a fraction of the time of a pyiceberg stream.
+            listed = ", ".join(literal(f) for f in orders)
+            columns = ", ".join(quote(c) for c in HISTORY_COLUMNS)
+            con.execute(f"CREATE VIEW orders AS SELECT {columns} FROM read_parquet([{listed}], union_by_name = true)")
+        else:
+            con.register("orders", HISTORY_SCHEMA.empty_table() if isinstance(orders, list) else orders)
         con.register("as_of", pa.table({"as_of": pa.array([as_of], pa.date32())}))
         return con.sql(CLV_SQL).to_arrow_table()
     finally:
