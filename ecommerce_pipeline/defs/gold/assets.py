@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecommerce_pipeline.defs import restatements
+from ecommerce_pipeline.defs.gold import customer_order_days as order_days
 from ecommerce_pipeline.defs.metadata import (
     check_partitions,
     column_sum,
@@ -154,11 +155,11 @@ def customer_lifetime_value(context: dg.AssetExecutionContext, tables: TablesRes
     Risk, Hibernating, Lost). One row per customer and currency; each order counted once, in its current
     state."""
     store, days = tables.store(), partition_days(context)
-    # Local data files are read by DuckDB itself; elsewhere (S3) the rows stream through pyiceberg a file at a time.
-    orders = store.local_files(table_of(ORDERS)) or store.batches(table_of(ORDERS), clv.HISTORY_COLUMNS)
-    orders = orders if orders is not None else clv.HISTORY_SCHEMA.empty_table()
     as_of = _latest_landing_day(store, days)
-    table = clv.customer_lifetime_value(orders, as_of)
+    # The per-customer, per-date figures are brought up to date by recomputing only the order dates that
+    # changed; the table is then summed and scored from them, never from every order line of the history.
+    how, recomputed = order_days.refresh(store, table_of(ORDERS))
+    table = clv.from_order_days(order_days.rows(store), as_of)
     store.replace("gold/customer_lifetime_value", table)
     yield dg.MaterializeResult(
         metadata=table_metadata(
@@ -167,7 +168,10 @@ def customer_lifetime_value(context: dg.AssetExecutionContext, tables: TablesRes
             customers=table.num_rows,
             lifetime_revenue=column_sum(table, "total_spent"),
         )
-        | {"as_of": dg.MetadataValue.text(as_of.isoformat())}
+        | {
+            "as_of": dg.MetadataValue.text(as_of.isoformat()),
+            "order_days": dg.MetadataValue.json({"refresh": how, "dates_recomputed": len(recomputed)}),
+        }
     )
     yield schema_check_result(
         dg.AssetKey(["gold", "customer_lifetime_value"]), check_schema("customer_lifetime_value", table)
