@@ -261,10 +261,7 @@ class TableStore:
         t = self.load(table)
         if t is None:
             return []
-        tasks = list(t.scan(snapshot_id=snapshot_id, row_filter=where or AlwaysTrue()).plan_files())
-        if any(task.delete_files for task in tasks):
-            raise RuntimeError(f"{table} has delete files; a plain Parquet reader would see deleted rows")
-        return [_local(task.file.file_path) for task in tasks]
+        return [local_path(f.file_path) for f in data_files(t, snapshot_id, where)]
 
     def snapshots(self, table: str) -> list[dict]:
         t = self.load(table)
@@ -399,7 +396,25 @@ def _empty(t, columns):
     return schema.empty_table()
 
 
-def _local(path: str) -> str:
+def data_files(t, snapshot_id: int | None = None, where: BooleanExpression | None = None) -> list:
+    """The data files (pyiceberg ``DataFile``: path, partition, record count) of a loaded table's current
+    snapshot or of ``snapshot_id``, those ``where`` does not rule out; refused when a plain Parquet reader
+    would be wrong (delete files)."""
+    tasks = list(t.scan(snapshot_id=snapshot_id, row_filter=where or AlwaysTrue()).plan_files())
+    if any(task.delete_files for task in tasks):
+        raise RuntimeError(f"{t.name()} has delete files; a plain Parquet reader would see deleted rows")
+    return [task.file for task in tasks]
+
+
+def identity_partition(t) -> str | None:
+    """The column a table is partitioned by, when it is partitioned by exactly one column's values."""
+    spec = t.spec()
+    if len(spec.fields) != 1 or str(spec.fields[0].transform) != "identity":
+        return None
+    return t.schema().find_field(spec.fields[0].source_id).name
+
+
+def local_path(path: str) -> str:
     """A ``file://`` location as a plain path (DuckDB and pyarrow read both); other schemes unchanged."""
     return urlparse(path).path if path.startswith("file:") else path
 
@@ -414,7 +429,7 @@ def referenced_files(t) -> set[str]:
             keep.add(manifest.manifest_path)
             for entry in manifest.fetch_manifest_entry(io, discard_deleted=False):
                 keep.add(entry.data_file.file_path)
-    return {_local(p) for p in keep}
+    return {local_path(p) for p in keep}
 
 
 def delete_unreferenced(t, before: set[str]) -> list[str]:
