@@ -95,6 +95,19 @@ def test_money_as_a_float_fails(tables):
     assert not outcome.passed and outcome.failing_rows == orders.num_rows
 
 
+def test_money_with_three_places_fails_and_two_places_passes(tables):
+    """The money check is decided by the Arrow type for decimals of at most two places; any other type is still
+    checked value by value."""
+    orders = tables["orders_validated"]
+    i = orders.column_names.index("line_revenue")
+    three = orders.set_column(i, "line_revenue", orders.column("line_revenue").cast(pa.decimal128(19, 3)))
+    outcome = check_schema("orders_validated", three)
+    assert not outcome.passed and outcome.failing_rows == orders.num_rows
+    assert any("not a decimal with two places" in f for f in outcome.failures)
+    one = orders.set_column(i, "line_revenue", orders.column("line_revenue").cast(pa.decimal128(18, 1), safe=False))
+    assert check_schema("orders_validated", one).passed
+
+
 def test_a_customer_version_is_unique_by_its_source_row_not_by_customer(tables):
     customers = tables["customers_clean"]
     second_version = customers.slice(0, 1)

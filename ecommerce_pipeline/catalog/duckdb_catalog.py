@@ -17,13 +17,27 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
+from pyiceberg.expressions import In
 
 from ecommerce_pipeline.catalog.query_library import VIEW_SCHEMA, duckdb_sql, query_names
 from ecommerce_pipeline.storage.lake import PART_FILE, Lake, LocalLake
-from ecommerce_pipeline.storage.tables import TableStore
+from ecommerce_pipeline.storage.tables import TableStore, data_files, identity_partition, local_path
 from ecommerce_pipeline.transforms.sql import literal, quote
 
 LOCK_WAIT_SECONDS = 30.0
+_EPOCH = date(1970, 1, 1)
+
+
+def columns_never_changed(iceberg) -> bool:
+    """Whether every schema the Iceberg table ever had has the same columns (a doc change is a new schema too),
+    so every data file has the current columns in the current order."""
+    columns = {tuple((f.name, str(f.field_type)) for f in schema.fields) for schema in iceberg.schemas().values()}
+    return len(columns) == 1
+
+
+def _day_file(day: date) -> str:
+    return f"year={day.year:04d}/month={day.month:02d}/day={day.day:02d}/{PART_FILE}"
 
 
 def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -40,11 +54,14 @@ def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
             pause = min(pause * 2, 1.0)
 
 
-def iceberg_view_sql(files: list[str], schema: pa.Schema) -> str:
-    """A SELECT over a snapshot's data files, columns matched by name; typed and empty when it has none."""
+def iceberg_view_sql(files: list[str], schema: pa.Schema, same_columns: bool = False) -> str:
+    """A SELECT over a snapshot's data files, columns matched by name; typed and empty when it has none.
+    ``same_columns``: every file has the table's columns (its schema never changed them), so DuckDB need not
+    open every file to match columns when the view is created and each time a view over it is."""
     if files:
         listed = ", ".join(literal(f) for f in files)
-        return f"SELECT * FROM read_parquet([{listed}], union_by_name = true)"
+        union = "" if same_columns else ", union_by_name = true"
+        return f"SELECT * FROM read_parquet([{listed}]{union})"
     con = duckdb.connect()
     con.register("empty_table", schema.empty_table())
     types = con.execute("DESCRIBE empty_table").fetchall()
@@ -57,6 +74,9 @@ class DuckDBCatalog:
         self.path = Path(path)
         self.lake = lake
         self.tables = tables
+        # Iceberg table -> (loaded table, data files) as ``register`` last listed them: counting a run's rows
+        # right after reads the same snapshot's file list instead of loading and listing every table again.
+        self._listed: dict[str, tuple] = {}
 
     def register(self, tables: list[str]) -> dict[str, str]:
         """Create or replace a view per table that has data; returns view name -> location."""
@@ -68,7 +88,13 @@ class DuckDBCatalog:
                 iceberg = self.tables.load(table) if self.tables is not None else None
                 if iceberg is not None:
                     con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
-                    sql = iceberg_view_sql(self.tables.files(table), iceberg.schema().as_arrow())
+                    files = data_files(iceberg)
+                    self._listed[table] = (iceberg, files)
+                    sql = iceberg_view_sql(
+                        [local_path(f.file_path) for f in files],
+                        iceberg.schema().as_arrow(),
+                        columns_never_changed(iceberg),
+                    )
                     con.execute(f"CREATE OR REPLACE VIEW {quote(schema)}.{quote(name)} AS {sql}")
                     for field in iceberg.schema().fields:
                         if field.doc:
@@ -119,6 +145,56 @@ class DuckDBCatalog:
         with _connect(self.path, read_only=True) as con:
             con.execute("SET TimeZone = 'UTC'")
             return con.sql(sql).to_arrow_table()
+
+    def rows_of_days(self, views: list[str], days: list[date]) -> dict[str, int]:
+        """Rows per view whose ``business_date`` is one of ``days``; a view without that column is counted
+        whole. Only the files that can hold those dates are read (the Iceberg manifests and the Hive folders
+        name them), so counting a night's rows costs the same after a year of history as after a week."""
+        wanted = ", ".join(f"DATE {literal(d.isoformat())}" for d in sorted(days))
+        counts = {}
+        with _connect(self.path, read_only=True) as con:
+            for view in views:
+                table = view.replace(".", "/", 1)
+                if table in self._listed and identity_partition(self._listed[table][0]) == "business_date":
+                    # Every row of a data file has its partition's date: the manifests' row counts are the count.
+                    wanted_days = {(d - _EPOCH).days for d in days}
+                    counts[view] = sum(f.record_count for f in self._listed[table][1] if f.partition[0] in wanted_days)
+                    continue
+                iceberg = self.tables.load(table) if self.tables is not None else None
+                if iceberg is not None:
+                    files, dated = self._iceberg_files_of_days(table, iceberg, days)
+                else:
+                    files, dated = self._hive_files_of_days(table, days)
+                if files is None:  # no column to select by: the whole view, as before
+                    counts[view] = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
+                elif not files:
+                    counts[view] = 0
+                else:
+                    listed = ", ".join(literal(f) for f in files)
+                    where = f" WHERE business_date IN ({wanted})" if dated else ""
+                    counts[view] = con.execute(
+                        f"SELECT count(*) FROM read_parquet([{listed}], union_by_name = true){where}"
+                    ).fetchone()[0]
+        return counts
+
+    def _iceberg_files_of_days(self, table: str, iceberg, days: list[date]) -> tuple[list[str] | None, bool]:
+        if "business_date" not in iceberg.schema().column_names:
+            return None, False
+        if not days:
+            return [], True
+        # Partition values (or column statistics) in the manifests rule out every other file.
+        return self.tables.files(table, where=In("business_date", [d.isoformat() for d in days])), True
+
+    def _hive_files_of_days(self, table: str, days: list[date]) -> tuple[list[str] | None, bool]:
+        root = Path(self.lake.table_location(table))
+        files = [str(root / f) for d in sorted(days) if (root / (f := _day_file(d))).exists()]
+        sample = files[0] if files else next(root.glob(f"year=*/month=*/day=*/{PART_FILE}"), None)
+        if sample is None:
+            return [], True
+        if "business_date" not in pq.read_schema(sample).names:
+            return None, False
+        # A Hive folder holds the rows of its own day only (the lake refuses to write others there).
+        return files, True
 
     def row_counts(self, views: list[str], where: str = "") -> dict[str, int]:
         """Rows per view matching ``where``; views without the columns it names are counted whole."""

@@ -138,6 +138,11 @@ TABLES: dict[str, dict[str, str]] = {
         "m_score": "Monetary score 1-5 by percentile rank of total_spent.",
         "rfm_segment": "Champions, Loyal, Potential Loyalist, New, Need Attention, At Risk, Hibernating or Lost.",
     },
+    "gold/customer_order_days": {
+        "order_date": "An order date on which the customer had revenue orders.",
+        "orders": "Distinct revenue orders of the customer on that date, in that currency.",
+        "revenue": "Line revenue of those orders, decimal(38, 2), in the order's currency.",
+    },
     "gold/product_performance": {
         "business_date": "The date: orders by order date, views and carts by event date.",
         "product_name": "The product's name in its version valid at the end of the day.",

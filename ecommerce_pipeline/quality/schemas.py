@@ -52,15 +52,39 @@ def _required(dtype: str | None = None, *checks: pa.Check) -> pa.Column:
     return pa.Column(dtype, checks=list(checks), nullable=False)
 
 
+_CENT = Decimal("0.01")
+
+
 def _is_money(values: pd.Series) -> pd.Series:
     """Money is exact: Python decimals with at most two places (Arrow decimal128(18, 2)), never floats."""
-    return values.map(lambda v: v is None or (isinstance(v, Decimal) and v.as_tuple().exponent >= -2))
+    # A list comprehension asking Decimal's own C methods (two places exactly is the common case), not a
+    # lambda per value: checking the months of lines a restatement rewrites took seconds.
+    ok = [
+        v is None or (isinstance(v, Decimal) and (v.same_quantum(_CENT) or v.as_tuple().exponent >= -2)) for v in values
+    ]
+    return pd.Series(ok, index=values.index, dtype=bool)
+
+
+MONEY_CHECK = "not a decimal with two places"
 
 
 def _money(*checks: pa.Check, nullable: bool = False) -> pa.Column:
-    return pa.Column(
-        None, checks=[pa.Check(_is_money, error="not a decimal with two places"), *checks], nullable=nullable
-    )
+    return pa.Column(None, checks=[pa.Check(_is_money, error=MONEY_CHECK), *checks], nullable=nullable)
+
+
+def _decided_by_type(schema: pa.DataFrameSchema, table: pa_arrow.Table) -> pa.DataFrameSchema:
+    """The schema without the money check of the columns whose Arrow type already decides it: every value of a
+    decimal column with at most two places reaches pandas as a Decimal with at most two places, so the check
+    would pass each row. Checking value by value cost a second per 140,000 order lines."""
+    decided = {
+        name: {"checks": [c for c in column.checks if c.error != MONEY_CHECK]}
+        for name, column in schema.columns.items()
+        if name in table.column_names
+        and pa_arrow.types.is_decimal(t := table.schema.field(name).type)
+        and t.scale <= 2
+        and any(c.error == MONEY_CHECK for c in column.checks)
+    }
+    return schema.update_columns(decided) if decided else schema
 
 
 def _rate() -> pa.Column:
@@ -245,6 +269,7 @@ def check_schema(table_name: str, table: pa_arrow.Table) -> SchemaOutcome:
     schema = SCHEMAS[table_name]
     # Only the columns the schema looks at are converted: the click stream has wide URL columns.
     df = table.select([c for c in table.column_names if c in schema.columns]).to_pandas()
+    schema = _decided_by_type(schema, table)
     failing_rows, messages, everything_fails = set(), [], False
     try:
         schema.validate(df, lazy=True, inplace=True)

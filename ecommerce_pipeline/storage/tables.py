@@ -16,7 +16,7 @@ import threading
 import time
 import warnings
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -30,6 +30,8 @@ from pyiceberg.exceptions import (
 )
 from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, In
 from pyiceberg.io.pyarrow import PYARROW_FIELD_DOC_KEY, ArrowScan, schema_to_pyarrow
+from pyiceberg.manifest import ManifestEntryStatus
+from pyiceberg.types import DateType
 
 from ecommerce_pipeline.quality.columns import describe
 
@@ -47,6 +49,7 @@ TABLE_PROPERTIES = {
     "format-version": "2",
 }
 COMMIT_RETRIES = 5
+_EPOCH = date(1970, 1, 1)
 
 _locks: dict[str, threading.Lock] = {}
 
@@ -94,16 +97,20 @@ class TableStore:
     # -- reading ---------------------------------------------------------------------------------------
 
     def read(
-        self, table: str, columns: Sequence[str] | None = None, where: BooleanExpression | None = None
+        self,
+        table: str,
+        columns: Sequence[str] | None = None,
+        where: BooleanExpression | None = None,
+        snapshot_id: int | None = None,
     ) -> pa.Table | None:
-        """The table's current rows (optionally some columns, and rows matching ``where``); None before its
-        first commit."""
+        """The table's current rows, or those of ``snapshot_id`` (optionally some columns, and rows matching
+        ``where``); None before its first commit."""
         t = self.load(table)
         if t is None:
             return None
         names = t.schema().column_names
         fields = tuple(c for c in columns if c in names) if columns is not None else ("*",)
-        data = t.scan(row_filter=where or AlwaysTrue(), selected_fields=fields).to_arrow()
+        data = t.scan(row_filter=where or AlwaysTrue(), selected_fields=fields, snapshot_id=snapshot_id).to_arrow()
         return data.select(list(fields)) if columns is not None else data
 
     def has_rows(self, table: str, where: BooleanExpression) -> bool:
@@ -122,14 +129,50 @@ class TableStore:
             return None
         return snapshot.snapshot_id, int((snapshot.summary or {}).get("total-records", 0))
 
-    def batches(self, table: str, columns: Sequence[str]) -> pa.RecordBatchReader | None:
+    def snapshot_property(self, table: str, name: str) -> str | None:
+        """A property the current snapshot was committed with (``restate``/``replace`` ``properties``)."""
+        t = self.load(table)
+        snapshot = t.current_snapshot() if t is not None else None
+        return (snapshot.summary or {}).get(name) if snapshot is not None else None
+
+    def changed_partitions(self, table: str, since_snapshot_id: int) -> set | None:
+        """The values of the table's one identity partition column (dates, say) whose data files were added
+        or removed by the commits after ``since_snapshot_id``, up to the current snapshot: the partitions
+        whose rows may differ, found in the manifests without reading data. None when that is not known:
+        the snapshot is no longer an ancestor of the current one (expired, say) or the partitioning differs."""
+        t = self.load(table)
+        spec = t.spec() if t is not None else None
+        if spec is None or len(spec.fields) != 1 or str(spec.fields[0].transform) != "identity":
+            return None
+        source = t.schema().find_field(spec.fields[0].source_id)
+        changed, snapshot = set(), t.current_snapshot()
+        while snapshot is not None and snapshot.snapshot_id != since_snapshot_id:
+            for manifest in snapshot.manifests(t.io):
+                if manifest.added_snapshot_id != snapshot.snapshot_id:
+                    continue  # written by an earlier commit: holds no change of this one
+                if manifest.partition_spec_id != spec.spec_id:
+                    return None
+                for entry in manifest.fetch_manifest_entry(t.io, discard_deleted=False):
+                    if entry.snapshot_id == snapshot.snapshot_id and entry.status != ManifestEntryStatus.EXISTING:
+                        changed.add(entry.data_file.partition[0])
+            parent = snapshot.parent_snapshot_id
+            snapshot = t.snapshot_by_id(parent) if parent is not None else None
+        if snapshot is None:
+            return None
+        if isinstance(source.field_type, DateType):  # Iceberg keeps dates as days since 1970-01-01
+            return {_EPOCH + timedelta(days=v) for v in changed}
+        return changed
+
+    def batches(
+        self, table: str, columns: Sequence[str], snapshot_id: int | None = None
+    ) -> pa.RecordBatchReader | None:
         """The table's current rows as a stream of record batches, one data file at a time: for a reader
         that must see every row of a large table without holding it (None before its first commit).
         pyiceberg's own batch reader reads every file at once on its thread pool, holding the whole table."""
         t = self.load(table)
         if t is None:
             return None
-        scan = t.scan(selected_fields=tuple(columns))
+        scan = t.scan(selected_fields=tuple(columns), snapshot_id=snapshot_id)
         schema = schema_to_pyarrow(scan.projection())
 
         def one_file_at_a_time():
@@ -140,26 +183,85 @@ class TableStore:
         return pa.RecordBatchReader.from_batches(schema, one_file_at_a_time())
 
     def read_dates(
-        self, table: str, column: str, dates: Sequence, columns: Sequence[str] | None = None
+        self,
+        table: str,
+        column: str,
+        dates: Sequence,
+        columns: Sequence[str] | None = None,
+        snapshot_id: int | None = None,
     ) -> pa.Table | None:
-        """The rows of some dates of a date-partitioned table (only those partitions' files are read)."""
+        """The rows of some dates of a date-partitioned table (only those partitions' files are read), as it
+        is now or at ``snapshot_id``."""
         t = self.load(table)
         if t is None:
             return None
         if not dates:
             return _empty(t, columns)
-        return self.read(table, columns, In(column, sorted(set(dates))))
+        return self.read(table, columns, In(column, sorted(set(dates))), snapshot_id)
 
-    def files(self, table: str, snapshot_id: int | None = None) -> list[str]:
+    def read_keys(
+        self,
+        table: str,
+        columns: Sequence[str],
+        column: str,
+        keys: Sequence[str],
+        where: BooleanExpression | None = None,
+    ) -> pa.Table | None:
+        """The current rows whose ``column`` is one of ``keys`` (and that match ``where``, which prunes files):
+        a lookup by a key the table is not laid out by (customers in date-partitioned orders), so every data
+        file may hold some. Local tables are searched by DuckDB, which decodes only the key column of rows
+        that do not match and reads the files on every core; other stores through pyiceberg's own filter."""
+        t = self.load(table)
+        if t is None:
+            return None
+        keys = sorted(set(keys))
+        if not keys:
+            return _empty(t, columns)
+        files = self.local_files(table, where)
+        if files is None:
+            match = In(column, keys) if where is None else And(where, In(column, keys))
+            return self.read(table, columns, match)
+        if not files:
+            return _empty(t, columns)
+        import duckdb  # only the local path needs it
+
+        con = duckdb.connect()
+        try:
+            con.execute("SET TimeZone = 'UTC'")  # timestamps come back as stored, in UTC
+            con.register("wanted", pa.table({"key": pa.array(keys, pa.string())}))
+            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            selected = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+            key = '"' + column.replace('"', '""') + '"'
+            rows = con.sql(
+                f"SELECT {selected} FROM read_parquet([{listed}]) WHERE {key} IN (SELECT key FROM wanted)"
+            ).to_arrow_table()
+        finally:
+            con.close()
+        # The table's own Arrow types (DuckDB gives its own for timestamps and decimals).
+        schema = schema_to_pyarrow(t.schema(), include_field_ids=False)
+        wanted = [schema.field(c) for c in columns]
+        return rows.cast(
+            pa.schema([f.with_type(pa.string()) if pa.types.is_large_string(f.type) else f for f in wanted])
+        )
+
+    def local_files(
+        self, table: str, where: BooleanExpression | None = None, snapshot_id: int | None = None
+    ) -> list[str] | None:
+        """The current data files (or those of ``snapshot_id``) that can match ``where``, when they are local
+        paths DuckDB reads itself; None when they are not (S3) or the table does not exist yet."""
+        if self.load(table) is None:
+            return None
+        files = self.files(table, snapshot_id, where)
+        return files if all(urlparse(f).scheme == "" for f in files) else None
+
+    def files(self, table: str, snapshot_id: int | None = None, where: BooleanExpression | None = None) -> list[str]:
         """The data files of the current snapshot (or of ``snapshot_id``): what a plain Parquet reader must read
-        (never a glob of the table's folder, which still holds files of older snapshots)."""
+        (never a glob of the table's folder, which still holds files of older snapshots). ``where`` leaves out
+        the files whose partition or column statistics rule it out."""
         t = self.load(table)
         if t is None:
             return []
-        tasks = list(t.scan(snapshot_id=snapshot_id).plan_files())
-        if any(task.delete_files for task in tasks):
-            raise RuntimeError(f"{table} has delete files; a plain Parquet reader would see deleted rows")
-        return [_local(task.file.file_path) for task in tasks]
+        return [local_path(f.file_path) for f in data_files(t, snapshot_id, where)]
 
     def snapshots(self, table: str) -> list[dict]:
         t = self.load(table)
@@ -179,11 +281,17 @@ class TableStore:
     # -- writing ---------------------------------------------------------------------------------------
 
     def restate(
-        self, table: str, column: str, dates: Sequence, data: pa.Table, also: BooleanExpression | None = None
+        self,
+        table: str,
+        column: str,
+        dates: Sequence,
+        data: pa.Table,
+        also: BooleanExpression | None = None,
+        properties: dict[str, str] | None = None,
     ) -> None:
         """Replace every row whose ``column`` is one of ``dates`` (and that matches ``also``) with ``data``
         (rows of those dates only), in one commit. The table is created, partitioned by ``column``, on its
-        first write."""
+        first write. ``properties`` go into the commit's snapshot summary (``snapshot_property``)."""
         data = plain(data)
         values = sorted(set(dates))
         if data.num_rows:
@@ -194,13 +302,22 @@ class TableStore:
             self._table_for(table, data.schema, column)  # an empty table is still a table analysts can query
             return
         where = In(column, values) if also is None else And(In(column, values), also)
-        self._commit(table, data, column, where)
+        self._commit(table, data, column, where, properties)
 
-    def replace(self, table: str, data: pa.Table) -> None:
-        """Replace the whole table in one commit."""
-        self._commit(table, plain(data), None, AlwaysTrue())
+    def replace(
+        self, table: str, data: pa.Table, partition_column: str | None = None, properties: dict[str, str] | None = None
+    ) -> None:
+        """Replace the whole table in one commit (created partitioned by ``partition_column``, if given)."""
+        self._commit(table, plain(data), partition_column, AlwaysTrue(), properties)
 
-    def _commit(self, table: str, data: pa.Table, partition_column: str | None, where: BooleanExpression) -> None:
+    def _commit(
+        self,
+        table: str,
+        data: pa.Table,
+        partition_column: str | None,
+        where: BooleanExpression,
+        properties: dict[str, str] | None = None,
+    ) -> None:
         with _lock(table):
             for attempt in range(COMMIT_RETRIES):
                 t = self._table_for(table, data.schema, partition_column)
@@ -208,7 +325,7 @@ class TableStore:
                     with warnings.catch_warnings():
                         # Restating a date that had no rows yet is normal, not worth a warning.
                         warnings.filterwarnings("ignore", "Delete operation did not match any records")
-                        t.overwrite(data, overwrite_filter=where)
+                        t.overwrite(data, overwrite_filter=where, snapshot_properties=properties or {})
                     break
                 except CommitFailedException:
                     # Another writer committed first: reload and redo on top of its commit.
@@ -279,7 +396,25 @@ def _empty(t, columns):
     return schema.empty_table()
 
 
-def _local(path: str) -> str:
+def data_files(t, snapshot_id: int | None = None, where: BooleanExpression | None = None) -> list:
+    """The data files (pyiceberg ``DataFile``: path, partition, record count) of a loaded table's current
+    snapshot or of ``snapshot_id``, those ``where`` does not rule out; refused when a plain Parquet reader
+    would be wrong (delete files)."""
+    tasks = list(t.scan(snapshot_id=snapshot_id, row_filter=where or AlwaysTrue()).plan_files())
+    if any(task.delete_files for task in tasks):
+        raise RuntimeError(f"{t.name()} has delete files; a plain Parquet reader would see deleted rows")
+    return [task.file for task in tasks]
+
+
+def identity_partition(t) -> str | None:
+    """The column a table is partitioned by, when it is partitioned by exactly one column's values."""
+    spec = t.spec()
+    if len(spec.fields) != 1 or str(spec.fields[0].transform) != "identity":
+        return None
+    return t.schema().find_field(spec.fields[0].source_id).name
+
+
+def local_path(path: str) -> str:
     """A ``file://`` location as a plain path (DuckDB and pyarrow read both); other schemes unchanged."""
     return urlparse(path).path if path.startswith("file:") else path
 
@@ -294,7 +429,7 @@ def referenced_files(t) -> set[str]:
             keep.add(manifest.manifest_path)
             for entry in manifest.fetch_manifest_entry(io, discard_deleted=False):
                 keep.add(entry.data_file.file_path)
-    return {_local(p) for p in keep}
+    return {local_path(p) for p in keep}
 
 
 def delete_unreferenced(t, before: set[str]) -> list[str]:

@@ -4,6 +4,12 @@ One row per customer (and currency: spend in different currencies is never added
 landing day processed (``business_date``). It is computed from the current state of every order, so an
 order counts once in its latest status whatever day its versions arrived; replaying days in any order
 gives the same table. Scores are 1-5 by percentile rank among the customers, so ties share a score.
+
+Two ways to the same rows: ``customer_lifetime_value`` runs the whole SQL over every order line (Athena does,
+and the tests use it as the reference); ``from_order_days`` starts from each customer's figures per order
+date (``order_days``: revenue orders and revenue of one customer, currency and date), which a nightly run
+keeps up to date by recomputing only the dates whose orders changed. Both take the grouping of lines into
+orders and the scoring from the one SQL text, so they cannot drift apart.
 """
 
 from __future__ import annotations
@@ -12,8 +18,10 @@ import tempfile
 from datetime import date
 
 import pyarrow as pa
+import sqlglot
+from sqlglot import exp
 
-from ecommerce_pipeline.transforms.sql import connect, duckdb_sql
+from ecommerce_pipeline.transforms.sql import athena_sql, connect, duckdb_sql, literal, quote
 
 # The whole order history streams through DuckDB in batches; what its aggregation holds beyond this spills
 # to a temporary folder, so the table's memory stays the same after years of orders (the cost is disk I/O).
@@ -32,24 +40,99 @@ HISTORY_SCHEMA = pa.schema(
 )
 HISTORY_COLUMNS = HISTORY_SCHEMA.names
 
-# The Athena-dialect text, with the local relation names, transpiled to DuckDB: what every local run executes.
+# The Athena-dialect text, with the local relation names, transpiled to DuckDB: the whole computation.
 CLV_SQL = duckdb_sql("customer_lifetime_value", orders="orders", as_of="as_of")
+
+# A customer's revenue orders and revenue on one order date: what the table is summed from.
+DAYS_SCHEMA = pa.schema(
+    [
+        ("order_date", pa.date32()),
+        ("customer_id", pa.string()),
+        ("currency", pa.string()),
+        ("orders", pa.int64()),
+        ("revenue", pa.decimal128(38, 2)),
+    ]
+)
+
+
+def _parsed() -> tuple[exp.Expression, dict[str, exp.CTE]]:
+    """The SQL text parsed, and its common table expressions by name."""
+    tree = sqlglot.parse_one(athena_sql("customer_lifetime_value", orders="orders", as_of="as_of"), read="athena")
+    return tree, {c.alias: c for c in list(tree.find_all(exp.CTE))}
+
+
+def _order_days_sql() -> str:
+    # The SQL's own grouping of lines into orders (revenue lines only, an order on its date), then per date.
+    orders = _parsed()[1]["orders_of_customers"]
+    return (
+        f"SELECT order_date, customer_id, currency, count(*) AS orders, CAST(sum(revenue) AS DECIMAL(38, 2)) AS revenue "
+        f"FROM ({orders.this.sql(dialect='duckdb')}) GROUP BY order_date, customer_id, currency"
+    )
+
+
+def _scores_sql() -> str:
+    # The SQL with its per-customer totals summed from the order days instead of from the order lines.
+    # An order lies on one date (the current state has one order date per order), so counting orders per
+    # date and adding the counts up counts each order once.
+    tree, ctes = _parsed()
+    ctes["totals"].set(
+        "this",
+        sqlglot.parse_one(
+            "SELECT customer_id, currency, CAST(sum(orders) AS BIGINT) AS total_orders, "
+            "CAST(sum(revenue) AS DECIMAL(18, 2)) AS total_spent, min(order_date) AS first_order_date, "
+            "max(order_date) AS last_order_date FROM order_days GROUP BY customer_id, currency",
+            read="duckdb",
+        ),
+    )
+    ctes["orders_of_customers"].pop()
+    return tree.sql(dialect="duckdb")
+
+
+ORDER_DAYS_SQL = _order_days_sql()
+SCORES_SQL = _scores_sql()
 
 RFM_SEGMENTS = ("Champions", "New", "Loyal", "Potential Loyalist", "At Risk", "Hibernating", "Lost", "Need Attention")
 
 
-def customer_lifetime_value(orders: pa.Table | pa.RecordBatchReader, as_of: date) -> pa.Table:
-    """``orders``: the current order lines (at least HISTORY_COLUMNS) of every order date, as a table or a
-    stream of record batches (read once, never held whole)."""
+Rows = pa.Table | pa.RecordBatchReader | list[str]
+
+
+def customer_lifetime_value(orders: Rows, as_of: date) -> pa.Table:
+    """The table from the current order lines (at least HISTORY_COLUMNS) of every order date."""
+    return _run(CLV_SQL, "orders", orders, HISTORY_SCHEMA, as_of)
+
+
+def order_days(orders: Rows) -> pa.Table:
+    """Each customer's revenue orders and revenue per order date and currency, from the current order lines
+    of those dates (every line of an order: an order is counted on its date)."""
+    return _run(ORDER_DAYS_SQL, "orders", orders, HISTORY_SCHEMA).cast(DAYS_SCHEMA)
+
+
+def from_order_days(days: Rows, as_of: date) -> pa.Table:
+    """The table from ``order_days`` of every order date: the same rows as ``customer_lifetime_value``."""
+    return _run(SCORES_SQL, "order_days", days, DAYS_SCHEMA, as_of)
+
+
+def _run(sql: str, name: str, rows: Rows, schema: pa.Schema, as_of: date | None = None) -> pa.Table:
+    """``rows``: a table, a stream of record batches (read once, never held whole) or the Parquet files that
+    hold them, visible to ``sql`` as ``name``."""
     con = connect()
     spill = tempfile.TemporaryDirectory(prefix="clv-")
     try:
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         con.execute(f"SET temp_directory = '{spill.name}'")
         con.execute("SET preserve_insertion_order = false")
-        con.register("orders", orders)
-        con.register("as_of", pa.table({"as_of": pa.array([as_of], pa.date32())}))
-        return con.sql(CLV_SQL).to_arrow_table()
+        if isinstance(rows, list) and rows:
+            # DuckDB reads only the columns needed, on every core, without passing each batch through Python.
+            # It matches them by name in each file; every file of these tables has them.
+            listed = ", ".join(literal(f) for f in rows)
+            columns = ", ".join(quote(c) for c in schema.names)
+            con.execute(f"CREATE VIEW {name} AS SELECT {columns} FROM read_parquet([{listed}])")
+        else:
+            con.register(name, schema.empty_table() if isinstance(rows, list) else rows)
+        if as_of is not None:
+            con.register("as_of", pa.table({"as_of": pa.array([as_of], pa.date32())}))
+        return con.sql(sql).to_arrow_table()
     finally:
         con.close()
         spill.cleanup()

@@ -1,5 +1,7 @@
 """Catalog: registers every lake table as a view so analysts can query it with SQL."""
 
+from datetime import date
+
 import dagster as dg
 
 from ecommerce_pipeline.defs import restatements
@@ -34,8 +36,7 @@ def duckdb_catalog(context: dg.AssetExecutionContext, catalog: CatalogResource) 
     query_views, skipped = registry.register_query_library()
     if skipped:
         context.log.warning(f"query library views not created yet: {skipped}")
-    days = ", ".join(f"DATE '{k}'" for k in context.partition_keys)
-    counts = registry.row_counts(sorted(views), where=f"WHERE business_date IN ({days})")
+    counts = registry.rows_of_days(sorted(views), [date.fromisoformat(k) for k in context.partition_keys])
     return dg.MaterializeResult(
         metadata={
             "catalog_path": dg.MetadataValue.path(str(registry.path)),

@@ -4,14 +4,14 @@ Each run rebuilds exactly the dates silver restated for its landing days, in one
 so a date's figures are its current rows once, whatever day their versions arrived.
 """
 
-from datetime import UTC, date, timedelta
+from datetime import date
 
 import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyiceberg.expressions import And, GreaterThanOrEqual, LessThanOrEqual
 
 from ecommerce_pipeline.defs import restatements
+from ecommerce_pipeline.defs.gold import customer_order_days as order_days
 from ecommerce_pipeline.defs.metadata import (
     check_partitions,
     column_sum,
@@ -34,6 +34,7 @@ from ecommerce_pipeline.transforms import customer_lifetime_value as clv
 from ecommerce_pipeline.transforms import daily_sales_summary as sales
 from ecommerce_pipeline.transforms import product_performance as performance
 from ecommerce_pipeline.transforms.events import counted
+from ecommerce_pipeline.transforms.sql import query
 
 
 def _gold(name: str, *deps: dg.AssetKey) -> dict:
@@ -158,10 +159,11 @@ def customer_lifetime_value(context: dg.AssetExecutionContext, tables: TablesRes
     Risk, Hibernating, Lost). One row per customer and currency; each order counted once, in its current
     state."""
     store, days = tables.store(), partition_days(context)
-    orders = store.batches(table_of(ORDERS), clv.HISTORY_COLUMNS)
-    orders = orders if orders is not None else clv.HISTORY_SCHEMA.empty_table()
     as_of = _latest_landing_day(store, days)
-    table = clv.customer_lifetime_value(orders, as_of)
+    # The per-customer, per-date figures are brought up to date by recomputing only the order dates that
+    # changed; the table is then summed and scored from them, never from every order line of the history.
+    how, recomputed = order_days.refresh(store, table_of(ORDERS))
+    table = clv.from_order_days(order_days.rows(store), as_of)
     store.replace("gold/customer_lifetime_value", table)
     yield dg.MaterializeResult(
         metadata=table_metadata(
@@ -170,7 +172,10 @@ def customer_lifetime_value(context: dg.AssetExecutionContext, tables: TablesRes
             customers=table.num_rows,
             lifetime_revenue=column_sum(table, "total_spent"),
         )
-        | {"as_of": dg.MetadataValue.text(as_of.isoformat())}
+        | {
+            "as_of": dg.MetadataValue.text(as_of.isoformat()),
+            "order_days": dg.MetadataValue.json({"refresh": how, "dates_recomputed": len(recomputed)}),
+        }
     )
     check = schema_check_result(
         dg.AssetKey(["gold", "customer_lifetime_value"]), check_schema("customer_lifetime_value", table)
@@ -189,29 +194,21 @@ def _product_change_dates(store: TableStore, days: list[date]) -> set[date]:
     changes = changes.filter(pc.equal(changes.column("entity"), "products"))
     if not changes.num_rows:
         return set()
-    keys = sorted(set(changes.column("key").to_pylist()))
-    rows = store.read(
-        "gold/product_performance",
-        ["product_id", "business_date"],
-        And(GreaterThanOrEqual("product_id", keys[0]), LessThanOrEqual("product_id", keys[-1])),
+    keys = changes.column("key").to_pylist()
+    rows = store.read_keys("gold/product_performance", ["product_id", "business_date"], "product_id", keys)
+    # A row shows the version valid at the end of its day (midnight UTC after it): the dates where a changed
+    # reach of a product covers that instant.
+    found = query(
+        """
+        SELECT DISTINCT r.business_date AS d
+        FROM rows r JOIN changes c ON r.product_id = c.key
+        WHERE (c.from_ts IS NULL OR c.from_ts < CAST(r.business_date + 1 AS TIMESTAMPTZ))
+          AND (c.to_ts IS NULL OR c.to_ts >= CAST(r.business_date + 1 AS TIMESTAMPTZ))
+        """,
+        rows=rows,
+        changes=changes.select(["key", "from_ts", "to_ts"]),
     )
-    found = set()
-    by_key = {}
-    for key, start, end in zip(*(changes.column(c).to_pylist() for c in ("key", "from_ts", "to_ts"))):
-        by_key.setdefault(key, []).append((start, end))
-    for product, day in zip(rows.column("product_id").to_pylist(), rows.column("business_date").to_pylist()):
-        end_of_day = _end_of_day(day)
-        for start, end in by_key.get(product, ()):
-            # The row shows the version valid at the end of its day.
-            if (start is None or start < end_of_day) and (end is None or end >= end_of_day):
-                found.add(day)
-    return found
-
-
-def _end_of_day(day: date):
-    from datetime import datetime
-
-    return datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
+    return set(found.column("d").to_pylist())
 
 
 def product_dates(store: TableStore, days: list[date]) -> set[date]:
