@@ -4,8 +4,6 @@ whole pipeline, with gold figures checked against figures computed from the CSVs
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,6 +14,8 @@ import pytest
 from ecommerce_pipeline.cli import main
 from ecommerce_pipeline.olist import convert_olist
 from ecommerce_pipeline.settings import DEFAULT_NON_REVENUE_STATUSES
+
+from .conftest import local_run_env, run_in_own_process
 
 ROOT = Path(__file__).resolve().parents[1]
 OLIST = ROOT.parent / "shared" / "datasets" / "olist_2017_10k"
@@ -123,21 +123,6 @@ def expected_figures() -> dict[str, object]:
     }  # fmt: skip
 
 
-def run_week(env: dict[str, str]) -> None:
-    """`ecommerce-pipeline run` over the week in its own process: partitions are fixed when the definitions
-    are imported, so a run with 2017 partitions cannot share this one's."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "ecommerce_pipeline.cli", "run", "--start", START, "--end", END],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "check failed" not in proc.stdout
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not OLIST.exists(), reason=f"the Olist sample is not at {OLIST}")
 def test_olist_week_through_the_pipeline_matches_pandas(tmp_path, capsys):
@@ -145,16 +130,7 @@ def test_olist_week_through_the_pipeline_matches_pandas(tmp_path, capsys):
     assert main(["import-olist", str(OLIST), "--to", str(landing)]) == 0
     assert "10,000 rows" in capsys.readouterr().out
 
-    # Partitions are fixed when the definitions are imported, so the run with 2017 partitions is its own process.
-    env = {
-        **os.environ,
-        "ECOM_START_DATE": "2017-01-01",
-        "ECOM_LANDING_DIR": str(landing),
-        "ECOM_LAKE_DIR": str(lake),
-        "ECOM_CATALOG_PATH": str(lake / "catalog.duckdb"),
-        "DAGSTER_HOME": str(tmp_path),
-    }
-    run_week(env)
+    run_in_own_process(local_run_env(tmp_path, landing, lake, "2017-01-01"), START, END)
 
     want = expected_figures()
     with duckdb.connect(str(lake / "catalog.duckdb"), read_only=True) as con:
@@ -225,7 +201,7 @@ def test_olist_week_on_aws_matches_pandas_to_the_cent(tmp_path, capsys):
                 s3.upload_file(str(path), bucket, f"{prefix}/{path.relative_to(landing).as_posix()}")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ECOM_", "AWS_"))}
         env |= variables | {"ECOM_START_DATE": "2017-01-01"}
-        run_week(env)
+        run_in_own_process(env, START, END)
         from ecommerce_pipeline.defs.resources import GlueTablesResource
 
         sales = GlueTablesResource().store().read("gold/daily_sales_summary").to_pandas()
