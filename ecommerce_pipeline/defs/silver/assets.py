@@ -42,7 +42,7 @@ from ecommerce_pipeline.storage.lake import PartitionScan, day_chunks
 from ecommerce_pipeline.storage.tables import TableStore
 from ecommerce_pipeline.transforms.customers import customers_clean as clean_customers
 from ecommerce_pipeline.transforms.dimensions import CHANGES_SCHEMA, DimensionResult, affected_dates_sql
-from ecommerce_pipeline.transforms.events import merge_events, new_events
+from ecommerce_pipeline.transforms.events import counted, merge_events, new_events
 from ecommerce_pipeline.transforms.field_quality import clean_fields
 from ecommerce_pipeline.transforms.orders import (
     DIMENSION_COLUMNS,
@@ -126,27 +126,17 @@ def _keep(
     if results:
         _, earlier, previous, check = results[-1]
         results[-1] = (None, earlier.slice(0, 0), replace(previous, history=previous.history.slice(0, 0)), check)
-    check = check_schema(table_of(key).split("/")[1], written)
+    check = check_schema(key.path[-1], written)
     results.append((days, written, result, check))
+    stored, quarantined = count_by(written, "landing_date"), count_by(result.quarantine, "business_date")
     return {
-        "figures": _dimension_day_figures(written, result, days),
+        # Each landing day's rows are the versions it added.
+        "figures": {d: {"dagster/row_count": stored[d], "quarantined_rows": quarantined[d]} for d in days},
         "schema": day_schema_checks(key, written, "landing_date", check, days),
         "row_conservation": day_conservation_checks(
-            key,
-            "row_conservation",
-            {d: bronze[d] for d in days},
-            count_by(written, "landing_date"),
-            count_by(result.quarantine, "business_date"),
+            key, "row_conservation", {d: bronze[d] for d in days}, stored, quarantined
         ),
     }
-
-
-def _dimension_day_figures(written: pa.Table, result: DimensionResult, days: list[date]) -> dict:
-    """Per landing day: the versions it added (its rows) and the records it quarantined."""
-    figures = day_figures(written, "landing_date", {}, days)
-    for day, n in day_figures(result.quarantine, "business_date", {}, days).items():
-        figures[day]["quarantined_rows"] = n["dagster/row_count"]
-    return figures
 
 
 def _merge_day_checks(into: dict, checks: dict) -> None:
@@ -497,22 +487,24 @@ def orders_validated(
     lines_q = pa.concat_tables([s.lines_quarantine for s in steps])
     # Each partition: the current rows of its own order date, and what its landing day brought.
     days = partition_days(context)
-    _check_untouched_dates(store, ORDERS, "orders_validated", [d for d in days if d not in day_checks], day_checks)
+    _check_stored_dates(store, ORDERS, "orders_validated", [d for d in days if d not in day_checks], day_checks)
+    bronze_orders_by_day, bronze_lines_by_day = (
+        bronze_rows_by_day(bronze_orders),
+        bronze_rows_by_day(bronze_order_items),
+    )
+    versions_by_day = count_by(pa.concat_tables([s.version_days for s in steps]), "landing_date")
+    quarantined_by_day = count_by(orders_q, "business_date")
     duplicates = sum((Counter(s.duplicate_lines) for s in steps), Counter())
     check_partitions(
         context,
         day_checks,
         day_conservation_checks(
-            ORDERS,
-            "order_conservation",
-            bronze_rows_by_day(bronze_orders),
-            count_by(pa.concat_tables([s.version_days for s in steps]), "landing_date"),
-            count_by(orders_q, "business_date"),
+            ORDERS, "order_conservation", bronze_orders_by_day, versions_by_day, quarantined_by_day
         ),
         day_conservation_checks(
             ORDERS,
             "line_conservation",
-            bronze_rows_by_day(bronze_order_items),
+            bronze_lines_by_day,
             count_by(pa.concat_tables([s.line_days for s in steps]), "version_landing_date"),
             count_by(lines_q, "business_date"),
             duplicates,
@@ -524,11 +516,8 @@ def orders_validated(
         {"revenue": "line_revenue"},
         days,
     )
-    versions = pa.concat_tables([s.version_days for s in steps])
-    for day, numbers in day_figures(versions, "landing_date", {}, days).items():
-        figures[day]["versions_received"] = numbers["dagster/row_count"]
-    for day, numbers in day_figures(orders_q, "business_date", {}, days).items():
-        figures[day]["quarantined_orders"] = numbers["dagster/row_count"]
+    for day in days:
+        figures[day] |= {"versions_received": versions_by_day[day], "quarantined_orders": quarantined_by_day[day]}
     describe_partitions(context, ORDERS, figures)
     # The run's figures over the restated dates, from the narrow columns they need.
     current = store.read_dates(
@@ -560,13 +549,13 @@ def orders_validated(
     yield schema_check_result(ORDERS, combined_schema(checks))
     yield conservation_check_result(
         ORDERS,
-        stored_conservation(bronze_rows(bronze_orders), sum(s.versions for s in steps), orders_q.num_rows),
+        stored_conservation(sum(bronze_orders_by_day.values()), sum(s.versions for s in steps), orders_q.num_rows),
         "order_conservation",
     )
     yield conservation_check_result(
         ORDERS,
         stored_conservation(
-            bronze_rows(bronze_order_items),
+            sum(bronze_lines_by_day.values()),
             sum(s.lines for s in steps),
             lines_q.num_rows,
             sum(duplicates.values()),
@@ -580,21 +569,27 @@ def bronze_rows_by_day(scan: PartitionScan) -> dict[date, int]:
     return {d: scan.lake.partition_rows(scan.table, d) for d in scan.days}
 
 
-def bronze_rows(scan: PartitionScan) -> int:
-    return sum(bronze_rows_by_day(scan).values())
-
-
-def _check_untouched_dates(store: TableStore, key: dg.AssetKey, schema: str, dates: list[date], into: dict) -> None:
+def _check_stored_dates(
+    store: TableStore,
+    key: dg.AssetKey,
+    schema: str,
+    dates: list[date],
+    into: dict,
+    extra: tuple[str, ...] = (),
+    checked=lambda rows: rows,
+) -> pa.Table | None:
     """The schema check of the stored rows of partitions whose date the run did not rewrite (a day with no
-    landing file still shows its own check)."""
-    if dates:
-        counted_only = key == EVENTS  # a flagged copy of an event is not checked, as in the run's own chunks
-        columns = [*checked_columns(schema), "business_date", *(["is_duplicate"] if counted_only else [])]
-        rows = store.read_dates(table_of(key), "business_date", dates, list(dict.fromkeys(columns)))
-        if rows is not None and counted_only:
-            rows = rows.filter(pc.invert(rows.column("is_duplicate"))).drop_columns(["is_duplicate"])
-        if rows is not None:
-            into.update(day_schema_checks(key, rows, "business_date", check_schema(schema, rows), dates))
+    landing file still shows its own check), over the rows ``checked`` keeps, as the run's own chunks are
+    checked. Returns the rows read (with the ``extra`` columns) for the partitions' figures."""
+    if not dates:
+        return None
+    columns = list(dict.fromkeys([*checked_columns(schema), "business_date", *extra]))
+    rows = store.read_dates(table_of(key), "business_date", dates, columns)
+    if rows is not None:
+        kept = checked(rows)
+        outcome = check_schema(schema, kept.select(checked_columns(schema)))
+        into.update(day_schema_checks(key, kept, "business_date", outcome, dates))
+    return rows
 
 
 @dg.multi_asset(
@@ -636,19 +631,20 @@ def events_clean(
         stored_rows += new_rows.num_rows
         stored_by_day += count_by(new_rows, "landing_date")
         duplicates += int(pc.sum(new_rows.column("is_duplicate")).as_py() or 0)
-        counted = merged.filter(pc.invert(merged.column("is_duplicate")))
-        sessions += int(pc.sum(pc.equal(counted.column("event_seq"), 1)).as_py() or 0)
-        checks.append(check_schema("events_clean", counted.select(checked_columns("events_clean"))))
-        day_checks.update(day_schema_checks(EVENTS, counted, "business_date", checks[-1], dates))
+        kept = counted(merged)
+        sessions += int(pc.sum(pc.equal(kept.column("event_seq"), 1)).as_py() or 0)
+        checks.append(check_schema("events_clean", kept.select(checked_columns("events_clean"))))
+        day_checks.update(day_schema_checks(EVENTS, kept, "business_date", checks[-1], dates))
         figures.update(_event_day_figures(merged, dates))
-        preview = counted.slice(0, PREVIEW_ROWS)
+        preview = kept.slice(0, PREVIEW_ROWS)
         restated |= dates
     days = partition_days(context)
     untouched = [d for d in days if d not in day_checks]
-    _check_untouched_dates(store, EVENTS, "events_clean", untouched, day_checks)
-    if untouched:
-        stored = store.read_dates(table, "business_date", untouched, ["business_date", "is_duplicate", "event_seq"])
-        figures.update(_event_day_figures(stored, untouched))
+    # A flagged copy of an event is not checked, as in the run's own chunks.
+    stored = _check_stored_dates(
+        store, EVENTS, "events_clean", untouched, day_checks, ("is_duplicate", "event_seq"), counted
+    )
+    figures.update(_event_day_figures(stored, untouched))
     describe_partitions(context, EVENTS, {d: figures[d] for d in days if d in figures})
     bronze = bronze_rows_by_day(bronze_events)
     check_partitions(
