@@ -19,6 +19,11 @@ PREVIEW_ROWS = 5
 MASK = "***"
 
 
+def first_few(items: list[str], limit: int = 10) -> str:
+    """``a, b, c and 7 more``: a list short enough for a check's reason or an alert's line."""
+    return ", ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
 def column_schema(schema: pa.Schema, table: str | None = None) -> dg.TableSchema:
     """Columns, types and, for silver and gold tables, what each column means."""
     return dg.TableSchema(

@@ -17,6 +17,7 @@ from email.message import EmailMessage
 import dagster as dg
 
 from ecommerce_pipeline.defs.errors import describe_failure
+from ecommerce_pipeline.defs.metadata import first_few
 from ecommerce_pipeline.settings import AlertSettings, load_alert_settings
 
 
@@ -76,15 +77,8 @@ def failed_checks_alert(run: dg.DagsterRun, failed: list[dg.AssetCheckEvaluation
     for name, evaluations in sorted(by_check.items()):
         days = sorted(e.partition for e in evaluations if e.partition)
         reasons = {str(e.metadata["reason"].value) for e in evaluations if "reason" in e.metadata}
-        lines.append(
-            f"- {name}"
-            + (
-                f" on {', '.join(days[:10])}" + (f" and {len(days) - 10} more" if len(days) > 10 else "")
-                if days
-                else ""
-            )
-            + (f": {'; '.join(sorted(reasons))}" if reasons else "")
-        )
+        on = f" on {first_few(days)}" if days else ""
+        lines.append(f"- {name}{on}" + (f": {'; '.join(sorted(reasons))}" if reasons else ""))
     lines.append(f"{ui_url}/runs/{run.run_id}")
     return Alert(
         subject=f"[ecommerce-pipeline] {run.job_name}: check failed ({', '.join(sorted(by_check))})",

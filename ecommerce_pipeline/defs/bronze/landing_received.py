@@ -15,6 +15,7 @@ import dagster as dg
 
 from ecommerce_pipeline.contract import ENTITIES
 from ecommerce_pipeline.defs.bronze.assets import bronze_key
+from ecommerce_pipeline.defs.metadata import first_few
 from ecommerce_pipeline.defs.partitions import partition_days
 from ecommerce_pipeline.defs.resources import LandingResource
 
@@ -56,8 +57,7 @@ def landing_received(context: dg.AssetCheckExecutionContext, landing: LandingRes
             )
         )
     if empty:
-        shown = ", ".join(empty[:10]) + (f" and {len(empty) - 10} more" if len(empty) > 10 else "")
-        metadata["reason"] = f"no landing files at all for {shown} under {store.location()}"
+        metadata["reason"] = f"no landing files at all for {first_few(empty)} under {store.location()}"
         context.log.error(metadata["reason"])
     return dg.AssetCheckResult(passed=not empty, severity=dg.AssetCheckSeverity.ERROR, metadata=metadata)
 
