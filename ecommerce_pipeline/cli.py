@@ -356,8 +356,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_import_rees46(args: argparse.Namespace) -> int:
     """Convert REES46 click-stream CSVs into landing event files, one folder per day."""
-    from ecommerce_pipeline.rees46 import import_rees46
     from ecommerce_pipeline.settings import load_settings
+    from ecommerce_pipeline.tooling.rees46 import import_rees46
 
     landing = Path(args.to or load_settings().landing_dir)
     try:
@@ -373,8 +373,8 @@ def cmd_import_rees46(args: argparse.Namespace) -> int:
 
 def cmd_import_olist(args: argparse.Namespace) -> int:
     """Convert the public Olist CSVs into landing files, one folder per purchase date."""
-    from ecommerce_pipeline.olist import import_olist
     from ecommerce_pipeline.settings import load_settings
+    from ecommerce_pipeline.tooling.olist import import_olist
 
     landing = Path(args.to or load_settings().landing_dir)
     try:
@@ -389,7 +389,7 @@ def cmd_import_olist(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from ecommerce_pipeline.bench import run_benchmark
+    from ecommerce_pipeline.tooling.bench import run_benchmark
 
     scales = [int(s) for s in args.scales.split(",") if s]
     nightly = [int(d) for d in args.nightly_history.split(",") if d.strip()]

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ecommerce_pipeline.bench import run_benchmark
+from ecommerce_pipeline.tooling.bench import run_benchmark
 
 
 @pytest.mark.slow

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from ecommerce_pipeline.cli import main
-from ecommerce_pipeline.olist import convert_olist
 from ecommerce_pipeline.settings import DEFAULT_NON_REVENUE_STATUSES
+from ecommerce_pipeline.tooling.olist import convert_olist
 
 from .conftest import local_run_env, run_in_own_process
 

@@ -8,7 +8,7 @@ import pytest
 
 from ecommerce_pipeline.cli import main
 from ecommerce_pipeline.contract import FUNNEL_STAGES
-from ecommerce_pipeline.rees46 import convert_rees46
+from ecommerce_pipeline.tooling.rees46 import convert_rees46
 
 from .conftest import local_run_env, run_in_own_process
 

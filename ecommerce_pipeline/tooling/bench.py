@@ -39,7 +39,7 @@ def _child_env(root: Path) -> dict[str, str]:
 
 def _run_child(root: Path, start: date, end: date, per_day: bool) -> dict:
     """Materialize in a child process; return its figures plus its own peak RSS."""
-    cmd = [sys.executable, "-m", "ecommerce_pipeline.bench", "_materialize", start.isoformat(), end.isoformat()]
+    cmd = [sys.executable, "-m", "ecommerce_pipeline.tooling.bench", "_materialize", start.isoformat(), end.isoformat()]
     if per_day:
         cmd.append("--per-day")
     out_file = root / f"child-{time.time_ns()}.json"
