@@ -29,8 +29,8 @@ def _ensure_dagster_home() -> Path:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from ecommerce_pipeline.generator import generate_store
     from ecommerce_pipeline.settings import load_settings
+    from ecommerce_pipeline.tooling.generator import generate_store
 
     target = getattr(args, "to", None)
     if target is not None and not target.strip():

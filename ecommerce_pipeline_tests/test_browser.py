@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from ecommerce_pipeline.definitions import defs
-from ecommerce_pipeline.generator import generate_store
+from ecommerce_pipeline.tooling.generator import generate_store
 
 pytestmark = pytest.mark.browser
 

@@ -30,7 +30,7 @@ import pytest
 import yaml
 from dagster._core.scheduler.instigation import TickStatus
 
-from ecommerce_pipeline.generator import generate_store
+from ecommerce_pipeline.tooling.generator import generate_store
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY_YAML = ROOT / "deploy" / "aws" / "dagster.yaml"

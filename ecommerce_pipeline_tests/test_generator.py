@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from ecommerce_pipeline.contract import ENTITIES
-from ecommerce_pipeline.generator import DEFECT_KINDS, generate_day, generate_store
 from ecommerce_pipeline.ingest import parse_landing_file
+from ecommerce_pipeline.tooling.generator import DEFECT_KINDS, generate_day, generate_store
 from ecommerce_pipeline.transforms.bronze import validate_batch
 from ecommerce_pipeline.transforms.field_quality import check_email, check_phone
 

@@ -114,7 +114,7 @@ def _materialize(start: date, end: date, per_day: bool, out_file: Path) -> None:
 
 
 def measure_scale(lines_per_day: int, seed: int = 1) -> dict:
-    from ecommerce_pipeline.generator import generate_store
+    from ecommerce_pipeline.tooling.generator import generate_store
 
     with tempfile.TemporaryDirectory(prefix=f"bench-{lines_per_day}-") as tmp:
         root = Path(tmp)
@@ -137,7 +137,7 @@ def measure_scale(lines_per_day: int, seed: int = 1) -> dict:
 
 
 def measure_backfill(days: int, lines_per_day: int, per_day: bool, seed: int = 1) -> dict:
-    from ecommerce_pipeline.generator import generate_store
+    from ecommerce_pipeline.tooling.generator import generate_store
 
     end = BACKFILL_START + timedelta(days - 1)
     with tempfile.TemporaryDirectory(prefix="bench-backfill-") as tmp:
@@ -158,7 +158,7 @@ def measure_backfill(days: int, lines_per_day: int, per_day: bool, seed: int = 1
 def measure_nightly(history_days: int, lines_per_day: int, seed: int = 1) -> dict:
     """The nightly run of one day after ``history_days`` days of history (built by one single-run backfill):
     what a store pays each night after days, or after years, of data at the same volume."""
-    from ecommerce_pipeline.generator import generate_store
+    from ecommerce_pipeline.tooling.generator import generate_store
 
     night = BACKFILL_START + timedelta(history_days)
     with tempfile.TemporaryDirectory(prefix=f"bench-nightly-{history_days}-") as tmp:
