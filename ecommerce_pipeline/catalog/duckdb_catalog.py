@@ -11,6 +11,7 @@ works from ``ecommerce-pipeline sql`` and from the plain ``duckdb`` CLI alike.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from datetime import date
 from pathlib import Path
@@ -38,6 +39,16 @@ def columns_never_changed(iceberg) -> bool:
 
 def _day_file(day: date) -> str:
     return f"year={day.year:04d}/month={day.month:02d}/day={day.day:02d}/{PART_FILE}"
+
+
+def _columns(con: duckdb.DuckDBPyConnection, view: str) -> list[tuple]:
+    """A view's (name, type) pairs as the catalog stored them when it was created (no file is opened)."""
+    schema, name = (part.strip('"').replace('""', '"') for part in view.split(".", 1))
+    return con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
+        "ORDER BY column_index",
+        [schema, name],
+    ).fetchall()
 
 
 def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -77,14 +88,29 @@ class DuckDBCatalog:
         # Iceberg table -> (loaded table, data files) as ``register`` last listed them: counting a run's rows
         # right after reads the same snapshot's file list instead of loading and listing every table again.
         self._listed: dict[str, tuple] = {}
+        # Whether ``register`` changed some view's columns. DuckDB binds a view again at each query, but the
+        # columns the catalog lists for it (what a schema browser shows) are those it had when created.
+        self._changed_columns = True
 
-    def register(self, tables: list[str]) -> dict[str, str]:
-        """Create or replace a view per table that has data; returns view name -> location."""
+    def register(self, tables: list[str], days: list[date] | None = None) -> dict[str, str]:
+        """Create or replace a view per table that has data; returns view name -> location.
+
+        ``days``: the run's dates. A bronze or quarantine view (a glob over every day's file, columns matched by
+        name, so creating it opens every file of the history) is kept as it is when the files of those days have
+        exactly its columns: the glob already finds them, and no other file changed. All statements are one
+        transaction: readers see the old catalog or the new one, and it is written once."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         registered = {}
+        self._changed_columns = False
         with _connect(self.path) as con:
+            con.execute("BEGIN TRANSACTION")
+            existing = {
+                f"{s}.{v}": sql
+                for s, v, sql in con.execute("SELECT schema_name, view_name, sql FROM duckdb_views()").fetchall()
+            }
             for table in tables:
                 schema, name = table.split("/", 1)
+                view = f"{quote(schema)}.{quote(name)}"
                 iceberg = self.tables.load(table) if self.tables is not None else None
                 if iceberg is not None:
                     con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
@@ -95,25 +121,47 @@ class DuckDBCatalog:
                         iceberg.schema().as_arrow(),
                         columns_never_changed(iceberg),
                     )
-                    con.execute(f"CREATE OR REPLACE VIEW {quote(schema)}.{quote(name)} AS {sql}")
+                    before = _columns(con, view) if f"{schema}.{name}" in existing else None
+                    con.execute(f"CREATE OR REPLACE VIEW {view} AS {sql}")
+                    self._changed_columns |= before != _columns(con, view)
                     for field in iceberg.schema().fields:
                         if field.doc:
-                            con.execute(
-                                f"COMMENT ON COLUMN {quote(schema)}.{quote(name)}.{quote(field.name)} IS {literal(field.doc)}"
-                            )
+                            con.execute(f"COMMENT ON COLUMN {view}.{quote(field.name)} IS {literal(field.doc)}")
                     registered[f"{schema}.{name}"] = iceberg.location()
                     continue
                 if not self.lake.has_data(table):
                     continue
                 files = f"{self.lake.table_location(table)}/year=*/month=*/day=*/{PART_FILE}"
+                registered[f"{schema}.{name}"] = files
+                if literal(files) in existing.get(f"{schema}.{name}", "") and self._same_columns(
+                    con, view, table, days
+                ):
+                    continue
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
                 con.execute(
-                    f"CREATE OR REPLACE VIEW {quote(schema)}.{quote(name)} AS SELECT * FROM read_parquet("
+                    f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM read_parquet("
                     f"{literal(files)}, hive_partitioning = true, union_by_name = true, "
                     "hive_types = {'year': INTEGER, 'month': INTEGER, 'day': INTEGER})"
                 )
-                registered[f"{schema}.{name}"] = files
+                self._changed_columns = True
+            con.execute("COMMIT")
         return registered
+
+    def _same_columns(self, con, view: str, table: str, days: list[date] | None) -> bool:
+        """Whether the files the run wrote for ``days`` have exactly the view's columns and types. The view is
+        the union of every file's columns; only these files changed, so then the union did not."""
+        if not days:
+            return False
+        root = Path(self.lake.table_location(table))
+        files = [root / _day_file(d) for d in days]
+        if not all(f.exists() for f in files):  # a day removed may take a column with it
+            return False
+        listed = ", ".join(literal(str(f)) for f in files)
+        incoming = con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet([{listed}], hive_partitioning = true, union_by_name = true, "
+            "hive_types = {'year': INTEGER, 'month': INTEGER, 'day': INTEGER})"
+        ).fetchall()
+        return [tuple(c[:2]) for c in incoming] == _columns(con, view)
 
     def register_query_library(self) -> tuple[list[str], dict[str, str]]:
         """The query library's views as ``analytics.<name>``; returns (created, skipped -> reason).
@@ -121,11 +169,24 @@ class DuckDBCatalog:
         A view is skipped, not failed, while a table it reads has no data yet (a store without events, say).
         """
         created, skipped = [], {}
-        with _connect(self.path) as con:
+        with _connect(self.path) as con:  # no transaction: a view that cannot be created yet would abort it
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {VIEW_SCHEMA}")
+            comments = dict(
+                con.execute(
+                    "SELECT view_name, comment FROM duckdb_views() WHERE schema_name = ?", [VIEW_SCHEMA]
+                ).fetchall()
+            )
             for name in query_names():
+                sql = duckdb_sql(name)
+                # Kept when its text and every table's columns are as when it was created: creating a view
+                # binds every view it reads, which opens every bronze file of the history.
+                stamp = "sha256:" + hashlib.sha256(sql.encode()).hexdigest()
+                if not self._changed_columns and comments.get(name) == stamp:
+                    created.append(f"{VIEW_SCHEMA}.{name}")
+                    continue
                 try:
-                    con.execute(f"CREATE OR REPLACE VIEW {VIEW_SCHEMA}.{quote(name)} AS {duckdb_sql(name)}")
+                    con.execute(f"CREATE OR REPLACE VIEW {VIEW_SCHEMA}.{quote(name)} AS {sql}")
+                    con.execute(f"COMMENT ON VIEW {VIEW_SCHEMA}.{quote(name)} IS {literal(stamp)}")
                     created.append(f"{VIEW_SCHEMA}.{name}")
                 except duckdb.CatalogException as exc:
                     skipped[f"{VIEW_SCHEMA}.{name}"] = str(exc).splitlines()[0]

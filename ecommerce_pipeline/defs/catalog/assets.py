@@ -32,11 +32,12 @@ def duckdb_catalog(context: dg.AssetExecutionContext, catalog: CatalogResource) 
     `analytics.month_over_month_growth`, `analytics.rfm_segment_summary`, `analytics.top_products_by_category`,
     `analytics.funnel_by_device`, `analytics.data_quality_summary`)."""
     registry = catalog.catalog()
-    views = registry.register([table_name(k) for k in LAKE_TABLES] + AUDIT_TABLES)
+    days = [date.fromisoformat(k) for k in context.partition_keys]
+    views = registry.register([table_name(k) for k in LAKE_TABLES] + AUDIT_TABLES, days)
     query_views, skipped = registry.register_query_library()
     if skipped:
         context.log.warning(f"query library views not created yet: {skipped}")
-    counts = registry.rows_of_days(sorted(views), [date.fromisoformat(k) for k in context.partition_keys])
+    counts = registry.rows_of_days(sorted(views), days)
     return dg.MaterializeResult(
         metadata={
             "catalog_path": dg.MetadataValue.path(str(registry.path)),
