@@ -29,7 +29,9 @@ def field_issues(rows: pa.Table, country: str = "US") -> list[tuple]:
 
 
 def test_email_is_trimmed_lowercased_and_validated():
-    rows = bronze("customers", [{"customer_id": "C1", "email": "  Ann@Example.COM "}, {"customer_id": "C2", "email": "nope"}])
+    rows = bronze(
+        "customers", [{"customer_id": "C1", "email": "  Ann@Example.COM "}, {"customer_id": "C2", "email": "nope"}]
+    )
     result = customers_clean(rows, None, [D1])
     assert only(result)["email"] == "ann@example.com"
     # An invalid e-mail costs the value, never the customer: it is a field issue, not a quarantined record.
@@ -64,14 +66,21 @@ def test_unnormalisable_phone_is_nulled_and_recorded_and_the_customer_kept():
 
 def test_defaults_fill_sparse_records():
     row = only(customers_clean(bronze("customers", [{"customer_id": "C1", "country": "BR"}]), None, [D1]))
-    assert (row["gender"], row["city"], row["customer_segment"], row["is_active"]) == ("unknown", "unknown", "standard", True)
+    assert (row["gender"], row["city"], row["customer_segment"], row["is_active"]) == (
+        "unknown",
+        "unknown",
+        "standard",
+        True,
+    )
     assert row["signup_date"] == D1 and row["region"] == "BR"
     # No updated_at: the version applies from midnight UTC of its landing day, and is the current one.
     assert (row["valid_from"], row["valid_to"], row["is_current"]) == (datetime(2025, 1, 1, tzinfo=UTC), None, True)
 
 
 def test_every_change_is_a_version_with_its_validity_and_the_first_landing_day_is_the_signup():
-    first = customers_clean(bronze("customers", [{"customer_id": "C1", "email": "old@x.com", "state": "CA"}], D1), None, [D1])
+    first = customers_clean(
+        bronze("customers", [{"customer_id": "C1", "email": "old@x.com", "state": "CA"}], D1), None, [D1]
+    )
     day2 = [
         {"customer_id": "C1", "email": "mid@x.com", "state": "NY"},
         {"customer_id": "C1", "email": "new@x.com", "state": "TX"},
@@ -125,7 +134,10 @@ def test_a_new_version_with_an_invalid_email_is_applied_without_the_email():
     day2 = bronze("customers", [{"customer_id": "C1", "email": "broken", "state": "NY"}], D2)
     result = customers_clean(day2, first.history, [D2])
     # The rest of the new version (the move to NY) applies; only the e-mail is lost, and recorded.
-    assert versions(result.history, "email", "region", "is_current") == [("good@x.com", "unknown", False), (None, "NY", True)]
+    assert versions(result.history, "email", "region", "is_current") == [
+        ("good@x.com", "unknown", False),
+        (None, "NY", True),
+    ]
     assert result.quarantine.num_rows == 0
     assert set(versions(result.changes, "key", "from_ts")) == {("C1", MIDNIGHT_D2)}
     assert field_issues(day2) == [("C1", "email", "broken", "invalid_email", "customers/2025-01-02/customers.csv", 2)]
@@ -134,3 +146,42 @@ def test_a_new_version_with_an_invalid_email_is_applied_without_the_email():
 def test_unknown_default_country_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown default phone country"):
         customers_clean(bronze("customers", [{"customer_id": "C1"}]), None, [D1], "XX")
+
+
+def _sorted(history: pa.Table) -> list[dict]:
+    return sorted(
+        history.to_pylist(), key=lambda r: (r["customer_id"], r["valid_from"], r["landing_date"], r["_source_row"])
+    )
+
+
+def test_a_night_merges_only_the_keys_it_touches_and_gives_the_full_merge():
+    """A night re-merges only the customers it brings a version of (or whose versions a re-run replaces); the
+    history must equal merging every landing day's rows from nothing, in any order of days, re-runs included."""
+    days = [date(2025, 1, d) for d in range(1, 6)]
+    regions = ["CA", "NY", "TX", "WA"]
+
+    def day_rows(i: int, day: date) -> pa.Table:
+        rows = [
+            {
+                "customer_id": f"C{(i * 7 + n * 3) % 23}",
+                "state": regions[(i + n) % 4],
+                "country": "US",
+                "email": f"c{n}@example.com",
+                "updated_at": f"{day}T{(n * 5) % 24:02d}:00:00Z" if n % 3 else "",
+            }
+            for n in range(9)
+        ]
+        return bronze("customers", rows, day, f"customers/{day}/customers.csv")
+
+    rows = {d: day_rows(i, d) for i, d in enumerate(days)}
+    everything = customers_clean(pa.concat_tables(list(rows.values())), None, days)
+    for order in (days, days[::-1], [days[2], days[0], days[4], days[1], days[3], days[0]]):
+        history = None
+        for d in order:
+            history = customers_clean(rows[d], history, [d]).history
+        assert _sorted(history) == _sorted(everything.history)
+    # A re-run that brings different rows for a day replaces that day's versions only.
+    changed = day_rows(9, days[2])
+    again = customers_clean(changed, history, [days[2]]).history
+    expected = customers_clean(pa.concat_tables([rows[d] for d in days if d != days[2]] + [changed]), None, days)
+    assert _sorted(again) == _sorted(expected.history)
