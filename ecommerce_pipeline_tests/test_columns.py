@@ -15,7 +15,8 @@ README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 TABLES = [
     "silver/customers_clean", "silver/products_clean", "silver/order_versions", "silver/order_line_versions",
     "silver/orders_validated", "silver/events_clean", "silver/dimension_changes", "silver/restatements",
-    "gold/daily_sales_summary", "gold/customer_lifetime_value", "gold/customer_order_days", "gold/product_performance",
+    "gold/daily_sales_summary", "gold/customer_lifetime_value", "gold/customer_order_days", "gold/customer_totals",
+    "gold/product_performance",
     "gold/conversion_funnel",
 ]  # fmt: skip
 

@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pyarrow as pa
@@ -82,3 +82,59 @@ def test_the_hand_made_store(silver_tables):
         "C2": (1, Decimal("60.00"), "New"),
         "C404": (1, Decimal("20.00"), "New"),
     }
+
+
+def _order_days(rows: list[tuple]) -> pa.Table:
+    """(order_date, customer_id, currency, orders, revenue in cents) as order days."""
+    from ecommerce_pipeline.transforms.customer_lifetime_value import DAYS_SCHEMA
+
+    return pa.table(
+        {
+            "order_date": [r[0] for r in rows],
+            "customer_id": [r[1] for r in rows],
+            "currency": [r[2] for r in rows],
+            "orders": [r[3] for r in rows],
+            "revenue": [Decimal(r[4]) / 100 for r in rows],
+        },
+        schema=DAYS_SCHEMA,
+    )
+
+
+def _by_key(t: pa.Table) -> list[dict]:
+    return sorted(t.to_pylist(), key=lambda r: (r["customer_id"], r["currency"]))
+
+
+def test_totals_moved_by_a_nights_changes_equal_totals_summed_again():
+    """A night's changed dates move each customer's totals by the difference; customers whose first or last
+    order date left (cancelled) are summed again from their order days. Random nights: always the full sum."""
+    import random
+
+    from ecommerce_pipeline.transforms.customer_lifetime_value import totals, updated_totals
+
+    rng = random.Random(11)
+    dates = [date(2025, 1, 1) + timedelta(d) for d in range(12)]
+
+    def some_rows(on: list[date]) -> list[tuple]:
+        return [
+            (d, f"C{rng.randrange(9)}", rng.choice(["USD", "USD", "EUR"]), rng.randint(1, 3), rng.randint(1, 99_999))
+            for d in on
+            for _ in range(rng.randrange(6))
+        ]
+
+    def dedupe(rows: list[tuple]) -> list[tuple]:  # one row per date, customer and currency, as order_days has
+        return list({(r[0], r[1], r[2]): r for r in rows}.values())
+
+    ledger = dedupe(some_rows(dates))
+    current = totals(_order_days(ledger))
+    recomputed_customers = 0
+    for _ in range(40):
+        changed = rng.sample(dates, rng.randint(1, 4))
+        old = [r for r in ledger if r[0] in changed]
+        new = dedupe(some_rows(changed))
+        ledger = [r for r in ledger if r[0] not in changed] + new
+        kept, again = updated_totals(current, _order_days(old), _order_days(new), changed)
+        recomputed_customers += len(again)
+        summed_again = totals(_order_days([r for r in ledger if r[1] in again]))
+        current = pa.concat_tables([kept, summed_again])
+        assert _by_key(current) == _by_key(totals(_order_days(ledger)))
+    assert recomputed_customers > 0, "some nights cancel a customer's first or last orders"

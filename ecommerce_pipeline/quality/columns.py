@@ -143,6 +143,12 @@ TABLES: dict[str, dict[str, str]] = {
         "orders": "Distinct revenue orders of the customer on that date, in that currency.",
         "revenue": "Line revenue of those orders, decimal(38, 2), in the order's currency.",
     },
+    "gold/customer_totals": {
+        "total_orders": "The customer's revenue orders in that currency, over every order date.",
+        "total_spent": "Line revenue of those orders, decimal(38, 2), in the order's currency.",
+        "first_order_date": "Date of the customer's first revenue order.",
+        "last_order_date": "Date of the customer's latest revenue order.",
+    },
     "gold/product_performance": {
         "business_date": "The date: orders by order date, views and carts by event date.",
         "product_name": "The product's name in its version valid at the end of the day.",

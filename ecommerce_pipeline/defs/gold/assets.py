@@ -161,9 +161,10 @@ def customer_lifetime_value(context: dg.AssetExecutionContext, tables: TablesRes
     store, days = tables.store(), partition_days(context)
     as_of = _latest_landing_day(store, days)
     # The per-customer, per-date figures are brought up to date by recomputing only the order dates that
-    # changed; the table is then summed and scored from them, never from every order line of the history.
+    # changed, and each customer's totals by the difference; the table is scored from the totals, never
+    # from every order line of the history.
     how, recomputed = order_days.refresh(store, table_of(ORDERS))
-    table = clv.from_order_days(order_days.rows(store), as_of)
+    table = clv.from_totals(store.read(order_days.TOTALS), as_of)
     store.replace("gold/customer_lifetime_value", table)
     yield dg.MaterializeResult(
         metadata=table_metadata(
