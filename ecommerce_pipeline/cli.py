@@ -400,6 +400,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         Path(args.output),
         nightly,
         args.nightly_lines,
+        rounds=args.rounds,
+        references=args.references,
+        empty_entities=[e for e in args.empty_entity.split(",") if e.strip()],
+        empty_lines=args.empty_lines,
     )
     return 0
 
@@ -534,6 +538,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="days of history before the measured nightly run, comma-separated ('' to skip)",
     )
     bench.add_argument("--nightly-lines", type=int, default=10000, help="order lines per day of the nightly runs")
+    bench.add_argument(
+        "--references",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run the plain-DuckDB references (gold only, same work) on each scale's files and print ratios",
+    )
+    bench.add_argument("--rounds", type=int, default=3, help="interleaved rounds per scale; medians are printed")
+    bench.add_argument(
+        "--empty-entity",
+        default="events",
+        help="entities to measure on a day with none of their files, comma-separated ('' to skip)",
+    )
+    bench.add_argument("--empty-lines", type=int, default=10000, help="order lines of the day before the empty one")
     bench.add_argument("--output", default="data/bench/results.json")
     bench.set_defaults(func=cmd_bench)
     return parser

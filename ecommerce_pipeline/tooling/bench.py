@@ -2,7 +2,9 @@
 
 Each measurement generates a store into a temp folder, then materializes it through Dagster with
 the real local IO managers and every check on, in a fresh child process so that its peak resident
-memory is its own. Figures are printed as a table and written to a JSON file.
+memory is its own. Each scale also runs the plain-DuckDB references (``tooling/reference``) on the same
+landing files, interleaved with the pipeline round by round, and prints median ratios. Figures are
+printed as a table and written to a JSON file.
 
     ecommerce-pipeline bench                          # the full sweep (10k, 100k, 1M lines a day + backfills)
     ecommerce-pipeline bench --scales 10000 --no-backfill
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,12 +26,17 @@ from pathlib import Path
 BENCH_DAY = date(2025, 1, 8)  # a Wednesday: a day of average volume
 BACKFILL_START = date(2025, 2, 3)
 EVENTS_PER_LINE = 5
+REFERENCES = ("gold_only", "same_work")
+# The issue's targets: the pipeline's time over each reference's (wall and CPU), by lines a day.
+RATIO_TARGETS = {"gold_only": {1_000_000: 2.0}, "same_work": {20_000: 2.0, 1_000_000: 1.0}}
+PEAK_TARGET_MIB = {1_000_000: 2048}
+EMPTY_STEP_TARGET_SECONDS = 0.05  # a day with no files for an entity, per table of that entity
 
 
-def _child_env(root: Path) -> dict[str, str]:
+def _child_env(root: Path, landing: Path | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECOM_")}
     env.update(
-        ECOM_LANDING_DIR=str(root / "landing"),
+        ECOM_LANDING_DIR=str(landing or root / "landing"),
         ECOM_LAKE_DIR=str(root / "lake"),
         ECOM_START_DATE="2025-01-01",
         DAGSTER_HOME=str(root / "dagster_home"),
@@ -37,20 +46,35 @@ def _child_env(root: Path) -> dict[str, str]:
     return env
 
 
-def _run_child(root: Path, start: date, end: date, per_day: bool) -> dict:
-    """Materialize in a child process; return its figures plus its own peak RSS."""
+def _timed(cmd: list[str], env: dict[str, str] | None = None) -> dict:
+    """Run a child process; its wall seconds, CPU seconds (user + system) and peak RSS, from ``wait4``."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env)  # noqa: S603 - our own interpreter and modules, no user input
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(cmd[2:4])} failed (exit {os.waitstatus_to_exitcode(status)})")
+    return {
+        "wall_seconds": round(wall, 2),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),  # Linux reports KiB
+    }
+
+
+def _run_child(root: Path, start: date, end: date, per_day: bool, landing: Path | None = None) -> dict:
+    """Materialize in a child process; return its figures plus its own wall and CPU time and peak RSS."""
     cmd = [sys.executable, "-m", "ecommerce_pipeline.tooling.bench", "_materialize", start.isoformat(), end.isoformat()]
     if per_day:
         cmd.append("--per-day")
     out_file = root / f"child-{time.time_ns()}.json"
     cmd.append(str(out_file))
-    proc = subprocess.Popen(cmd, env=_child_env(root))  # noqa: S603 - our own interpreter and module, no user input
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"benchmark run {start}..{end} failed (exit {os.waitstatus_to_exitcode(status)})")
-    figures = json.loads(out_file.read_text())
-    figures["peak_rss_mib"] = round(usage.ru_maxrss / 1024, 1)  # Linux reports KiB
-    return figures
+    usage = _timed(cmd, _child_env(root, landing))
+    return {**json.loads(out_file.read_text()), **usage}
+
+
+def _run_reference(kind: str, landing: Path, day: date, out: Path) -> dict:
+    cmd = [sys.executable, "-m", "ecommerce_pipeline.tooling.reference", kind, str(landing), day.isoformat(), str(out)]
+    return _timed(cmd, _child_env(out, landing))
 
 
 def _materialize(start: date, end: date, per_day: bool, out_file: Path) -> None:
@@ -65,6 +89,7 @@ def _materialize(start: date, end: date, per_day: bool, out_file: Path) -> None:
         else [(start, end)]
     )
     steps: dict[str, float] = {}
+    steps_by_run: list[dict[str, float]] = []
     bytes_written = 0
     # Loading the code (Dagster, the definitions) is timed apart from the runs, as a deployment loads it once.
     loading = time.perf_counter()
@@ -78,6 +103,7 @@ def _materialize(start: date, end: date, per_day: bool, out_file: Path) -> None:
             if not result.success:
                 raise RuntimeError(f"run {result.run_id} failed")
             step_started: dict[str, float] = {}
+            run_steps: dict[str, float] = {}
             run_bytes: dict = {}
             for record in instance.all_logs(result.run_id):
                 event = record.dagster_event
@@ -86,9 +112,7 @@ def _materialize(start: date, end: date, per_day: bool, out_file: Path) -> None:
                 if event.event_type_value == "STEP_START":
                     step_started[event.step_key] = record.timestamp
                 elif event.event_type_value == "STEP_SUCCESS":
-                    steps[event.step_key] = (
-                        steps.get(event.step_key, 0.0) + record.timestamp - step_started[event.step_key]
-                    )
+                    run_steps[event.step_key] = record.timestamp - step_started[event.step_key]
                 elif event.event_type_value == "ASSET_MATERIALIZATION":
                     # Every partition's materialization repeats its output's total: count each asset once.
                     materialization = event.event_specific_data.materialization
@@ -96,6 +120,9 @@ def _materialize(start: date, end: date, per_day: bool, out_file: Path) -> None:
                     if written is not None:
                         run_bytes[materialization.asset_key] = int(written.value)
             bytes_written += sum(run_bytes.values())
+            steps_by_run.append(run_steps)
+            for step, seconds in run_steps.items():
+                steps[step] = steps.get(step, 0.0) + seconds
             failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
             if failed:
                 raise RuntimeError(f"checks failed: {failed}")
@@ -108,31 +135,125 @@ def _materialize(start: date, end: date, per_day: bool, out_file: Path) -> None:
                 "runs": len(ranges),
                 "bytes_written": bytes_written,
                 "steps": steps,
+                "steps_by_run": steps_by_run,
             }
         )
     )
 
 
-def measure_scale(lines_per_day: int, seed: int = 1) -> dict:
-    from ecommerce_pipeline.tooling.generator import generate_store
+def _median(rounds: list[dict], key: str) -> float:
+    return round(statistics.median(r[key] for r in rounds), 2)
 
+
+def pipeline_gold_figures(lake: Path) -> dict:
+    """The reference figures (``reference.FIGURES_SQL``) of the pipeline's gold, read through its DuckDB catalog."""
+    import duckdb
+
+    from ecommerce_pipeline.tooling.reference import gold_figures
+
+    con = duckdb.connect(str(lake / "catalog.duckdb"), read_only=True)
+    try:
+        return gold_figures(con, lambda name: f"gold.{name}")
+    finally:
+        con.close()
+
+
+def measure_scale(lines_per_day: int, seed: int = 1, rounds: int = 1, references: bool = True) -> dict:
+    """The pipeline on one generated day, and each reference on the same files, interleaved for ``rounds``."""
+    from ecommerce_pipeline.tooling.generator import generate_store
+    from ecommerce_pipeline.tooling.reference import reference_gold_figures
+
+    kinds = REFERENCES if references else ()
     with tempfile.TemporaryDirectory(prefix=f"bench-{lines_per_day}-") as tmp:
         root = Path(tmp)
+        landing = root / "landing"
         gen_started = time.perf_counter()
-        summary = generate_store(root / "landing", BENCH_DAY, BENCH_DAY, lines_per_day=lines_per_day, seed=seed)
+        summary = generate_store(landing, BENCH_DAY, BENCH_DAY, lines_per_day=lines_per_day, seed=seed)
         generate_seconds = time.perf_counter() - gen_started
         landing_bytes = sum(f.stat().st_size for f in summary.files)
-        figures = _run_child(root, BENCH_DAY, BENCH_DAY, per_day=False)
+        runs: dict[str, list[dict]] = {"pipeline": [], **{kind: [] for kind in kinds}}
+        gold: dict[str, dict] = {}
+        for r in range(rounds):
+            # Each run writes into a fresh folder; the first round's gold is kept to compare, then all is dropped.
+            folder = root / f"pipeline-{r}"
+            folder.mkdir()
+            runs["pipeline"].append(_run_child(folder, BENCH_DAY, BENCH_DAY, per_day=False, landing=landing))
+            if r == 0:
+                gold["pipeline"] = pipeline_gold_figures(folder / "lake")
+            shutil.rmtree(folder)
+            for kind in kinds:
+                out = root / f"{kind}-{r}"
+                runs[kind].append(_run_reference(kind, landing, BENCH_DAY, out))
+                if r == 0:
+                    gold[kind] = reference_gold_figures(out)
+                shutil.rmtree(out)
+    pipeline = runs["pipeline"]
+    steps = {
+        step: round(statistics.median(run["steps"].get(step, 0.0) for run in pipeline), 3)
+        for step in pipeline[0]["steps"]
+    }
     landing_rows = sum(summary.rows.values())
-    return {
+    seconds = _median(pipeline, "seconds")
+    result = {
         "lines_per_day": lines_per_day,
         "landing_rows": landing_rows,
         "order_lines": summary.rows["order_items"],
         "events": summary.rows["events"],
         "landing_mib": round(landing_bytes / 2**20, 1),
         "generate_seconds": round(generate_seconds, 2),
-        **figures,
-        "rows_per_second": round(landing_rows / figures["seconds"]),
+        "rounds": rounds,
+        "seconds": seconds,
+        "load_seconds": _median(pipeline, "load_seconds"),
+        "runs": pipeline[0]["runs"],
+        "bytes_written": pipeline[0]["bytes_written"],
+        "steps": steps,
+        "peak_rss_mib": max(run["peak_rss_mib"] for run in pipeline),
+        "rows_per_second": round(landing_rows / seconds),
+        "processes": {
+            name: {
+                "wall_seconds": _median(measured, "wall_seconds"),
+                "cpu_seconds": _median(measured, "cpu_seconds"),
+                "peak_rss_mib": max(m["peak_rss_mib"] for m in measured),
+                "gold": gold[name],
+            }
+            for name, measured in runs.items()
+        },
+    }
+    result["ratios"] = {
+        kind: {
+            "wall": round(
+                result["processes"]["pipeline"]["wall_seconds"] / result["processes"][kind]["wall_seconds"], 2
+            ),
+            "cpu": round(result["processes"]["pipeline"]["cpu_seconds"] / result["processes"][kind]["cpu_seconds"], 2),
+            "target": RATIO_TARGETS[kind].get(lines_per_day),
+            "gold_agrees": gold[kind] == gold["pipeline"],
+        }
+        for kind in kinds
+    }
+    return result
+
+
+def measure_empty_entity(entity: str, lines_per_day: int, seed: int = 1) -> dict:
+    """The steps of ``entity`` on a day without any of its files, against the day before with them: two
+    days generated, the second day's files of the entity removed, run as one run per day (a nightly run)."""
+    from ecommerce_pipeline.tooling.generator import generate_store
+
+    empty_day = BENCH_DAY + timedelta(1)
+    with tempfile.TemporaryDirectory(prefix=f"bench-empty-{entity}-") as tmp:
+        root = Path(tmp)
+        generate_store(root / "landing", BENCH_DAY, empty_day, lines_per_day=lines_per_day, seed=seed)
+        shutil.rmtree(root / "landing" / entity / empty_day.isoformat())
+        figures = _run_child(root, BENCH_DAY, empty_day, per_day=True)
+    normal, empty = figures["steps_by_run"]
+    steps = sorted(step for step in normal if entity in step.split("__")[-1])
+    return {
+        "entity": entity,
+        "lines_per_day": lines_per_day,
+        "steps": {
+            step: {"normal_day": round(normal[step], 3), "empty_day": round(empty.get(step, 0.0), 3)} for step in steps
+        },
+        "empty_day_seconds_per_table": round(sum(empty.get(step, 0.0) for step in steps) / len(steps), 3),
+        "target_seconds_per_table": EMPTY_STEP_TARGET_SECONDS,
     }
 
 
@@ -204,6 +325,55 @@ def _print_nightly(nightly: list[dict]) -> None:
         )
 
 
+def _print_references(scale: dict) -> None:
+    lines = scale["lines_per_day"]
+    print(
+        f"\nSide by side with the plain-DuckDB references at {lines:,} lines/day "
+        f"(whole child processes, median of {scale['rounds']} interleaved round(s)):"
+    )
+    print(
+        f"  {'':<10} {'wall s':>8} {'CPU s':>8} {'peak MiB':>9}   {'pipeline/ref wall':>17} {'CPU':>6} {'target':>7}  gold"
+    )
+    for name, figures in scale["processes"].items():
+        ratio = scale["ratios"].get(name)
+        tail = ""
+        if ratio:
+            target = f"<= {ratio['target']:g}" if ratio["target"] else "-"
+            agrees = "same figures" if ratio["gold_agrees"] else "DIFFERS from the pipeline's"
+            tail = f"   {ratio['wall']:>17.2f} {ratio['cpu']:>6.2f} {target:>7}  {agrees}"
+        print(
+            f"  {name:<10} {figures['wall_seconds']:>8} {figures['cpu_seconds']:>8} {figures['peak_rss_mib']:>9}{tail}"
+        )
+    if lines in PEAK_TARGET_MIB:
+        print(
+            f"  pipeline peak {scale['processes']['pipeline']['peak_rss_mib']} MiB (target <= {PEAK_TARGET_MIB[lines]} MiB)"
+        )
+    differing = {
+        name: {
+            k: (v, scale["processes"]["pipeline"]["gold"][k])
+            for k, v in f["gold"].items()
+            if v != scale["processes"]["pipeline"]["gold"][k]
+        }
+        for name, f in scale["processes"].items()
+    }
+    for name, diff in differing.items():
+        if diff:
+            print(f"  {name} gold (reference, pipeline): {diff}")
+
+
+def _print_empty_entity(empty: dict) -> None:
+    print(
+        f"\nA day with no {empty['entity']} files (the day before had {empty['lines_per_day']:,} lines), "
+        "seconds per step of the entity:"
+    )
+    for step, seconds in empty["steps"].items():
+        print(f"  {step:<40} {seconds['empty_day']:6.3f}  (day with files: {seconds['normal_day']:.3f})")
+    print(
+        f"  per table: {empty['empty_day_seconds_per_table']:.3f} s "
+        f"(target <= {empty['target_seconds_per_table']:.3f} s)"
+    )
+
+
 def _print_report(report: dict) -> None:
     print("\nScale sweep (one day, CSV landing, every check on):")
     print(
@@ -225,6 +395,11 @@ def _print_report(report: dict) -> None:
         print(f"\nSeconds per step at {largest['lines_per_day']:,} lines/day:")
         for step, seconds in sorted(largest["steps"].items(), key=lambda kv: -kv[1]):
             print(f"  {step:<40} {seconds:6.2f}")
+    for scale in scales:
+        if scale.get("ratios"):
+            _print_references(scale)
+    for empty in report.get("empty_entity", []):
+        _print_empty_entity(empty)
     if report.get("nightly"):
         _print_nightly(report["nightly"])
     if report["backfills"]:
@@ -242,12 +417,17 @@ def run_benchmark(
     output: Path,
     nightly_history: list[int] = (),
     nightly_lines: int = 10_000,
+    rounds: int = 3,
+    references: bool = True,
+    empty_entities: list[str] = (),
+    empty_lines: int = 10_000,
 ) -> dict:
     report = {
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
         "scales": [],
         "backfills": [],
         "nightly": [],
+        "empty_entity": [],
     }
     for history in nightly_history:
         print(
@@ -257,7 +437,10 @@ def run_benchmark(
         report["nightly"].append(measure_nightly(history, nightly_lines))
     for lines in scales:
         print(f"measuring {lines:,} order lines a day ...", flush=True)
-        report["scales"].append(measure_scale(lines))
+        report["scales"].append(measure_scale(lines, rounds=rounds, references=references))
+    for entity in empty_entities:
+        print(f"measuring a day with no {entity} files after a day of {empty_lines:,} lines ...", flush=True)
+        report["empty_entity"].append(measure_empty_entity(entity, empty_lines))
     if backfill_days:
         for per_day in (False, True):
             print(

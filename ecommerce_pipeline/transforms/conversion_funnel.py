@@ -40,5 +40,8 @@ def _funnel_sql() -> str:
     """
 
 
+FUNNEL_SQL = _funnel_sql()
+
+
 def conversion_funnel(events_clean: pa.Table) -> pa.Table:
-    return query(_funnel_sql(), events_clean=events_clean)
+    return query(FUNNEL_SQL, events_clean=events_clean)

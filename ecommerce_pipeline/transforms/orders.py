@@ -199,6 +199,21 @@ def order_batch(
     return OrderBatch(headers, lines, orders_q, lines_q, {day: int(n) for day, n in dup_lines if n})
 
 
+# The current order lines: each order's current header (``is_current``) with the line set of its latest
+# version that had one (``lines_current``), over relations named headers and lines.
+CURRENT_SQL = """
+SELECT h.order_id, l.line_number, h.customer_id, l.product_id, l.quantity, l.unit_price, l.discount,
+       h.order_ts, h.order_date, h.status, h.payment_method, h.currency, h.shipping_cost, h.tax,
+       h.landing_date, l._source_file, l._source_row, h._source_file AS _order_source_file,
+       h._source_row AS _order_source_row, l._batch_id
+FROM headers h
+JOIN headers lh ON lh.order_id = h.order_id AND lh.lines_current
+JOIN lines l ON l.order_id = lh.order_id AND l.version_landing_date = lh.landing_date
+     AND l.version_source_file = lh._source_file AND l.version_source_row = lh._source_row
+WHERE h.is_current
+"""
+
+
 @dataclass
 class MergedVersions:
     headers: pa.Table  # every version of the loaded dates, flags recomputed for the touched orders
@@ -253,20 +268,7 @@ def merge_versions(
         """,
     )
     con.register("lines", lines)
-    current = arrow(
-        con,
-        """
-        SELECT h.order_id, l.line_number, h.customer_id, l.product_id, l.quantity, l.unit_price, l.discount,
-               h.order_ts, h.order_date, h.status, h.payment_method, h.currency, h.shipping_cost, h.tax,
-               h.landing_date, l._source_file, l._source_row, h._source_file AS _order_source_file,
-               h._source_row AS _order_source_row, l._batch_id
-        FROM headers h
-        JOIN headers lh ON lh.order_id = h.order_id AND lh.lines_current
-        JOIN lines l ON l.order_id = lh.order_id AND l.version_landing_date = lh.landing_date
-             AND l.version_source_file = lh._source_file AND l.version_source_row = lh._source_row
-        WHERE h.is_current AND h.order_id IN (SELECT order_id FROM touched)
-        """,
-    )
+    current = arrow(con, CURRENT_SQL + " AND h.order_id IN (SELECT order_id FROM touched)")
     con.close()
     return MergedVersions(headers, lines, current)
 
@@ -286,6 +288,21 @@ SELECT r.order_date AS business_date, r.order_id, r.line_number, r.customer_id, 
 """
 
 
+def resolve_steps(rows: str, customers: str, products: str) -> dict[str, str]:
+    """The SQL from current order lines (relation ``rows``) to orders_validated rows, as named steps: each
+    reads the one before it by its name (``r1``, ``r``); the last takes the parameter ``$non_revenue``."""
+    c_from, c_select = as_of_join_sql(rows, customers, "customer_id", "customer_id", "order_ts", {"region": "region"})
+    p_from, p_select = as_of_join_sql("r1", products, "product_id", "product_id", "order_ts", {"category": "category"})
+    resolved = RESOLVED_SELECT.format(
+        category="r.category", region="r.region", customer_known="r.customer_known", product_known="r.product_known"
+    )
+    return {
+        "r1": f"SELECT {rows}.*, {c_select} FROM {c_from}",
+        "r": f"SELECT r1.*, {p_select} FROM {p_from}",
+        "resolved": resolved + " FROM r ORDER BY business_date, order_id, line_number",
+    }
+
+
 def resolve_dimensions(
     rows: pa.Table, customers: pa.Table, products: pa.Table, non_revenue_statuses: tuple[str, ...]
 ) -> pa.Table:
@@ -294,22 +311,12 @@ def resolve_dimensions(
     con.register("r0", rows)
     con.register("customers", customers)
     con.register("products", products)
-    c_from, c_select = as_of_join_sql("r0", "customers", "customer_id", "customer_id", "order_ts", {"region": "region"})
-    with_region = arrow(con, f"SELECT r0.*, {c_select} FROM {c_from}")
-    con.register("r1", with_region)
-    p_from, p_select = as_of_join_sql(
-        "r1", "products", "product_id", "product_id", "order_ts", {"category": "category"}
-    )
-    with_category = arrow(con, f"SELECT r1.*, {p_select} FROM {p_from}")
-    con.register("r", with_category)
-    sql = RESOLVED_SELECT.format(
-        category="r.category", region="r.region", customer_known="r.customer_known", product_known="r.product_known"
-    )
-    table = arrow(
-        con,
-        sql + " FROM r ORDER BY business_date, order_id, line_number",
-        {"non_revenue": list(non_revenue_statuses)},
-    )
+    *joins, (_, resolved) = resolve_steps("r0", "customers", "products").items()
+    steps = {}  # kept referenced while the connection reads them
+    for name, sql in joins:
+        steps[name] = arrow(con, sql)
+        con.register(name, steps[name])
+    table = arrow(con, resolved, {"non_revenue": list(non_revenue_statuses)})
     con.close()
     return table
 
