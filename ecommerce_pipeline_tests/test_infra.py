@@ -63,14 +63,19 @@ CALL_ACTIONS: dict[tuple[str, str], list[tuple[str, str]]] = {
         ("s3:ListBucket", "bucket"),
         ("kms:Decrypt", "key"),
     ],
-    # boto3 Glue client (catalog/glue.py)
-    ("glue", "get_database"): [("glue:GetDatabase", GLUE)],
-    ("glue", "create_database"): [("glue:CreateDatabase", GLUE)],
+    # awswrangler Glue (catalog/glue.py): the database, the table created or evolved, partitions added.
+    ("wr.catalog", "create_database"): [("glue:GetDatabase", GLUE), ("glue:CreateDatabase", GLUE)],
+    ("wr.catalog", "get_table_types"): [("glue:GetTable", GLUE)],
+    ("wr.catalog", "get_table_location"): [("glue:GetTable", GLUE)],
+    ("wr.catalog", "create_parquet_table"): [
+        ("glue:GetTable", GLUE),
+        ("glue:CreateTable", GLUE),
+        ("glue:UpdateTable", GLUE),
+    ],
+    ("wr.catalog", "add_parquet_partitions"): [("glue:BatchCreatePartition", GLUE)],
+    # boto3 Glue client (catalog/glue.py): what awswrangler lacks, existing partitions' columns brought in line.
     ("glue", "get_table"): [("glue:GetTable", GLUE)],
-    ("glue", "create_table"): [("glue:CreateTable", GLUE)],
-    ("glue", "update_table"): [("glue:UpdateTable", GLUE)],
     ("glue", "batch_get_partition"): [("glue:BatchGetPartition", GLUE)],
-    ("glue", "batch_create_partition"): [("glue:BatchCreatePartition", GLUE)],
     ("glue", "update_partition"): [("glue:UpdatePartition", GLUE)],
     ("glue", "get_partitions"): [("glue:GetPartitions", GLUE)],
     # boto3 Athena client (catalog/athena.py): the rows of a finished count, read from the results location.
