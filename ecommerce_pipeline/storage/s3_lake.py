@@ -77,8 +77,10 @@ def _key(uri: str) -> str:
     return uri.removeprefix("s3://")
 
 
-def layer_uris(bronze: str, silver: str, gold: str) -> dict[str, str]:
-    return {"bronze": bronze, "silver": silver, "gold": gold, "quarantine": join_uri(bronze, "quarantine")}
+def layer_uris(bronze: str | None, silver: str | None, gold: str | None) -> dict[str, str | None]:
+    """Each layer's location (``None`` where unset, which ``S3Lake`` refuses), quarantine inside bronze."""
+    quarantine = join_uri(bronze, "quarantine") if bronze else None
+    return {"bronze": bronze, "silver": silver, "gold": gold, "quarantine": quarantine}
 
 
 class S3Lake(Lake):
