@@ -129,3 +129,38 @@ def test_a_replaced_object_is_read_anew(lake_of):
     assert lake.partition_rows(TABLE, D1) == 10
     lake_of().write_partition(TABLE, D1, orders(D1, 12))
     assert lake.partition_rows(TABLE, D1) == 12 and lake.read_partition(TABLE, D1).num_rows == 12
+
+
+def test_an_iceberg_read_of_a_few_columns_fetches_only_those(aws_env):
+    """Silver and gold read through pyiceberg's own FileIO (pyarrow's S3 filesystem), projected by
+    ``selected_fields``: the footer, then the chunks of the columns asked for."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    from ecommerce_pipeline.defs.resources import GlueTablesResource
+
+    store = GlueTablesResource().store()
+    store.replace("silver/orders_validated", orders(D1, 60_000), "business_date")
+    (data_file,) = store.files("silver/orders_validated")
+    bucket, _, name = data_file.removeprefix("s3://").partition("/")
+    body = boto3.client("s3").get_object(Bucket=bucket, Key=name)["Body"].read()
+    chunks = {
+        c.path_in_schema: c
+        for c in (pq.ParquetFile(io.BytesIO(body)).metadata.row_group(0).column(i) for i in range(6))
+    }
+    metered_server().meter.reset()
+
+    data = store.read("silver/orders_validated", ["order_id", "amount"])
+
+    assert data.column_names == ["order_id", "amount"] and data.num_rows == 60_000
+    reads = object_reads(f"{bucket}/{name}")
+    fetched = sum(r.bytes for r in reads)
+    wanted = chunks["order_id"].total_compressed_size + chunks["amount"].total_compressed_size
+    # The footer read (the last 64 KiB) and the wanted chunks, coalesced with small gaps between them.
+    assert fetched <= wanted + SMALL_OBJECT + 8 * 1024 < len(body)
+    column_reads = [span(r, len(body)) for r in reads if span(r, len(body))[1] != len(body) - 1]  # not the footer's
+    for skipped in ("address", "note"):
+        first = chunks[skipped].data_page_offset
+        assert not any(start <= first <= end for start, end in column_reads), skipped
+    print(f"\niceberg projected read: {fetched} of {len(body)} bytes in {len(reads)} GETs")
