@@ -73,6 +73,13 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     )
 
 
+def is_set(name: str, environ: dict[str, str] | None = None) -> bool:
+    """Whether the variable ``name`` is set: the resources name it (a Dagster ``EnvVar``, shown in the UI) only
+    then, and otherwise take the default from ``load_settings`` when a run uses them."""
+    env = os.environ if environ is None else environ
+    return name in env
+
+
 def landing_uri(environ: dict[str, str] | None = None) -> str | None:
     """The landing store as an ``s3://bucket/prefix`` URI when it lives on S3 (``ECOM_LANDING_URI``)."""
     env = os.environ if environ is None else environ

@@ -330,22 +330,29 @@ _MOTO: dict[str, object] = {}
 def moto_endpoint() -> str:
     """A moto server on 127.0.0.1 for the whole test session (started on first use), emptied before each use.
 
-    A server rather than moto's in-process mock: pyiceberg writes Iceberg files through pyarrow's own S3
-    client, which an in-process mock of boto3 cannot see. boto3 and awswrangler reach it through
+    A server rather than moto's in-process mock: pyiceberg and the lake read and write files through pyarrow's
+    own S3 client, which an in-process mock of boto3 cannot see. The server counts the object GETs it answers
+    (``metered_server().meter``). boto3 and awswrangler reach it through
     AWS_ENDPOINT_URL, like any other S3-compatible endpoint.
     """
     from urllib.request import Request, urlopen
 
-    from moto.server import ThreadedMotoServer
+    from ecommerce_pipeline.ops.local_aws import MeteredMotoServer
 
     if "server" not in _MOTO:
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
+        server = MeteredMotoServer().start()
         _MOTO["server"] = server
-        _MOTO["url"] = f"http://127.0.0.1:{server._server.server_port}"
+        _MOTO["url"] = server.endpoint
     with urlopen(Request(f"{_MOTO['url']}/moto-api/reset", method="POST"), timeout=30):
         pass
+    _MOTO["server"].meter.reset()
     return str(_MOTO["url"])
+
+
+def metered_server():
+    """The session's moto server (started by ``moto_endpoint``, under ``aws_env``), whose ``meter`` notes every
+    object GET it answers."""
+    return _MOTO["server"]
 
 
 @contextmanager

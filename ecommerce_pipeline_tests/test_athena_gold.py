@@ -28,7 +28,7 @@ from ecommerce_pipeline.defs.gold.athena_assets import IcebergPublisher, gold_as
 from ecommerce_pipeline.defs.resources import AwsCatalogResource, GlueTablesResource, aws_resources
 from ecommerce_pipeline.defs.silver.assets import silver_assets
 from ecommerce_pipeline.settings import load_settings
-from ecommerce_pipeline.storage.s3_io_manager import configured_s3_lake
+from ecommerce_pipeline.storage.s3_io_manager import S3Locations
 from ecommerce_pipeline.transforms import customer_lifetime_value as clv
 from ecommerce_pipeline.transforms import product_performance as performance
 from ecommerce_pipeline.transforms import sql as transforms_sql
@@ -150,7 +150,7 @@ def test_publishing_staged_files_gives_the_rows_the_local_engine_commits(aws_env
         schema=clv.HISTORY_SCHEMA,
     )
     local = pa.concat_tables([clv.customer_lifetime_value(history, day) for day in DAYS])
-    lake, store = configured_s3_lake(None, None, None, None), GlueTablesResource().store()
+    lake, store = S3Locations().lake(), GlueTablesResource().store()
     table = "gold/customer_lifetime_value"
     # An older version of the first day: it must go, nothing may be added.
     store.restate(table, "business_date", [DAYS[0]], local.slice(0, 1))
@@ -175,7 +175,7 @@ def test_publishing_staged_files_gives_the_rows_the_local_engine_commits(aws_env
 
 
 def test_only_the_files_in_the_manifest_are_read_and_they_must_exist(aws_env):
-    lake = configured_s3_lake(None, None, None, None)
+    lake = S3Locations().lake()
     staging = lake.staging_location("gold/customer_lifetime_value", "run-2")
     rows = pa.table({"business_date": pa.array([DAYS[0]] * 4, pa.date32()), "customer_id": ["C1", "C2", "C3", "C4"]})
     stage_like_unload(staging, rows)
@@ -209,7 +209,7 @@ CASES = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_the_engine_commits_only_what_the_manifest_and_the_count_agree_on(aws_env, silver_tables, case):
-    lake, store = configured_s3_lake(None, None, None, None), GlueTablesResource().store()
+    lake, store = S3Locations().lake(), GlueTablesResource().store()
     table = "gold/customer_lifetime_value"
     computed = clv.customer_lifetime_value(silver_tables["orders_validated"], DAY)
     previous = computed.slice(0, 1)

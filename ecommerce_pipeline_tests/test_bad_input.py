@@ -300,10 +300,10 @@ def test_an_unreadable_file_is_kept_whole_on_s3(tmp_path: Path):
                 instance=instance,
             )
         assert result.success
-        from ecommerce_pipeline.storage.s3_io_manager import configured_s3_lake
+        from ecommerce_pipeline.storage.s3_io_manager import S3Locations
 
         # Bronze writes each day straight into the lake the IO manager reads.
-        (row,) = configured_s3_lake(None, None, None, None).read_partition("quarantine/bronze_orders", DAY).to_pylist()
+        (row,) = S3Locations().lake().read_partition("quarantine/bronze_orders", DAY).to_pylist()
         kept = json.loads(row["raw_record"])["quarantined_file"]
         assert kept == f"{env['ECOM_BRONZE_URI'].rstrip('/')}/quarantine/files/orders/{DAY}/{case.name}"
         kept_bucket, _, kept_key = kept[len("s3://") :].partition("/")

@@ -6,7 +6,7 @@ import boto3
 import pytest
 
 from ecommerce_pipeline.catalog.athena import estimated_cost_usd
-from ecommerce_pipeline.catalog.glue import GlueCatalog, LocationMismatchError, SchemaChangeError, merge_columns
+from ecommerce_pipeline.catalog.glue import GlueCatalog, LocationMismatchError, SchemaChangeError
 
 LOCATION = "s3://ecom-gold/lake/daily_sales_summary/"
 D1, D2 = date(2025, 1, 1), date(2025, 1, 2)
@@ -78,9 +78,14 @@ def test_registering_again_changes_nothing(glue):
     assert before["StorageDescriptor"] == after["StorageDescriptor"] and len(partitions(glue)) == 1
 
 
-def test_a_type_change_is_refused_before_it_breaks_older_partitions():
-    with pytest.raises(SchemaChangeError, match="HIVE_PARTITION_SCHEMA_MISMATCH"):
-        merge_columns([{"Name": "revenue", "Type": "double"}], {"revenue": "string"})
+def test_a_type_change_is_refused_before_it_breaks_older_partitions(glue):
+    glue.register("gold/daily_sales_summary", LOCATION, {"business_date": "date", "revenue": "double"}, {D1: part(D1)})
+    with pytest.raises(SchemaChangeError, match="revenue.*HIVE_PARTITION_SCHEMA_MISMATCH"):
+        glue.register(
+            "gold/daily_sales_summary", LOCATION, {"business_date": "date", "revenue": "string"}, {D2: part(D2)}
+        )
+    columns = [(c["Name"], c["Type"]) for c in glue.table("gold/daily_sales_summary")["StorageDescriptor"]["Columns"]]
+    assert columns == [("business_date", "date"), ("revenue", "double")] and len(partitions(glue)) == 1
 
 
 def test_a_table_is_never_pointed_at_another_location(glue):

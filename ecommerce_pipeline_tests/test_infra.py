@@ -1,8 +1,8 @@
 """The Terraform under infra/ agrees with the code: names, locations, and an IAM policy that allows
 exactly the AWS calls the package makes.
 
-"What the code touches" is read from the package source: every boto3 client call and awswrangler
-call is found by walking the AST, and ``CALL_ACTIONS`` below maps each one to the IAM actions it needs.
+"What the code touches" is read from the package source: every boto3 client call, awswrangler
+call and pyarrow S3 filesystem is found by walking the AST, and ``CALL_ACTIONS`` below maps each one to the IAM actions it needs.
 A new call without an entry fails ``test_every_aws_call_has_an_iam_entry``; an action granted that no
 call needs, or a call whose action is missing, fails ``test_pipeline_policy_allows_exactly_what_the_code_calls``.
 checkov runs over infra/ and must report 0 failed checks.
@@ -54,19 +54,28 @@ CALL_ACTIONS: dict[tuple[str, str], list[tuple[str, str]]] = {
         ("kms:Decrypt", "key"),  # multipart uploads to an SSE-KMS bucket decrypt the data key per part
     ],
     ("wr.s3", "delete_objects"): [("s3:DeleteObject", "objects")],
-    # HEAD answers 404 for a missing key only with ListBucket (403 otherwise), and the lake relies on it.
-    ("wr.s3", "does_object_exist"): [("s3:GetObject", "objects"), ("s3:ListBucket", "bucket")],
     ("wr.s3", "list_objects"): [("s3:ListBucket", "bucket")],
-    ("wr.s3", "download"): [("s3:GetObject", "objects"), ("kms:Decrypt", "key")],
     ("wr.s3", "read_parquet_metadata"): [("s3:GetObject", "objects"), ("kms:Decrypt", "key")],
-    # boto3 Glue client (catalog/glue.py)
-    ("glue", "get_database"): [("glue:GetDatabase", GLUE)],
-    ("glue", "create_database"): [("glue:CreateDatabase", GLUE)],
+    # pyarrow's S3 filesystem (storage/s3_lake.py): the lake's reads, by listing, HEAD and ranged GET. HEAD
+    # answers 404 for a missing key only with ListBucket (403 otherwise), and the lake relies on it.
+    ("pyarrow.fs", "S3FileSystem"): [
+        ("s3:GetObject", "objects"),
+        ("s3:ListBucket", "bucket"),
+        ("kms:Decrypt", "key"),
+    ],
+    # awswrangler Glue (catalog/glue.py): the database, the table created or evolved, partitions added.
+    ("wr.catalog", "create_database"): [("glue:GetDatabase", GLUE), ("glue:CreateDatabase", GLUE)],
+    ("wr.catalog", "get_table_types"): [("glue:GetTable", GLUE)],
+    ("wr.catalog", "get_table_location"): [("glue:GetTable", GLUE)],
+    ("wr.catalog", "create_parquet_table"): [
+        ("glue:GetTable", GLUE),
+        ("glue:CreateTable", GLUE),
+        ("glue:UpdateTable", GLUE),
+    ],
+    ("wr.catalog", "add_parquet_partitions"): [("glue:BatchCreatePartition", GLUE)],
+    # boto3 Glue client (catalog/glue.py): what awswrangler lacks, existing partitions' columns brought in line.
     ("glue", "get_table"): [("glue:GetTable", GLUE)],
-    ("glue", "create_table"): [("glue:CreateTable", GLUE)],
-    ("glue", "update_table"): [("glue:UpdateTable", GLUE)],
     ("glue", "batch_get_partition"): [("glue:BatchGetPartition", GLUE)],
-    ("glue", "batch_create_partition"): [("glue:BatchCreatePartition", GLUE)],
     ("glue", "update_partition"): [("glue:UpdatePartition", GLUE)],
     ("glue", "get_partitions"): [("glue:GetPartitions", GLUE)],
     # boto3 Athena client (catalog/athena.py): the rows of a finished count, read from the results location.
@@ -149,7 +158,8 @@ RESULTS_BUCKET = "athena-results"
 
 
 def aws_calls(source: str) -> set[tuple[str, str]]:
-    """(service, operation) of every boto3 client call and every ``wr.<module>.<function>`` call."""
+    """(service, operation) of every boto3 client call and every ``wr.<module>.<function>`` call, and
+    ("pyarrow.fs", "S3FileSystem") where a pyarrow S3 filesystem is made (whatever it is then asked)."""
     tree = ast.parse(source)
     clients: dict[str, str] = {}  # receiver expression -> service, from `x = <...>.client("svc")`
 
@@ -177,6 +187,8 @@ def aws_calls(source: str) -> set[tuple[str, str]]:
 
     calls = set()
     for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("S3FileSystem"):
+            calls.add(("pyarrow.fs", "S3FileSystem"))
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             continue
         receiver, operation = node.func.value, node.func.attr

@@ -6,6 +6,11 @@ columns keep their position and type and new columns are appended at the end. Ev
 given the table's full column list, so a partition written before a column was added still lists a prefix
 of the table's columns with the same types, which is what keeps Athena clear of
 HIVE_PARTITION_SCHEMA_MISMATCH (Parquet columns are then matched by name, missing ones read as null).
+
+awswrangler's catalog functions create the database, create or evolve the table (``mode="append"``: new
+columns appended, a changed type refused) and add the partitions. What they lack stays here: the location
+guard, and bringing an existing partition's column list or location in line with the table (awswrangler
+adds partitions but leaves existing ones as they are).
 """
 
 from __future__ import annotations
@@ -13,12 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+import awswrangler as wr
 import boto3
 
-PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
-PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
-PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-PARTITION_KEYS = [{"Name": name, "Type": "string"} for name in ("year", "month", "day")]
+PARTITION_TYPES = {"year": "string", "month": "string", "day": "string"}
+# What the old hand-written definitions carried besides awswrangler's own parameters (classification etc.).
+TABLE_PARAMETERS = {"EXTERNAL": "TRUE", "parquet.compression": "SNAPPY"}
 
 
 class SchemaChangeError(ValueError):
@@ -45,22 +50,6 @@ def partition_filter(days: list[date]) -> str:
     )
 
 
-def merge_columns(existing: list[dict], incoming: dict[str, str]) -> tuple[list[dict], list[str]]:
-    """The table's columns after an additive change: old order kept, new columns appended at the end."""
-    merged, added = [dict(c) for c in existing], []
-    known = {c["Name"]: c["Type"] for c in existing}
-    for name, type_ in incoming.items():
-        if name not in known:
-            merged.append({"Name": name, "Type": type_})
-            added.append(name)
-        elif known[name] != type_:
-            raise SchemaChangeError(
-                f"column {name!r} changed type from {known[name]} to {type_}: Athena would fail on older "
-                "partitions (HIVE_PARTITION_SCHEMA_MISMATCH); write it as a new column instead"
-            )
-    return merged, added
-
-
 @dataclass
 class Registration:
     table: str
@@ -75,23 +64,11 @@ class Registration:
 class GlueCatalog:
     def __init__(self, database: str, boto3_session: boto3.Session | None = None):
         self.database = database
-        self.glue = (boto3_session or boto3.Session()).client("glue")
+        self.session = boto3_session or boto3.Session()
+        self.glue = self.session.client("glue")
 
     def ensure_database(self) -> None:
-        try:
-            self.glue.get_database(Name=self.database)
-        except self.glue.exceptions.EntityNotFoundException:
-            self.glue.create_database(DatabaseInput={"Name": self.database})
-
-    def _storage(self, columns: list[dict], location: str) -> dict:
-        return {
-            "Columns": columns,
-            "Location": location,
-            "InputFormat": PARQUET_INPUT,
-            "OutputFormat": PARQUET_OUTPUT,
-            "Compressed": True,
-            "SerdeInfo": {"SerializationLibrary": PARQUET_SERDE, "Parameters": {"serialization.format": "1"}},
-        }
+        wr.catalog.create_database(self.database, exist_ok=True, boto3_session=self.session)
 
     def register(self, table: str, location: str, columns: dict[str, str], partitions: dict[date, str]) -> Registration:
         """Create or update ``table`` at ``location`` with ``columns`` (name -> Athena type), and its partitions."""
@@ -100,71 +77,83 @@ class GlueCatalog:
             if not where.startswith(location):
                 raise LocationMismatchError(f"partition {day} of {name} at {where} is outside the table's {location}")
         self.ensure_database()
-        try:
-            current = self.glue.get_table(DatabaseName=self.database, Name=name)["Table"]
-        except self.glue.exceptions.EntityNotFoundException:
-            current = None
-        if current is None:
-            merged, added = merge_columns([], columns)
-            self.glue.create_table(DatabaseName=self.database, TableInput=self._table_input(name, merged, location))
-            result = Registration(name, location, merged, created=True)
-        else:
-            existing_location = current["StorageDescriptor"].get("Location", "")
+        known = wr.catalog.get_table_types(self.database, name, boto3_session=self.session)
+        if known is not None:
+            existing_location = wr.catalog.get_table_location(self.database, name, boto3_session=self.session)
             if existing_location.rstrip("/") != location.rstrip("/"):
                 raise LocationMismatchError(
                     f"Glue table {self.database}.{name} points at {existing_location}, not {location}; "
                     "refusing to repoint it (drop it or fix ECOM_*_URI)"
                 )
-            merged, added = merge_columns(current["StorageDescriptor"]["Columns"], columns)
-            if added:
-                self.glue.update_table(DatabaseName=self.database, TableInput=self._table_input(name, merged, location))
-            result = Registration(name, location, merged, columns_added=added)
+        try:
+            wr.catalog.create_parquet_table(
+                self.database,
+                name,
+                location,
+                columns,
+                partitions_types=PARTITION_TYPES,
+                compression="snappy",
+                parameters=TABLE_PARAMETERS,
+                mode="append",  # an existing table keeps its columns in order, new ones appended
+                boto3_session=self.session,
+            )
+        except wr.exceptions.InvalidArgumentValue as error:
+            raise SchemaChangeError(
+                f"{name}: {error}: Athena would fail on older partitions (HIVE_PARTITION_SCHEMA_MISMATCH); "
+                "write it as a new column instead"
+            ) from error
+        before = {c: t for c, t in (known or {}).items() if c not in PARTITION_TYPES}
+        added = [c for c in columns if c not in before]
+        merged = [{"Name": c, "Type": t} for c, t in {**before, **{c: columns[c] for c in added}}.items()]
+        result = Registration(
+            name, location, merged, created=known is None, columns_added=[] if known is None else added
+        )
         self._register_partitions(result, partitions)
         return result
 
-    def _table_input(self, name: str, columns: list[dict], location: str) -> dict:
-        return {
-            "Name": name,
-            "TableType": "EXTERNAL_TABLE",
-            "Parameters": {"classification": "parquet", "EXTERNAL": "TRUE", "parquet.compression": "SNAPPY"},
-            "PartitionKeys": PARTITION_KEYS,
-            "StorageDescriptor": self._storage(columns, location),
-        }
-
     def _register_partitions(self, result: Registration, partitions: dict[date, str]) -> None:
-        days = sorted(partitions)
-        for start in range(0, len(days), 100):  # the batch APIs take at most 100 partitions
-            chunk = days[start : start + 100]
-            found = self.glue.batch_get_partition(
+        existing = self._existing_partitions(result.table, sorted(partitions))
+        new = {partitions[d]: partition_values(d) for d in sorted(partitions) if d not in existing}
+        wr.catalog.add_parquet_partitions(
+            self.database,
+            result.table,
+            new,
+            compression="snappy",
+            columns_types={c["Name"]: c["Type"] for c in result.columns},
+            boto3_session=self.session,
+        )
+        result.partitions_added += ["-".join(values) for values in new.values()]
+        for day, old in sorted(existing.items()):
+            storage = old["StorageDescriptor"]
+            if storage.get("Columns") == result.columns and storage.get("Location", "").rstrip("/") == partitions[
+                day
+            ].rstrip("/"):
+                continue
+            # awswrangler only adds partitions: one written before a column was added (or moved) is updated here.
+            self.glue.update_partition(
                 DatabaseName=self.database,
                 TableName=result.table,
-                PartitionsToGet=[{"Values": partition_values(d)} for d in chunk],
-            )["Partitions"]
-            existing = {tuple(p["Values"]): p for p in found}
-            to_create = []
-            for day in chunk:
-                values = partition_values(day)
-                storage = self._storage(result.columns, partitions[day])
-                old = existing.get(tuple(values))
-                if old is None:
-                    to_create.append({"Values": values, "StorageDescriptor": storage})
-                elif old["StorageDescriptor"].get("Columns") != storage["Columns"] or old["StorageDescriptor"].get(
-                    "Location", ""
-                ).rstrip("/") != partitions[day].rstrip("/"):
-                    self.glue.update_partition(
-                        DatabaseName=self.database,
-                        TableName=result.table,
-                        PartitionValueList=values,
-                        PartitionInput={"Values": values, "StorageDescriptor": storage},
-                    )
-                    result.partitions_updated.append(day.isoformat())
-            if to_create:
-                response = self.glue.batch_create_partition(
-                    DatabaseName=self.database, TableName=result.table, PartitionInputList=to_create
-                )
-                if response.get("Errors"):
-                    raise RuntimeError(f"Glue refused partitions of {result.table}: {response['Errors']}")
-                result.partitions_added += ["-".join(p["Values"]) for p in to_create]
+                PartitionValueList=old["Values"],
+                PartitionInput={
+                    "Values": old["Values"],
+                    "StorageDescriptor": {**storage, "Columns": result.columns, "Location": partitions[day]},
+                },
+            )
+            result.partitions_updated.append(day.isoformat())
+
+    def _existing_partitions(self, table: str, days: list[date]) -> dict[date, dict]:
+        """The partitions of ``days`` already registered, with their columns (awswrangler's getters give only
+        their locations)."""
+        found = {}
+        for start in range(0, len(days), 100):  # the batch API takes at most 100 partitions
+            chunk = {tuple(partition_values(d)): d for d in days[start : start + 100]}
+            answer = self.glue.batch_get_partition(
+                DatabaseName=self.database,
+                TableName=table,
+                PartitionsToGet=[{"Values": list(values)} for values in chunk],
+            )
+            found |= {chunk[tuple(p["Values"])]: p for p in answer["Partitions"]}
+        return found
 
     def table(self, table: str) -> dict:
         return self.glue.get_table(DatabaseName=self.database, Name=glue_table_name(table))["Table"]

@@ -1,18 +1,16 @@
 """Resources, chosen per environment (ECOM_ENV) in this one place."""
 
-import os
-
 import dagster as dg
 
 from ecommerce_pipeline.catalog.athena import Athena
 from ecommerce_pipeline.catalog.duckdb_catalog import DuckDBCatalog
 from ecommerce_pipeline.catalog.glue import GlueCatalog
-from ecommerce_pipeline.settings import Settings, load_settings
+from ecommerce_pipeline.settings import Settings, is_set, load_settings
 from ecommerce_pipeline.storage.aws import session
 from ecommerce_pipeline.storage.io_manager import LocalParquetIOManager
 from ecommerce_pipeline.storage.lake import Lake, LocalLake
 from ecommerce_pipeline.storage.landing import LandingStore, LocalLandingStore
-from ecommerce_pipeline.storage.s3_io_manager import S3ParquetIOManager, configured_s3_lake
+from ecommerce_pipeline.storage.s3_io_manager import S3Locations, S3ParquetIOManager
 from ecommerce_pipeline.storage.s3_lake import S3Lake
 from ecommerce_pipeline.storage.s3_landing import S3LandingStore
 from ecommerce_pipeline.storage.tables import TableStore, glue_table_store, local_table_store
@@ -24,7 +22,7 @@ def _env(name: str) -> dg.EnvVar | None:
     Unset values stay ``None`` and are filled from ``settings.py`` when a run uses them, so the
     defaults live in one place and follow the environment of the run, not of the import.
     """
-    return dg.EnvVar(name) if name in os.environ else None
+    return dg.EnvVar(name) if is_set(name) else None
 
 
 class PipelineSettings(dg.ConfigurableResource):
@@ -88,21 +86,18 @@ class TablesResource(dg.ConfigurableResource):
 class GlueTablesResource(TablesResource):
     """On AWS: Iceberg tables in the Glue Data Catalog, their files under the silver and gold S3 prefixes."""
 
-    silver_uri: str | None = None
-    gold_uri: str | None = None
+    locations: S3Locations = S3Locations()
     glue_database: str | None = None
-    aws_region: str | None = None
 
     def store(self) -> TableStore:
-        settings = load_settings()
-        silver, gold = self.silver_uri or settings.silver_uri, self.gold_uri or settings.gold_uri
-        if not silver or not gold:
+        settings, layers = load_settings(), self.locations.layers()
+        if not layers["silver"] or not layers["gold"]:
             raise ValueError("ECOM_SILVER_URI and ECOM_GOLD_URI must be set: the s3:// prefixes of silver and gold")
         return glue_table_store(
             self.glue_database or settings.glue_database,
-            silver,
-            gold,
-            self.aws_region or settings.aws_region,
+            layers["silver"],
+            layers["gold"],
+            self.locations.region(),
             settings.aws_endpoint_url,
         )
 
@@ -138,21 +133,19 @@ class S3LandingResource(LandingResource):
 
 
 class AwsCatalogResource(dg.ConfigurableResource):
-    """The lake's S3 locations, the Glue database tables are registered in, and the Athena workgroup."""
+    """The lake's S3 locations (shared with the IO manager), the Glue database tables are registered in, and
+    the Athena workgroup."""
 
-    bronze_uri: str | None = None
-    silver_uri: str | None = None
-    gold_uri: str | None = None
+    locations: S3Locations = S3Locations()
     glue_database: str | None = None
     athena_workgroup: str | None = None
     athena_results_uri: str | None = None
-    aws_region: str | None = None
 
     def _session(self):
-        return session(self.aws_region or load_settings().aws_region)
+        return session(self.locations.region())
 
     def lake(self) -> S3Lake:
-        return configured_s3_lake(self.bronze_uri, self.silver_uri, self.gold_uri, self.aws_region)
+        return self.locations.lake()
 
     def glue(self) -> GlueCatalog:
         return GlueCatalog(self.glue_database or load_settings().glue_database, self._session())
@@ -168,24 +161,19 @@ class AwsCatalogResource(dg.ConfigurableResource):
 
 
 def aws_resources() -> dict[str, object]:
-    uris = {
-        "bronze_uri": _env("ECOM_BRONZE_URI"),
-        "silver_uri": _env("ECOM_SILVER_URI"),
-        "gold_uri": _env("ECOM_GOLD_URI"),
-        "aws_region": _env("AWS_REGION"),
-    }
-    lake_io = S3ParquetIOManager(**uris)
+    # The one configuration of the lake's S3 locations, given to each resource that reads or writes the lake.
+    locations = S3Locations(
+        bronze_uri=_env("ECOM_BRONZE_URI"),
+        silver_uri=_env("ECOM_SILVER_URI"),
+        gold_uri=_env("ECOM_GOLD_URI"),
+        aws_region=_env("AWS_REGION"),
+    )
     return {
-        "io_manager": lake_io,
+        "io_manager": S3ParquetIOManager(locations=locations),
         "landing": S3LandingResource(landing_uri=_env("ECOM_LANDING_URI"), aws_region=_env("AWS_REGION")),
-        "tables": GlueTablesResource(
-            silver_uri=uris["silver_uri"],
-            gold_uri=uris["gold_uri"],
-            glue_database=_env("ECOM_GLUE_DATABASE"),
-            aws_region=uris["aws_region"],
-        ),
+        "tables": GlueTablesResource(locations=locations, glue_database=_env("ECOM_GLUE_DATABASE")),
         "aws": AwsCatalogResource(
-            **uris,
+            locations=locations,
             glue_database=_env("ECOM_GLUE_DATABASE"),
             athena_workgroup=_env("ECOM_ATHENA_WORKGROUP"),
             athena_results_uri=_env("ECOM_ATHENA_RESULTS_URI"),

@@ -6,18 +6,28 @@ named as ``infra/`` names them for an environment called ``local``), and prints 
 point the pipeline at it, so ``eval "$(ecommerce-pipeline local-aws)"`` configures the shell. moto keeps
 everything in the server's memory: stopping it (``ecommerce-pipeline local-aws --stop``) forgets it all.
 moto runs no SQL: Athena statements are accepted and answer no rows.
+
+The server sits behind ``S3ReadMeter``, which notes every object GET it answers (key, byte range, bytes sent):
+``s3_reads(endpoint)`` fetches them from any process, and ``lake_traffic`` sets the bytes read from a lake's
+locations against the bytes stored there. ``MeteredMotoServer`` runs the same server in a thread of this
+process (the tests' server).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 import boto3
 
@@ -58,12 +68,155 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+METER_PATH = "/_s3-meter"
+
+
+@dataclass(frozen=True)
+class ObjectRead:
+    """One object GET the server answered: ``bucket/key``, the Range asked for (None: the whole object), bytes sent."""
+
+    key: str
+    range: str | None
+    bytes: int
+
+
+class S3ReadMeter:
+    """WSGI middleware in front of moto's app that notes every S3 object GET it answers (path-style requests,
+    which is what clients send to an IP address). ``GET /_s3-meter`` answers the notes as JSON, ``POST`` forgets
+    them."""
+
+    def __init__(self, app):
+        self.app = app
+        self._reads: list[ObjectRead] = []
+        self._lock = threading.Lock()
+
+    def reads(self) -> list[ObjectRead]:
+        with self._lock:
+            return list(self._reads)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._reads.clear()
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == METER_PATH:
+            if environ["REQUEST_METHOD"] == "POST":
+                self.reset()
+            body = json.dumps([asdict(r) for r in self.reads()]).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        bucket, _, key = path.lstrip("/").partition("/")
+        if environ["REQUEST_METHOD"] != "GET" or not key or bucket == "moto-api":
+            return self.app(environ, start_response)
+        return self._counted(environ, start_response, f"{bucket}/{unquote(key)}")
+
+    def _counted(self, environ, start_response, key: str) -> Iterator[bytes]:
+        status = []
+
+        def start(line, headers, exc_info=None):
+            status.append(int(line.split()[0]))
+            return start_response(line, headers, exc_info)
+
+        answer, sent = self.app(environ, start), 0
+        try:
+            for chunk in answer:
+                sent += len(chunk)
+                yield chunk
+        finally:
+            if hasattr(answer, "close"):
+                answer.close()
+            if status and status[0] < 300:
+                with self._lock:
+                    self._reads.append(ObjectRead(key, environ.get("HTTP_RANGE"), sent))
+
+
+def metered_app() -> S3ReadMeter:
+    """moto's server application (every service it mocks) behind an ``S3ReadMeter``."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    return S3ReadMeter(DomainDispatcherApplication(create_backend_app))
+
+
+class MeteredMotoServer:
+    """A moto server on HOST in a thread of this process, behind an ``S3ReadMeter`` (``meter``)."""
+
+    def __init__(self, port: int = 0):
+        from moto.moto_server.werkzeug_app import MotoRequestHandler
+        from werkzeug.serving import make_server
+
+        self.meter = metered_app()
+        self._server = make_server(HOST, port, self.meter, threaded=True, request_handler=MotoRequestHandler)
+        self.endpoint = f"http://{HOST}:{self._server.server_port}"
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def start(self) -> MeteredMotoServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join()
+
+
+def s3_reads(endpoint: str, reset: bool = False) -> list[ObjectRead]:
+    """The object GETs the metered server at ``endpoint`` has answered (``reset``: and forget them)."""
+    # endpoint is a local moto server's http://127.0.0.1:<port>
+    request = urllib.request.Request(f"{endpoint}{METER_PATH}", method="POST" if reset else "GET")  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310  # nosec B310
+        return [ObjectRead(**r) for r in json.loads(answer.read())]
+
+
+@dataclass(frozen=True)
+class S3Traffic:
+    """What was read from a lake's S3 locations against what they hold."""
+
+    bytes_read: int  # bytes of the object GETs answered under the locations
+    bytes_stored: int  # total size of the objects now under them
+    gets: int  # object GETs answered
+    objects_read: int  # distinct objects those GETs read
+    objects_stored: int
+
+    def summary(self) -> str:
+        mib = 1024 * 1024
+        return (
+            f"read {self.bytes_read / mib:.1f} MiB from S3 in {self.gets} GETs of {self.objects_read} objects; "
+            f"{self.bytes_stored / mib:.1f} MiB stored in {self.objects_stored} objects"
+        )
+
+
+def lake_traffic(reads: Iterable[ObjectRead], locations: Iterable[str], s3=None) -> S3Traffic:
+    """``reads`` (from ``s3_reads`` or a ``MeteredMotoServer``'s meter) under the ``locations`` (s3:// prefixes:
+    ``lake.layers.values()``), against the objects stored there now, listed with ``s3`` (a boto3 S3 client)."""
+    prefixes = sorted({uri.removeprefix("s3://").rstrip("/") + "/" for uri in locations})
+    # A location inside another one (quarantine inside bronze) is counted once.
+    prefixes = [p for p in prefixes if not any(p != q and p.startswith(q) for q in prefixes)]
+    inside = [r for r in reads if any(r.key.startswith(p) for p in prefixes)]
+    s3 = s3 or boto3.client("s3")
+    sizes = {}
+    for prefix in prefixes:
+        bucket, _, key_prefix = prefix.partition("/")
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key_prefix):
+            sizes.update({f"{bucket}/{o['Key']}": o["Size"] for o in page.get("Contents", [])})
+    return S3Traffic(
+        bytes_read=sum(r.bytes for r in inside),
+        bytes_stored=sum(sizes.values()),
+        gets=len(inside),
+        objects_read=len({r.key for r in inside}),
+        objects_stored=len(sizes),
+    )
+
+
 def start_server(port: int, state: Path) -> subprocess.Popen:
-    """moto.server on HOST:port in its own session, so it outlives this command; its log goes to ``state``."""
+    """The metered moto server on HOST:port in its own session, so it outlives this command; its log goes to
+    ``state``."""
     state.mkdir(parents=True, exist_ok=True)
     log = (state / "moto.log").open("ab")
     return subprocess.Popen(  # noqa: S603 (our own interpreter, fixed arguments)
-        [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
+        [sys.executable, "-m", "ecommerce_pipeline.ops.local_aws", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
@@ -139,3 +292,7 @@ def stop(state: Path = Path(STATE_DIR)) -> int | None:
     except ProcessLookupError:
         return None
     return pid
+
+
+if __name__ == "__main__":
+    MeteredMotoServer(int(sys.argv[1])).serve_forever()  # what start_server runs

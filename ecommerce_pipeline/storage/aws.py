@@ -1,8 +1,9 @@
 """boto3 sessions and s3:// addresses shared by the S3 lake, the S3 landing store, Glue and Athena.
 
 Credentials come only from boto3's default chain (environment, profile, instance or task role), and
-``AWS_ENDPOINT_URL`` is honoured by every client boto3 (and so awswrangler) creates, which is how the
-same code runs against a moto server, LocalStack or MinIO.
+``AWS_ENDPOINT_URL`` is honoured by every client boto3 (and so awswrangler) creates, and the lake's pyarrow
+S3 filesystem is pointed at the endpoint boto3's S3 client resolves, which is how the same code runs against a
+moto server, LocalStack or MinIO.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import boto3
 from botocore.config import Config
 
 # Throttling (SlowDown, 503) and 5xx answers are retried with exponential backoff and jitter, up to ten
-# attempts per request, by every client: boto3's own (Glue, Athena, landing) and awswrangler's (the lake).
-RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10})
+# attempts per request, by every client: boto3's own (Glue, Athena, landing), awswrangler's (the lake's writes)
+# and pyarrow's (the lake's reads, ``s3_lake.s3_filesystem``).
+MAX_ATTEMPTS = 10
+RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS})
 
 
 def session(region: str | None = None) -> boto3.Session:

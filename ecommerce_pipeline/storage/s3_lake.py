@@ -7,8 +7,15 @@ possibly personal, values and share bronze's access rules.
 A partition is replaced atomically for readers: the new file is PUT over ``part-0.parquet`` (an S3
 PUT replaces an object whole, so a reader sees the old file or the new one), and only then are any
 other objects left in the partition folder removed. Nothing is deleted before the new data is in place.
-Object IO goes through awswrangler; Parquet is encoded by pyarrow exactly as the local lake does (Snappy),
-so types such as timezone-aware timestamps and nullable integers survive the round trip unchanged.
+Writes, listings and deletes go through awswrangler; Parquet is encoded by pyarrow exactly as the local lake
+does (Snappy), so types such as timezone-aware timestamps and nullable integers survive the round trip unchanged.
+
+Reads go through pyarrow's own S3 filesystem, by byte ranges as the local lake reads its files: a file's
+footer, then only the column chunks asked for, one row group at a time when streamed. A lake object keeps
+each footer it has read (a small object, which the footer read would fetch whole anyway, is kept whole), so
+the several reads a step makes of one input (schema, row counts, key columns, the rows) fetch each object's
+footer once and never fetch a small object twice. An object replaced in the meantime (another size or time)
+is read again.
 """
 
 from __future__ import annotations
@@ -16,16 +23,18 @@ from __future__ import annotations
 import io
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from datetime import date
+from urllib.parse import urlparse
 
 import awswrangler as wr
 import boto3
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from ecommerce_pipeline.storage.aws import join_uri
+from ecommerce_pipeline.storage.aws import MAX_ATTEMPTS, join_uri
 from ecommerce_pipeline.storage.lake import (
     PART_FILE,
     Lake,
@@ -38,18 +47,65 @@ from ecommerce_pipeline.storage.lake import (
 
 _PARTITION = re.compile(r"/year=(\d{4})/month=(\d{2})/day=(\d{2})/")
 
+# pyarrow reads a Parquet file's last 64 KiB to find its footer: a smaller object is fetched whole by that read.
+SMALL_OBJECT = 64 * 1024
+# What one lake object keeps of small objects it has fetched whole, at most.
+KEPT_BYTES = 64 * 1024 * 1024
 
-def layer_uris(bronze: str, silver: str, gold: str) -> dict[str, str]:
-    return {"bronze": bronze, "silver": silver, "gold": gold, "quarantine": join_uri(bronze, "quarantine")}
+
+def s3_filesystem(aws: boto3.Session) -> pafs.S3FileSystem:
+    """pyarrow's S3 filesystem with the session's credentials and region, at the endpoint boto3's S3 clients use
+    (``AWS_ENDPOINT_URL``/``AWS_ENDPOINT_URL_S3`` or the profile's ``endpoint_url``: a moto server, LocalStack),
+    retrying like them. The credentials are the session's current ones: a lake object lives for one read of a
+    step's input, well within a temporary credential's life."""
+    credentials = aws.get_credentials()
+    frozen = credentials.get_frozen_credentials() if credentials is not None else None
+    endpoint = aws.client("s3").meta.endpoint_url
+    host = urlparse(endpoint).hostname or ""
+    return pafs.S3FileSystem(
+        access_key=frozen.access_key if frozen else None,
+        secret_key=frozen.secret_key if frozen else None,
+        session_token=frozen.token if frozen else None,
+        region=aws.region_name,
+        endpoint_override=None if host.endswith((".amazonaws.com", ".amazonaws.com.cn")) else endpoint,
+        retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=MAX_ATTEMPTS),
+    )
+
+
+def _key(uri: str) -> str:
+    """``s3://bucket/key`` as pyarrow's filesystems name it: ``bucket/key``."""
+    return uri.removeprefix("s3://")
+
+
+def layer_uris(bronze: str | None, silver: str | None, gold: str | None) -> dict[str, str | None]:
+    """Each layer's location (``None`` where unset, which ``S3Lake`` refuses), quarantine inside bronze."""
+    quarantine = join_uri(bronze, "quarantine") if bronze else None
+    return {"bronze": bronze, "silver": silver, "gold": gold, "quarantine": quarantine}
 
 
 class S3Lake(Lake):
-    def __init__(self, layers: dict[str, str], boto3_session: boto3.Session | None = None):
+    def __init__(
+        self,
+        layers: dict[str, str],
+        boto3_session: boto3.Session | None = None,
+        filesystem: pafs.FileSystem | None = None,
+    ):
+        """``filesystem``: what objects are read through (by default ``s3_filesystem`` of the session)."""
         missing = [layer for layer, uri in layers.items() if not uri]
         if missing:
             raise ValueError(f"no s3:// location configured for layer(s) {', '.join(missing)}")
         self.layers = layers
         self.session = boto3_session or boto3.Session()
+        self._filesystem = filesystem
+        # object key -> ((size, modified), its footer, or its bytes when small)
+        self._seen: dict[str, tuple[tuple, pq.FileMetaData | pa.Buffer]] = {}
+        self._kept_bytes = 0
+
+    @property
+    def filesystem(self) -> pafs.FileSystem:
+        if self._filesystem is None:
+            self._filesystem = s3_filesystem(self.session)
+        return self._filesystem
 
     def table_location(self, table: str) -> str:
         layer, _, name = table.partition("/")
@@ -84,6 +140,7 @@ class S3Lake(Lake):
         """PUT the partition's file over the old one, then remove anything else left in its folder."""
         target = self._file(table, day)
         wr.s3.upload(payload, target, use_threads=False, boto3_session=self.session)
+        self._seen.pop(_key(target), None)
         stale = [p for p in self._objects(self.partition_location(table, day)) if p != target]
         if stale:
             wr.s3.delete_objects(stale, use_threads=False, boto3_session=self.session)
@@ -98,27 +155,47 @@ class S3Lake(Lake):
         return target
 
     def read_partition(self, table: str, day: date, columns: Sequence[str] | None = None) -> pa.Table | None:
-        path = self._file(table, day)
-        if not wr.s3.does_object_exist(path, boto3_session=self.session):
-            return None
-        return self._read(path, columns)
+        info = self._stat(self._file(table, day))
+        return None if info is None else self._read(info, columns)
 
     def read_partitions(
         self, table: str, days: Iterable[date], columns: Sequence[str] | None = None
     ) -> pa.Table | None:
         # One listing of the table instead of a request per day: history windows span years of days.
         wanted = set(days)
-        parts = [self._read(path, columns) for day, path in self.partition_files(table) if day in wanted]
+        parts = [self._read(info, columns) for day, info in self._partitions(table) if day in wanted]
         return concat(parts) if parts else None
+
+    def partition_schema(self, table: str, day: date) -> pa.Schema | None:
+        info = self._stat(self._file(table, day))
+        return None if info is None else self._parquet(info).schema_arrow
+
+    def partition_rows(self, table: str, day: date) -> int:
+        info = self._stat(self._file(table, day))
+        return 0 if info is None else self._parquet(info).metadata.num_rows
+
+    def iter_partition(
+        self, table: str, day: date, rows: int, columns: Sequence[str] | None = None
+    ) -> Iterator[pa.RecordBatch]:
+        info = self._stat(self._file(table, day))
+        if info is None:
+            return
+        parquet = self._parquet(info, pre_buffer=True)
+        # A row group at a time: its column chunks are fetched together, never the whole file at once.
+        for group in range(parquet.num_row_groups):
+            yield from parquet.iter_batches(batch_size=rows, row_groups=[group], columns=columns)
 
     def partition_files(self, table: str) -> list[tuple[date, str]]:
         """(day, file) of every partition of ``table`` on S3, in day order."""
+        return [(day, f"s3://{info.path}") for day, info in self._partitions(table)]
+
+    def _partitions(self, table: str) -> list[tuple[date, pafs.FileInfo]]:
         found = []
-        for path in self._objects(self.table_location(table)):
-            match = _PARTITION.search(path)
-            if match and path.endswith("/" + PART_FILE):
-                found.append((date(*map(int, match.groups())), path))
-        return sorted(found)
+        for info in self._listing(self.table_location(table)):
+            match = _PARTITION.search(info.path)
+            if match and info.path.endswith("/" + PART_FILE):
+                found.append((date(*map(int, match.groups())), info))
+        return sorted(found, key=lambda found: found[0])
 
     def staging_location(self, table: str, token: str) -> str:
         """A fresh folder beside the table's layer for files another engine writes before they are published;
@@ -128,11 +205,7 @@ class S3Lake(Lake):
 
     def read_folder(self, prefix: str) -> pa.Table | None:
         """Every Parquet file under ``prefix`` (hidden ``_``/``.`` names skipped) as one table."""
-        parts = [
-            self._read(path, None)
-            for path in self._objects(prefix)
-            if not path.rsplit("/", 1)[-1].startswith(("_", "."))
-        ]
+        parts = [self._read(info, None) for info in self._listing(prefix) if not info.base_name.startswith(("_", "."))]
         return concat(parts) if parts else None
 
     def delete_folder(self, prefix: str) -> None:
@@ -143,12 +216,38 @@ class S3Lake(Lake):
     def _objects(self, prefix: str) -> list[str]:
         return list(wr.s3.list_objects(prefix, boto3_session=self.session))
 
-    def _read(self, path: str, columns: Sequence[str] | None) -> pa.Table:
-        buffer = io.BytesIO()
-        wr.s3.download(path, buffer, use_threads=False, boto3_session=self.session)
-        buffer.seek(0)
+    def _listing(self, prefix: str) -> list[pafs.FileInfo]:
+        """Every object under ``prefix``, with its size and time (one listing, no request per object)."""
+        selector = pafs.FileSelector(_key(prefix), recursive=True, allow_not_found=True)
+        return [i for i in self.filesystem.get_file_info(selector) if i.type == pafs.FileType.File]
+
+    def _stat(self, uri: str) -> pafs.FileInfo | None:
+        info = self.filesystem.get_file_info(_key(uri))
+        return info if info.type == pafs.FileType.File else None
+
+    def _parquet(self, info: pafs.FileInfo, pre_buffer: bool = False) -> pq.ParquetFile:
+        """The object as a Parquet file, its footer (or, small, its bytes) fetched once for this lake object.
+        ``pre_buffer``: each read fetches the column chunks it needs in a few coalesced ranges."""
+        version = (info.size, int(info.mtime.timestamp()) if info.mtime else None)
+        seen = self._seen.get(info.path)
+        if seen is None or seen[0] != version:
+            if info.size <= SMALL_OBJECT and self._kept_bytes + info.size <= KEPT_BYTES:
+                with self.filesystem.open_input_file(info.path) as source:
+                    seen = (version, source.read_buffer())
+                self._kept_bytes += info.size
+            else:
+                opened = pq.ParquetFile(self.filesystem.open_input_file(info.path), pre_buffer=pre_buffer)
+                self._seen[info.path] = (version, opened.metadata)
+                return opened
+            self._seen[info.path] = seen
+        kept = seen[1]
+        if isinstance(kept, pa.Buffer):
+            return pq.ParquetFile(pa.BufferReader(kept))
+        return pq.ParquetFile(self.filesystem.open_input_file(info.path), metadata=kept, pre_buffer=pre_buffer)
+
+    def _read(self, info: pafs.FileInfo, columns: Sequence[str] | None) -> pa.Table:
+        parquet = self._parquet(info, pre_buffer=True)
         if columns is not None:
-            available = pq.read_schema(buffer).names
+            available = parquet.schema_arrow.names
             columns = [c for c in columns if c in available]
-            buffer.seek(0)
-        return pq.read_table(buffer, columns=columns)
+        return parquet.read(columns=columns)
