@@ -79,3 +79,27 @@ def _folder(store):
     from urllib.parse import urlparse
 
     return Path(urlparse(store.location("gold/t")).path)
+
+
+def test_a_transactions_metadata_is_worked_out_once_per_state_and_follows_every_staged_update(store):
+    """pyiceberg replays a transaction's updates onto a deep copy of the table's metadata at every read; the
+    store keeps the result for the same state. A staged update (a new column, then rows that use it, in the
+    same transaction) must still be seen at once, and what is committed must be what pyiceberg computes."""
+    from pyiceberg.table.update import update_table_metadata
+    from pyiceberg.types import StringType
+
+    for day in DAYS:
+        store.restate("gold/t", "business_date", [day], _rows(day, 2))
+    t = store.load("gold/t")
+    with t.transaction() as tx:
+        first = tx.table_metadata
+        assert tx.table_metadata is first  # the same state: not worked out again
+        with tx.update_schema() as update:
+            update.add_column("note", StringType())
+        staged = tx.table_metadata
+        assert staged is not first and "note" in staged.schema().column_names
+        expected = update_table_metadata(t.metadata, tx._updates)
+        assert staged.model_dump(exclude={"last_updated_ms"}) == expected.model_dump(exclude={"last_updated_ms"})
+        tx.append(_rows(DAYS[0], 1).append_column("note", pa.array(["gift"], pa.string())))
+    notes = store.read("gold/t", ["note"]).column("note").to_pylist()
+    assert notes.count("gift") == 1 and len(notes) == 11

@@ -31,6 +31,7 @@ from pyiceberg.exceptions import (
 from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, In
 from pyiceberg.io.pyarrow import PYARROW_FIELD_DOC_KEY, ArrowScan, schema_to_pyarrow
 from pyiceberg.manifest import ManifestEntryStatus
+from pyiceberg.table import Transaction
 from pyiceberg.types import DateType
 
 from ecommerce_pipeline.quality.columns import describe
@@ -52,6 +53,32 @@ COMMIT_RETRIES = 5
 _EPOCH = date(1970, 1, 1)
 
 _locks: dict[str, threading.Lock] = {}
+
+
+def _reuse_transaction_metadata() -> None:
+    """pyiceberg 0.12 works out a transaction's metadata again each time it is read: every staged update
+    replayed onto a deep copy of the table's metadata, every kept snapshot included. An overwrite reads it
+    30 to 50 times, about 5 ms each once a table keeps a week of snapshots: a second and more of every night
+    after the first weeks, none of it at first. The metadata and the tuple of updates are immutable (a new
+    update makes a new tuple), so the result for the same pair is kept and given again. This is the change
+    proposed upstream (apache/iceberg-python#3302, #3784); the only difference it makes is that repeated
+    reads of the same state carry the same ``last-updated-ms``."""
+    compute = Transaction.table_metadata.fget
+    if getattr(compute, "reused", False):
+        return
+
+    def table_metadata(self: Transaction):
+        cached = self.__dict__.get("_ecom_metadata")
+        if cached is None or cached[0] is not self._table.metadata or cached[1] is not self._updates:
+            cached = (self._table.metadata, self._updates, compute(self))
+            self.__dict__["_ecom_metadata"] = cached
+        return cached[2]
+
+    table_metadata.reused = True
+    Transaction.table_metadata = property(table_metadata)
+
+
+_reuse_transaction_metadata()
 
 
 def _lock(name: str) -> threading.Lock:
