@@ -120,9 +120,8 @@ def merge_versions(
         """,
     )
     con.register("merged", merged)
-    if untouched is not None and untouched.num_rows:
-        order = [(key, "ascending"), *((c.strip(), "ascending") for c in VERSION_ORDER.split(","))]
-        merged = pa.concat_tables([untouched.select(merged.column_names).cast(merged.schema), merged]).sort_by(order)
+    if untouched is not None and untouched.num_rows:  # as stored, then the merged keys (row order means nothing)
+        merged = pa.concat_tables([untouched.select(merged.column_names).cast(merged.schema), merged])
     # A version's reach: from its own time (or the beginning, for a key's first version) to the next one's.
     reach = f"""
         SELECT {k} AS key,
