@@ -389,7 +389,7 @@ def cmd_import_olist(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from ecommerce_pipeline.tooling.bench import run_benchmark
+    from ecommerce_pipeline.tooling.bench import OLIST_DIR, run_benchmark
 
     scales = [int(s) for s in args.scales.split(",") if s]
     nightly = [int(d) for d in args.nightly_history.split(",") if d.strip()]
@@ -404,6 +404,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         references=args.references,
         empty_entities=[e for e in args.empty_entity.split(",") if e.strip()],
         empty_lines=args.empty_lines,
+        s3_lines=args.s3_lines,
+        olist=Path(args.olist_dir or OLIST_DIR) if args.olist_year else None,
+        big_day=args.big_day,
     )
     return 0
 
@@ -551,6 +554,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="entities to measure on a day with none of their files, comma-separated ('' to skip)",
     )
     bench.add_argument("--empty-lines", type=int, default=10000, help="order lines of the day before the empty one")
+    bench.add_argument(
+        "--s3-lines",
+        type=int,
+        default=2000,
+        help="also run a day of this many lines through the AWS path on a metered moto server and print bytes "
+        "read from S3 against bytes stored, and GETs per object per step (0: skip)",
+    )
+    bench.add_argument(
+        "--olist-year",
+        action="store_true",
+        help="also run the Olist sample (--olist-dir) over its whole range as one run (long; target 60 s)",
+    )
+    bench.add_argument(
+        "--olist-dir", help="the Olist CSVs for --olist-year (default: ../shared/datasets/olist_2017_10k)"
+    )
+    bench.add_argument(
+        "--big-day",
+        type=int,
+        default=0,
+        help="also run one day of this many lines alone and print its peak memory (target under 3 GiB; 0: skip)",
+    )
     bench.add_argument("--output", default="data/bench/results.json")
     bench.set_defaults(func=cmd_bench)
     return parser

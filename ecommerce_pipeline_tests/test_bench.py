@@ -3,11 +3,22 @@
 import json
 import subprocess
 import sys
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from ecommerce_pipeline.tooling.bench import BENCH_DAY, REFERENCES, run_benchmark
+from ecommerce_pipeline.ops.local_aws import ObjectRead
+from ecommerce_pipeline.tooling.bench import (
+    BENCH_DAY,
+    BETWEEN_STEPS,
+    OLIST_DIR,
+    REFERENCES,
+    largest_day,
+    measure_olist,
+    reads_by_step,
+    run_benchmark,
+)
 from ecommerce_pipeline.tooling.generator import generate_store
 from ecommerce_pipeline.tooling.reference import GOLD_TABLES
 
@@ -68,3 +79,62 @@ def test_a_reference_writes_the_four_gold_tables_and_same_work_every_layer(tmp_p
             f"SELECT DISTINCT rule FROM read_parquet('{out}/quarantine/*.parquet', union_by_name = true)"
         ).fetchall()
         assert rules, "the generator's defects reach the reference's quarantine"
+
+
+def test_the_largest_day_is_a_linear_fit_of_peak_memory_on_lines():
+    # 400 MiB + 1 MiB per 1,000 lines: 8,192 MiB at 7,792,000 lines.
+    fit = largest_day([(10_000, 410.0), (100_000, 500.0), (1_000_000, 1_400.0)], budget_mib=8192)
+    assert fit["largest_day_lines"] == 7_792_000
+    assert (fit["intercept_mib"], fit["mib_per_million_lines"]) == (400.0, 1000.0) and len(fit["points"]) == 3
+    # Least squares through points off the line: the middle one pulls the line up by a third of its offset.
+    assert largest_day([(0, 0.0), (1, 3.0), (2, 2.0)], budget_mib=4)["largest_day_lines"] == 3
+    assert largest_day([(10_000, 400.0)]) is None  # one scale: no line
+    assert largest_day([(10_000, 400.0), (10_000, 420.0)]) is None
+    assert largest_day([(10_000, 500.0), (100_000, 400.0)]) is None  # memory falling with lines: no estimate
+
+
+def test_s3_reads_are_set_against_the_step_running_when_they_were_answered():
+    reads = [
+        ObjectRead("b/x.parquet", None, 100, at=1.5),
+        ObjectRead("b/x.parquet", "bytes=0-49", 50, at=1.6),
+        ObjectRead("b/x.parquet", "bytes=50-99", 50, at=2.5),
+        ObjectRead("b/meta.json", None, 10, at=1.7),
+        ObjectRead("b/y.parquet", "bytes=0-9", 10, at=5.0),
+    ]
+    steps = reads_by_step(reads, [("a", 1.0, 2.0), ("b", 2.0, 3.0)], {"b/x.parquet": 100, "b/meta.json": 10})
+    assert steps["a"] == {
+        "gets": 3,
+        "ranged_gets": 1,
+        "bytes_read": 160,
+        "objects_read": 2,
+        "max_gets_of_an_object": 2,
+        "object_with_most_gets": "b/x.parquet",
+        "objects_read_over_once": ["b/x.parquet"],
+    }
+    assert steps["b"]["objects_read_over_once"] == [] and steps["b"]["gets"] == 1
+    assert steps[BETWEEN_STEPS]["bytes_read"] == 10
+
+
+@pytest.mark.slow
+def test_the_s3_measurement_reports_bytes_read_against_bytes_stored(tmp_path, capsys):
+    report = run_benchmark([], 0, 0, output=tmp_path / "results.json", references=False, s3_lines=300)
+    s3 = report["s3"]
+    lake = s3["lake"]
+    assert lake["bytes_read"] > 0 and lake["bytes_stored"] > 0 and lake["gets"] >= lake["objects_read"] > 0
+    assert s3["read_over_stored"] == round(lake["bytes_read"] / lake["bytes_stored"], 3)
+    assert s3["landing"]["objects_read"] == s3["landing"]["objects_stored"] > 0  # every landing file read
+    # Every read of the run falls in a step or between steps, and the steps that read silver are there.
+    assert sum(step["gets"] for step in s3["steps"].values()) == lake["gets"]
+    assert {"orders_validated", "gold__daily_sales_summary"} <= set(s3["steps"])
+    assert s3["max_gets_of_an_object_in_a_step"] >= 1
+    out = capsys.readouterr().out
+    assert "bytes read / bytes stored in the lake" in out and "each object read once per step" in out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not OLIST_DIR.is_dir(), reason="the Olist sample is not in ../shared/datasets")
+def test_the_olist_sample_runs_as_one_run_over_the_days_asked_for():
+    olist = measure_olist(OLIST_DIR, date(2017, 11, 20), date(2017, 11, 22))
+    assert (olist["start"], olist["end"], olist["days"]) == ("2017-11-20", "2017-11-22", 3)
+    assert olist["landing_rows"] > 10_000 and olist["seconds"] > 0 and olist["peak_rss_mib"] > 0
+    assert "orders_validated" in olist["steps"] and olist["target_seconds"] == 60

@@ -73,11 +73,13 @@ METER_PATH = "/_s3-meter"
 
 @dataclass(frozen=True)
 class ObjectRead:
-    """One object GET the server answered: ``bucket/key``, the Range asked for (None: the whole object), bytes sent."""
+    """One object GET the server answered: ``bucket/key``, the Range asked for (None: the whole object), bytes sent,
+    and when it was asked (``time.time()`` on the server, to set reads against a run's steps)."""
 
     key: str
     range: str | None
     bytes: int
+    at: float = 0.0
 
 
 class S3ReadMeter:
@@ -118,7 +120,7 @@ class S3ReadMeter:
             status.append(int(line.split()[0]))
             return start_response(line, headers, exc_info)
 
-        answer, sent = self.app(environ, start), 0
+        asked, answer, sent = time.time(), self.app(environ, start), 0
         try:
             for chunk in answer:
                 sent += len(chunk)
@@ -128,7 +130,7 @@ class S3ReadMeter:
                 answer.close()
             if status and status[0] < 300:
                 with self._lock:
-                    self._reads.append(ObjectRead(key, environ.get("HTTP_RANGE"), sent))
+                    self._reads.append(ObjectRead(key, environ.get("HTTP_RANGE"), sent, asked))
 
 
 def metered_app() -> S3ReadMeter:
@@ -188,19 +190,29 @@ class S3Traffic:
         )
 
 
-def lake_traffic(reads: Iterable[ObjectRead], locations: Iterable[str], s3=None) -> S3Traffic:
-    """``reads`` (from ``s3_reads`` or a ``MeteredMotoServer``'s meter) under the ``locations`` (s3:// prefixes:
-    ``lake.layers.values()``), against the objects stored there now, listed with ``s3`` (a boto3 S3 client)."""
+def key_prefixes(locations: Iterable[str]) -> list[str]:
+    """``bucket/prefix/`` of each s3:// location; a location inside another one (quarantine inside bronze) once."""
     prefixes = sorted({uri.removeprefix("s3://").rstrip("/") + "/" for uri in locations})
-    # A location inside another one (quarantine inside bronze) is counted once.
-    prefixes = [p for p in prefixes if not any(p != q and p.startswith(q) for q in prefixes)]
-    inside = [r for r in reads if any(r.key.startswith(p) for p in prefixes)]
+    return [p for p in prefixes if not any(p != q and p.startswith(q) for q in prefixes)]
+
+
+def stored_objects(locations: Iterable[str], s3=None) -> dict[str, int]:
+    """The size of every object now under the ``locations``, by ``bucket/key`` (as ``ObjectRead.key``)."""
     s3 = s3 or boto3.client("s3")
     sizes = {}
-    for prefix in prefixes:
+    for prefix in key_prefixes(locations):
         bucket, _, key_prefix = prefix.partition("/")
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key_prefix):
             sizes.update({f"{bucket}/{o['Key']}": o["Size"] for o in page.get("Contents", [])})
+    return sizes
+
+
+def lake_traffic(reads: Iterable[ObjectRead], locations: Iterable[str], s3=None) -> S3Traffic:
+    """``reads`` (from ``s3_reads`` or a ``MeteredMotoServer``'s meter) under the ``locations`` (s3:// prefixes:
+    ``lake.layers.values()``), against the objects stored there now, listed with ``s3`` (a boto3 S3 client)."""
+    prefixes = key_prefixes(locations)
+    inside = [r for r in reads if any(r.key.startswith(p) for p in prefixes)]
+    sizes = stored_objects(prefixes, s3)
     return S3Traffic(
         bytes_read=sum(r.bytes for r in inside),
         bytes_stored=sum(sizes.values()),
