@@ -142,3 +142,22 @@ def test_generate_then_run_a_range_accounts_for_every_row(project_env, capsys):
                         ("customer_lifetime_value", "1")):  # fmt: skip
         assert main(["sql", f"SELECT count(DISTINCT business_date) AS days FROM gold.{table}"]) == 0
         assert capsys.readouterr().out.split()[1] == days, table
+
+
+def test_a_demo_run_with_deprecations_as_errors_prints_no_warning(project_env):
+    """Issue 15's done-when: the demo (generate, then run two days) under ``-W error::DeprecationWarning``
+    finishes and prints no warning: no deprecated API of Dagster, pyiceberg or any other library is used."""
+    import os
+    import subprocess
+    import sys
+
+    strict = [sys.executable, "-W", "error::DeprecationWarning", "-W", "error::PendingDeprecationWarning", "-m"]
+    for args in (
+        ["generate", "--start", "2025-01-01", "--end", "2025-01-02", "--lines-per-day", "200", "--seed", "3"],
+        ["run", "--start", "2025-01-01", "--end", "2025-01-02"],
+    ):
+        proc = subprocess.run(
+            [*strict, "ecommerce_pipeline.cli", *args], capture_output=True, text=True, env=dict(os.environ)
+        )
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        assert "Warning" not in proc.stderr and "Warning" not in proc.stdout, proc.stderr[-2000:]
