@@ -173,7 +173,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"Warnings: {'; '.join(handler.warned_checks)}")
     if result.success:
         _print_summary(args.start, args.end)
-    _print_unused_landing()
+    _print_unused_landing(args.start, args.end)
     print(f"See the run, assets and checks in the UI:  DAGSTER_HOME={home} dagster dev")
     return 0 if ok else 1
 
@@ -240,14 +240,15 @@ def _summary_catalog(start: date, end: date):
     return LakeSnapshot(AwsCatalogResource().lake(), tables, days, GlueTablesResource().store())
 
 
-def _print_unused_landing() -> None:
+def _print_unused_landing(start: date, end: date) -> None:
     """Every landing path the run did not read as data, and why (also the landing_unused_files checks)."""
     from ecommerce_pipeline.defs.resources import LandingResource, S3LandingResource
     from ecommerce_pipeline.settings import load_settings
     from ecommerce_pipeline.storage.landing import unused_paths
 
     landing = S3LandingResource() if load_settings().env == "aws" else LandingResource()
-    unused = unused_paths(landing.store().list_keys())
+    days = [start + timedelta(d) for d in range((end - start).days + 1)]
+    unused = unused_paths(landing.store().list_keys(days))
     if unused:
         print(f"\nLanding paths not used ({len(unused)}, also in the landing_unused_files checks):")
         for path, reason in unused.items():

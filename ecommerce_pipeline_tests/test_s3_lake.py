@@ -150,3 +150,41 @@ def test_a_stream_is_uploaded_one_partition_a_day_and_a_failed_stream_publishes_
     with pytest.raises(RuntimeError):
         lake.write_batches("silver/events_clean", [D1], pa.RecordBatchReader.from_batches(batches[0].schema, failing()))
     assert lake.read_partition("silver/events_clean", D1).num_rows == 3
+
+
+LANDING_TREE = [
+    "orders/2025-01-01/a.csv",  # an earlier day: its folder is not walked for a run of D2
+    "orders/2025-01-01/notes.txt",
+    "orders/2025-01-02/b.csv",
+    "orders/2025-01-02/sub/c.jsonl",
+    "orders/2025-01-02/_SUCCESS",  # hidden: never listed
+    "orders/2025-13-01/x.csv",  # not a calendar day: always listed (and reported)
+    "orders/loose.csv",  # outside a date folder
+    "Orders/2025-01-02/y.csv",  # an entity in the wrong case
+    "refunds/2025-01-01/r.csv",  # an unknown entity
+    ".staging/orders/2025-01-02/z.csv",
+]
+RUN_OF_D2 = [
+    "Orders/2025-01-02/y.csv",
+    "orders/2025-01-02/b.csv",
+    "orders/2025-01-02/sub/c.jsonl",
+    "orders/2025-13-01/x.csv",
+    "orders/loose.csv",
+    "refunds/2025-01-01/r.csv",
+]
+
+
+def test_a_runs_landing_listing_walks_its_days_and_everything_that_is_no_day_locally_and_on_s3(aws_env, tmp_path):
+    """The landing_unused_files check lists what a run can concern: its days' folders and every path that is
+    no known entity's day, never the files of the other days (years of them after a while)."""
+    from ecommerce_pipeline.storage.landing import LocalLandingStore
+
+    s3 = boto3.client("s3")
+    for key in LANDING_TREE:
+        s3.put_object(Bucket="ecom-landing", Key=f"exports/{key}", Body=b"order_id\n1\n")
+        (tmp_path / key).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / key).write_bytes(b"order_id\n1\n")
+    for store in (S3LandingStore(aws_env["ECOM_LANDING_URI"]), LocalLandingStore(tmp_path)):
+        assert store.list_keys([D2]) == RUN_OF_D2
+        assert store.list_keys([D1, D2]) == sorted([*RUN_OF_D2, "orders/2025-01-01/a.csv", "orders/2025-01-01/notes.txt"])
+        assert store.list_keys() == sorted(k for k in LANDING_TREE if "/_" not in k and not k.startswith("."))

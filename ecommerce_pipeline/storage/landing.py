@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -55,6 +57,14 @@ def parse_landing_key(key: str) -> tuple[str, date]:
     except ValueError:
         raise LandingKeyError(f"{key!r}: date folder {folder!r} is not YYYY-MM-DD (a calendar day)") from None
     return entity, day
+
+
+def _is_day(folder: str) -> bool:
+    """Whether a folder name is a calendar day written YYYY-MM-DD."""
+    try:
+        return bool(DAY_FOLDER.match(folder)) and date.fromisoformat(folder) is not None
+    except ValueError:
+        return False
 
 
 def is_hidden_key(key: str) -> bool:
@@ -114,9 +124,32 @@ class LandingStore(ABC):
     def list_objects(self) -> list[LandedObject]:
         """Every file in the store, hidden ones excluded, with a version that changes when it is replaced."""
 
-    def list_keys(self) -> list[str]:
-        """Every file's key in the store, hidden ones excluded (for reporting what is not used)."""
-        return [o.key for o in self.list_objects()]
+    def list_keys(self, days: Iterable[date] | None = None) -> list[str]:
+        """Every file's key in the store, hidden ones excluded (for reporting what is not used).
+
+        With ``days`` (a run's), the date folders of known entities for other days are not walked: their
+        files were reported by their own day's run (a file added there later brings that day to run again).
+        Everything else is: a run then lists a few folders of names, not every file of years of landing days.
+        """
+        if days is None:
+            return [o.key for o in self.list_objects()]
+        wanted = {d.isoformat() for d in days}
+        keys, pending = [], [""]
+        while pending:
+            files, folders = self._children(pending.pop())
+            keys += files
+            for folder in folders:
+                parts = folder.strip("/").split("/")
+                if is_hidden(parts[-1]):
+                    continue
+                if len(parts) == 2 and parts[0] in ENTITIES and _is_day(parts[1]) and parts[1] not in wanted:
+                    continue
+                pending.append(folder)
+        return sorted(k for k in keys if not is_hidden_key(k))
+
+    @abstractmethod
+    def _children(self, prefix: str) -> tuple[list[str], list[str]]:
+        """One level under ``prefix`` ('' or 'a/b/'): the files' keys and the folders (ending in '/')."""
 
     def source(self, file: LandingFile) -> bytes | Path:
         """What the parser reads: a local path (streamed, never held whole) or the file's bytes."""
@@ -126,6 +159,19 @@ class LandingStore(ABC):
 class LocalLandingStore(LandingStore):
     def __init__(self, root: str | Path):
         self.root = Path(root)
+
+    def _children(self, prefix: str) -> tuple[list[str], list[str]]:
+        folder = self.root / prefix
+        if not folder.is_dir():
+            return [], []
+        files, folders = [], []
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir():
+                    folders.append(f"{prefix}{entry.name}/")
+                elif entry.is_file():
+                    files.append(f"{prefix}{entry.name}")
+        return files, folders
 
     def list_files(self, entity: str, day: date) -> list[LandingFile]:
         folder = self.root / entity / day.isoformat()

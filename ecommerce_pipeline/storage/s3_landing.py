@@ -32,6 +32,17 @@ class S3LandingStore(LandingStore):
                 files.append(LandingFile(relative, entity, day, obj["Size"], obj["ETag"].strip('"')))
         return sorted(files, key=lambda f: f.key)
 
+    def _children(self, prefix: str) -> tuple[list[str], list[str]]:
+        start = self._key("")
+        files, folders = [], []
+        pages = self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self._key(prefix), Delimiter="/"
+        )
+        for page in pages:
+            files += [o["Key"][len(start) :] for o in page.get("Contents", []) if not o["Key"].endswith("/")]
+            folders += [p["Prefix"][len(start) :] for p in page.get("CommonPrefixes", [])]
+        return files, folders
+
     def read_bytes(self, file: LandingFile) -> bytes:
         return self.s3.get_object(Bucket=self.bucket, Key=self._key(file.key))["Body"].read()
 

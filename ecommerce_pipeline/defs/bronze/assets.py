@@ -183,7 +183,8 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
             | {"rules": dg.MetadataValue.json(rules), "bytes_written": dg.MetadataValue.int(quarantine_bytes)},
         )
         yield conservation_check_result(key, combined(outcomes))
-        yield unused_files_check_result(context, key, unused_paths_for(entity.name, unused_paths(store.list_keys())))
+        unused = unused_paths(store.list_keys(partition_days(context)))
+        yield unused_files_check_result(context, key, unused_paths_for(entity.name, unused))
 
     return _bronze
 
