@@ -43,8 +43,12 @@ KEEP_SNAPSHOTS_DAYS = 7
 KEEP_SNAPSHOTS = 60
 EXPIRE_BATCH = 20
 # Tables are created with these properties: the metadata stays small however many commits a table sees.
+# Manifests are merged once a commit would leave 4 (Iceberg's default waits for 100): listing a table's
+# files reads every manifest, about 4 ms each, and a table kept ~30 after a year of nights (1.2 s a night
+# for the catalog alone); merged, it keeps at most 4, and a merge rewrites one small manifest.
 TABLE_PROPERTIES = {
     "commit.manifest-merge.enabled": "true",
+    "commit.manifest.min-count-to-merge": "4",
     "write.metadata.delete-after-commit.enabled": "true",
     "write.metadata.previous-versions-max": "20",
     "format-version": "2",
@@ -378,6 +382,12 @@ class TableStore:
                     with tx.update_spec() as spec:
                         spec.add_identity(partition_column)
             return self.catalog.load_table(self.identifier(table))
+        # A table created before a property was added or changed gets it (once).
+        changed = {k: v for k, v in TABLE_PROPERTIES.items() if k != "format-version" and t.properties.get(k) != v}
+        if changed:
+            with t.transaction() as tx:
+                tx.set_properties(changed)
+            t = self.catalog.load_table(self.identifier(table))
         # Schema evolution: new columns are added by name; existing ones keep their ids and types.
         missing = [f for f in schema if f.name not in t.schema().column_names]
         stale = [f for f in t.schema().fields if (doc := describe(table, f.name)) and f.doc != doc]
