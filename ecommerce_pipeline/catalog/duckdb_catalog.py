@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pyiceberg.conversions import from_bytes
 from pyiceberg.expressions import In
+from pyiceberg.types import DateType
 
 from ecommerce_pipeline.catalog.query_library import VIEW_SCHEMA, duckdb_sql, query_names
 from ecommerce_pipeline.storage.lake import PART_FILE, Lake, LocalLake
@@ -35,6 +37,15 @@ def columns_never_changed(iceberg) -> bool:
     so every data file has the current columns in the current order."""
     columns = {tuple((f.name, str(f.field_type)) for f in schema.fields) for schema in iceberg.schemas().values()}
     return len(columns) == 1
+
+
+def _may_hold(data_file, field_id: int, days: list[date]) -> bool:
+    """Whether a data file's statistics for a date column leave room for one of ``days`` (no statistics: yes)."""
+    low, high = (data_file.lower_bounds or {}).get(field_id), (data_file.upper_bounds or {}).get(field_id)
+    if low is None or high is None:
+        return True
+    low, high = (_EPOCH + timedelta(days=from_bytes(DateType(), b)) for b in (low, high))
+    return any(low <= d <= high for d in days)
 
 
 def _day_file(day: date) -> str:
@@ -226,7 +237,9 @@ class DuckDBCatalog:
                     files, dated = self._iceberg_files_of_days(table, iceberg, days)
                 else:
                     files, dated = self._hive_files_of_days(table, days)
-                if files is None:  # no column to select by: the whole view, as before
+                if files is None and table in self._listed:  # no column to select by: the whole table, as listed
+                    counts[view] = sum(f.record_count for f in self._listed[table][1])
+                elif files is None:  # no column to select by: the whole view, as before
                     counts[view] = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
                 elif not files:
                     counts[view] = 0
@@ -243,6 +256,11 @@ class DuckDBCatalog:
             return None, False
         if not days:
             return [], True
+        if table in self._listed:
+            # The files ``register`` listed, each kept when its business_date range (from the manifests'
+            # column statistics) can hold one of the days: no second walk of the manifests.
+            field = iceberg.schema().find_field("business_date").field_id
+            return [local_path(f.file_path) for f in self._listed[table][1] if _may_hold(f, field, days)], True
         # Partition values (or column statistics) in the manifests rule out every other file.
         return self.tables.files(table, where=In("business_date", [d.isoformat() for d in days])), True
 
