@@ -48,6 +48,15 @@ def _may_hold(data_file, field_id: int, days: list[date]) -> bool:
     return any(low <= d <= high for d in days)
 
 
+def _hive_select(files: str) -> str:
+    """The SELECT of a bronze or quarantine view over ``files`` (a SQL glob or list): one reading for the view
+    and for the check that its columns did not change."""
+    return (
+        f"SELECT * FROM read_parquet({files}, hive_partitioning = true, union_by_name = true, "
+        "hive_types = {'year': INTEGER, 'month': INTEGER, 'day': INTEGER})"
+    )
+
+
 def _day_file(day: date) -> str:
     return f"year={day.year:04d}/month={day.month:02d}/day={day.day:02d}/{PART_FILE}"
 
@@ -149,11 +158,7 @@ class DuckDBCatalog:
                 ):
                     continue
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
-                con.execute(
-                    f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM read_parquet("
-                    f"{literal(files)}, hive_partitioning = true, union_by_name = true, "
-                    "hive_types = {'year': INTEGER, 'month': INTEGER, 'day': INTEGER})"
-                )
+                con.execute(f"CREATE OR REPLACE VIEW {view} AS {_hive_select(literal(files))}")
                 self._changed_columns = True
             con.execute("COMMIT")
         return registered
@@ -168,10 +173,7 @@ class DuckDBCatalog:
         if not all(f.exists() for f in files):  # a day removed may take a column with it
             return False
         listed = ", ".join(literal(str(f)) for f in files)
-        incoming = con.execute(
-            f"DESCRIBE SELECT * FROM read_parquet([{listed}], hive_partitioning = true, union_by_name = true, "
-            "hive_types = {'year': INTEGER, 'month': INTEGER, 'day': INTEGER})"
-        ).fetchall()
+        incoming = con.execute(f"DESCRIBE {_hive_select(f'[{listed}]')}").fetchall()
         return [tuple(c[:2]) for c in incoming] == _columns(con, view)
 
     def register_query_library(self) -> tuple[list[str], dict[str, str]]:

@@ -77,27 +77,25 @@ def merge_versions(
     cols = ", ".join(quote(c) for c in stored_columns)
     con.register("days", pa.table({"day": pa.array(days, pa.date32())}))
     untouched = None
-    outputs = {*stored_columns, "valid_to", "is_current", *(derived_columns or {})}
-    if history is not None and history.num_rows and outputs <= set(history.column_names):
-        # Only the keys the run adds a version to, or whose versions it replaces (a re-run of a landing day),
-        # are merged again; every other key's versions, validity and derived columns stay as stored.
+    if history is not None and history.num_rows:
         con.register("history", history)
-        touched = arrow(
-            con,
-            f"""
-            SELECT {k} FROM checked WHERE _failures = ''
-            UNION SELECT {k} FROM history WHERE landing_date IN (SELECT day FROM days)
-            """,
-        )
-        con.register("touched", touched)
-        untouched = arrow(con, f"SELECT * FROM history WHERE {k} NOT IN (SELECT {k} FROM touched)")
-        mine = f"{k} IN (SELECT {k} FROM touched)"
+        mine = "true"
+        outputs = {*stored_columns, "valid_to", "is_current", *(derived_columns or {})}
+        if outputs <= set(history.column_names):  # else stored before a column was added: merge every key again
+            # Only the keys the run adds a version to, or whose versions it replaces (a re-run of a landing
+            # day), are merged again; every other key's versions, validity and derived columns stay as stored.
+            touched = arrow(
+                con,
+                f"""
+                SELECT {k} FROM checked WHERE _failures = ''
+                UNION SELECT {k} FROM history WHERE landing_date IN (SELECT day FROM days)
+                """,
+            )
+            con.register("touched", touched)
+            untouched = arrow(con, f"SELECT * FROM history WHERE {k} NOT IN (SELECT {k} FROM touched)")
+            mine = f"{k} IN (SELECT {k} FROM touched)"
         kept_sql = f"SELECT {cols} FROM history WHERE landing_date NOT IN (SELECT day FROM days) AND {mine}"
         old_sql = f"SELECT {cols} FROM history WHERE {mine}"
-    elif history is not None and history.num_rows:  # stored before a column was added: merge every key again
-        con.register("history", history)
-        kept_sql = f"SELECT {cols} FROM history WHERE landing_date NOT IN (SELECT day FROM days)"
-        old_sql = f"SELECT {cols} FROM history"
     else:
         kept_sql = old_sql = f"SELECT {cols} FROM checked WHERE false"
     merged = arrow(
