@@ -312,11 +312,15 @@ def resolve_dimensions(
     con.register("customers", customers)
     con.register("products", products)
     *joins, (_, resolved) = resolve_steps("r0", "customers", "products").items()
-    steps = {}  # kept referenced while the connection reads them
+    step, previous = None, "r0"  # each step is kept referenced while the connection reads it
     for name, sql in joins:
-        steps[name] = arrow(con, sql)
-        con.register(name, steps[name])
+        step = arrow(con, sql)
+        con.register(name, step)
+        # Each step reads only the one before it, which is a full copy of the rows: let it go.
+        con.unregister(previous)
+        previous = name
     table = arrow(con, resolved, {"non_revenue": list(non_revenue_statuses)})
+    del step
     con.close()
     return table
 

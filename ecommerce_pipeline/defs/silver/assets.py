@@ -351,9 +351,9 @@ class OrdersStep:
     (never its rows, so a year's backfill holds one chunk's rows at a time)."""
 
     versions: int  # order versions received
-    version_days: pa.Table  # their landing days (one column)
+    versions_by_day: Counter  # landing day -> versions received
     lines: int  # line versions received
-    line_days: pa.Table  # their landing days (one column)
+    lines_by_day: Counter  # landing day -> line versions received
     duplicate_lines: dict  # landing day -> line copies superseded within the day
     orders_quarantine: pa.Table
     lines_quarantine: pa.Table
@@ -367,6 +367,18 @@ def _orders_step(
     store: TableStore, days: list[date], orders, items, rejected, settings: PipelineSettings
 ) -> OrdersStep:
     batch = order_batch(orders, items, rejected, settings.timezone(), settings.currency())
+    # What the step reports of the batch is taken now (counts, not columns: any column of a DuckDB result keeps
+    # every column of it alive, as pyarrow releases an imported batch as a whole), so each of the chunk's large
+    # tables can go as soon as the next one is made: a chunk's peak is a few copies of its rows, not all of them.
+    received = {
+        "versions": batch.headers.num_rows,
+        "versions_by_day": count_by(batch.headers, "landing_date"),
+        "lines": batch.lines.num_rows,
+        "lines_by_day": count_by(batch.lines, "version_landing_date"),
+        "duplicate_lines": batch.duplicate_lines_by_day,
+        "orders_quarantine": batch.orders_quarantine,
+        "lines_quarantine": batch.lines_quarantine,
+    }
     new_ids = set(batch.headers.column("order_id").to_pylist())
     touched, old_dates = _version_dates(store, new_ids, days)
     version_dates = old_dates | set(batch.headers.column("order_date").to_pylist())
@@ -377,12 +389,11 @@ def _orders_step(
         days,
         sorted(touched),
     )
+    del batch
     store.restate(ORDER_VERSIONS, "order_date", version_dates, merged.headers)
     store.restate(LINE_VERSIONS, "order_date", version_dates, merged.lines)
 
     restated = version_dates | set(merged.current.column("order_date").to_pylist())
-    current = _resolve_dates(store, restated, merged.current.select(UNRESOLVED_COLUMNS), touched, settings)
-
     # The dates of each landing day's versions, so a re-run revisits them; the rest go to the last day.
     footprint = defaultdict(set)
     headers = merged.headers
@@ -390,16 +401,14 @@ def _orders_step(
         if landing in days:
             footprint[landing].add(d)
     footprint[max(days)] |= restated
+    current_rows = merged.current.select(UNRESOLVED_COLUMNS)
+    del merged, headers
+    current = _resolve_dates(store, restated, current_rows, touched, settings)
+    del current_rows
     restatements.record(store, table_of(ORDERS), days, footprint)
     check = check_schema("orders_validated", current)
     return OrdersStep(
-        versions=batch.headers.num_rows,
-        version_days=batch.headers.select(["landing_date"]),
-        lines=batch.lines.num_rows,
-        line_days=batch.lines.select(["version_landing_date"]),
-        duplicate_lines=batch.duplicate_lines_by_day,
-        orders_quarantine=batch.orders_quarantine,
-        lines_quarantine=batch.lines_quarantine,
+        **received,
         check=check,
         # A copy: a slice would keep every chunk's rows alive in ``steps`` until the step ends (1.3 GiB of a
         # year's backfill).
@@ -500,7 +509,7 @@ def orders_validated(
         bronze_rows_by_day(bronze_orders),
         bronze_rows_by_day(bronze_order_items),
     )
-    versions_by_day = count_by(pa.concat_tables([s.version_days for s in steps]), "landing_date")
+    versions_by_day = sum((s.versions_by_day for s in steps), Counter())
     quarantined_by_day = count_by(orders_q, "business_date")
     duplicates = sum((Counter(s.duplicate_lines) for s in steps), Counter())
     check_partitions(
@@ -513,7 +522,7 @@ def orders_validated(
             ORDERS,
             "line_conservation",
             bronze_lines_by_day,
-            count_by(pa.concat_tables([s.line_days for s in steps]), "version_landing_date"),
+            sum((s.lines_by_day for s in steps), Counter()),
             count_by(lines_q, "business_date"),
             duplicates,
         ),
@@ -646,6 +655,7 @@ def events_clean(
         figures.update(_event_day_figures(merged, dates))
         preview = kept.take(pa.array(range(min(PREVIEW_ROWS, kept.num_rows)), pa.int64()))  # not a view of the chunk
         restated |= dates
+        del incoming, merged, new_rows, kept  # before the next chunk is read, not when it replaces them
     days = partition_days(context)
     untouched = [d for d in days if d not in day_checks]
     # A flagged copy of an event is not checked, as in the run's own chunks.
