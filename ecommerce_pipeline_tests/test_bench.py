@@ -127,6 +127,10 @@ def test_the_s3_measurement_reports_bytes_read_against_bytes_stored(tmp_path, ca
     assert sum(step["gets"] for step in s3["steps"].values()) == lake["gets"]
     assert {"orders_validated", "gold__daily_sales_summary"} <= set(s3["steps"])
     assert s3["max_gets_of_an_object_in_a_step"] >= 1
+    # Each object's bytes read at most once per step: footers and Iceberg files kept, no byte range twice.
+    assert s3["objects_read_over_once_in_a_step"] == s3["data_files_read_over_once_in_a_step"] == 0, {
+        step: f["objects_read_over_once"] for step, f in s3["steps"].items() if f["objects_read_over_once"]
+    }
     out = capsys.readouterr().out
     assert "bytes read / bytes stored in the lake" in out and "each object read once per step" in out
 

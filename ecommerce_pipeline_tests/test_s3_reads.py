@@ -1,13 +1,14 @@
 """The S3 lake reads by byte ranges, measured on the moto server: every object GET it answers is noted by the
 server itself (``S3ReadMeter``), whichever client sent it."""
 
+import time
 from datetime import date
 
 import boto3
 import pyarrow as pa
 import pytest
 
-from ecommerce_pipeline.ops.local_aws import ObjectRead, lake_traffic
+from ecommerce_pipeline.ops.local_aws import ObjectRead, lake_traffic, stored_objects
 from ecommerce_pipeline.storage.aws import session
 from ecommerce_pipeline.storage.lake import PartitionScan, day_chunks
 from ecommerce_pipeline.storage.s3_lake import SMALL_OBJECT, S3Lake, layer_uris
@@ -47,6 +48,26 @@ def span(read: ObjectRead, size: int) -> tuple[int, int]:
         return 0, size - 1
     first, _, last = read.range.removeprefix("bytes=").partition("-")
     return int(first), min(int(last), size - 1)
+
+
+def fetched_twice(reads: list[ObjectRead], size: int) -> int:
+    """How many of an object's bytes the ``reads`` fetched more than once."""
+    marks = bytearray(size)
+    twice = 0
+    for first, last in (span(r, size) for r in reads):
+        twice += sum(1 for b in marks[first : last + 1] if b)
+        marks[first : last + 1] = b"\x01" * (last - first + 1)
+    return twice
+
+
+def reset_meter() -> None:
+    """Forget the reads noted so far, once the server has noted them all (it notes a GET once it has sent the
+    last byte, which may be after the client has it all)."""
+    meter, noted = metered_server().meter, -1
+    while len(meter.reads()) != noted:
+        noted = len(meter.reads())
+        time.sleep(0.05)
+    meter.reset()
 
 
 def object_reads(key: str) -> list[ObjectRead]:
@@ -109,9 +130,9 @@ def test_a_steps_scan_fetches_each_object_whole_at_most_once(lake_of):
     large_reads, small_reads = object_reads(large), object_reads(small)
     covering = [r for r in large_reads if span(r, large_size) == (0, large_size - 1)]
     assert len(covering) <= 1
-    # The footer once (pyarrow fetches the file's last 64 KiB for it), then the column chunks once.
+    # The file's last 64 KiB once (the footer, and the column chunks in them), then the other column chunks once.
     fetched = sum(r.bytes for r in large_reads)
-    assert fetched <= large_size + SMALL_OBJECT
+    assert fetched_twice(large_reads, large_size) == 0 and fetched <= large_size
     assert [r.bytes for r in small_reads] == [small_size]
     traffic = lake_traffic(metered_server().meter.reads(), writer.layers.values())
     assert traffic.bytes_read == fetched + small_size and traffic.bytes_stored == large_size + small_size
@@ -121,6 +142,30 @@ def test_a_steps_scan_fetches_each_object_whole_at_most_once(lake_of):
         f"({len(covering)} of them whole); small object {len(small_reads)} GET of {small_size} bytes; "
         f"{traffic.summary()}"
     )
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+@pytest.mark.parametrize("rows", [2_000, 6_000, 60_000])
+def test_a_steps_scan_fetches_no_byte_of_a_bronze_file_twice(lake_of, rows, streamed):
+    """A step's reads of its lazy input (schema, row counts, the rows: by chunks of days, or streamed in batches),
+    on files just over the footer read (whose last 64 KiB are mostly column data) and larger: each byte of the
+    file fetched once, the footer included."""
+    lake_of().write_partition(TABLE, D1, orders(D1, rows))
+    key, size = stored(lake_of(), D1)
+    assert size > SMALL_OBJECT
+    reset_meter()
+
+    lake = lake_of()
+    if streamed:
+        scan = PartitionScan(lake, TABLE, [D1])
+        assert lake.partition_rows(TABLE, D1) == rows
+        assert sum(b.num_rows for b in scan.batches(1_000)) == rows
+    else:
+        assert scan_as_a_step_does(lake, [D1]) == rows
+
+    reads = object_reads(key)
+    assert fetched_twice(reads, size) == 0, [r.range for r in reads]
+    assert sum(r.bytes for r in reads) <= size
 
 
 def test_a_replaced_object_is_read_anew(lake_of):
@@ -149,7 +194,7 @@ def test_an_iceberg_read_of_a_few_columns_fetches_only_those(aws_env):
         c.path_in_schema: c
         for c in (pq.ParquetFile(io.BytesIO(body)).metadata.row_group(0).column(i) for i in range(6))
     }
-    metered_server().meter.reset()
+    reset_meter()
 
     data = store.read("silver/orders_validated", ["order_id", "amount"])
 
@@ -164,3 +209,39 @@ def test_an_iceberg_read_of_a_few_columns_fetches_only_those(aws_env):
         first = chunks[skipped].data_page_offset
         assert not any(start <= first <= end for start, end in column_reads), skipped
     print(f"\niceberg projected read: {fetched} of {len(body)} bytes in {len(reads)} GETs")
+
+
+def test_iceberg_files_are_fetched_once_however_often_a_table_is_loaded(aws_env):
+    """A step loads a table many times (its rows, its snapshot, its files, a second read): the metadata JSON,
+    manifest list and manifests are immutable and fetched once, a data file's footer (its last 64 KiB) once; only
+    the column chunks read again are fetched again. A commit in between is seen."""
+    from ecommerce_pipeline.defs.resources import GlueTablesResource
+    from ecommerce_pipeline.storage.kept_io import KEPT
+
+    store = GlueTablesResource().store()
+    table = "silver/orders_validated"
+    store.replace(table, orders(D1, 60_000), "business_date")
+    reset_meter()
+    KEPT.clear()  # as a new process would start
+
+    for _ in range(2):
+        assert store.read(table, ["order_id", "amount"]).num_rows == 60_000
+        assert store.snapshot_rows(table)[1] == 60_000 and len(store.files(table)) == 1
+        assert store.read(table).num_rows == 60_000
+
+    reads, sizes = metered_server().meter.reads(), stored_objects([aws_env["ECOM_SILVER_URI"]])
+    read = {r.key for r in reads}
+    assert read <= set(sizes) and any(k.endswith(".metadata.json") for k in read) and any(".avro" in k for k in read)
+    for key in read:
+        mine = [r for r in reads if r.key == key]
+        if key.endswith(".parquet"):
+            # The last 64 KiB in one GET; the column chunks in them never fetched again.
+            tail_start = sizes[key] - SMALL_OBJECT
+            assert [span(r, sizes[key]) for r in mine if span(r, sizes[key])[1] >= tail_start] == [
+                (tail_start, sizes[key] - 1)
+            ], (key, [r.range for r in mine])
+        else:
+            assert fetched_twice(mine, sizes[key]) == 0, (key, [r.range for r in mine])
+
+    store.replace(table, orders(D2, 10), "business_date")  # a commit: the next load sees it
+    assert store.read(table, ["order_id"]).num_rows == 10

@@ -12,10 +12,10 @@ does (Snappy), so types such as timezone-aware timestamps and nullable integers 
 
 Reads go through pyarrow's own S3 filesystem, by byte ranges as the local lake reads its files: a file's
 footer, then only the column chunks asked for, one row group at a time when streamed. A lake object keeps
-each footer it has read (a small object, which the footer read would fetch whole anyway, is kept whole), so
-the several reads a step makes of one input (schema, row counts, key columns, the rows) fetch each object's
-footer once and never fetch a small object twice. An object replaced in the meantime (another size or time)
-is read again.
+each object's footer and the last 64 KiB it was read from (``kept_io``; all of a small object), and answers
+the column chunks that lie in them from memory, so the several reads a step makes of one input (schema, row
+counts, key columns, the rows) fetch each object's footer once and no byte of an object twice. An object
+replaced in the meantime (another size or time) is read again.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from ecommerce_pipeline.storage.aws import MAX_ATTEMPTS, join_uri
+from ecommerce_pipeline.storage.kept_io import FOOTER_READ, open_kept, read_tail
 from ecommerce_pipeline.storage.lake import (
     PART_FILE,
     Lake,
@@ -48,8 +49,8 @@ from ecommerce_pipeline.storage.lake import (
 _PARTITION = re.compile(r"/year=(\d{4})/month=(\d{2})/day=(\d{2})/")
 
 # pyarrow reads a Parquet file's last 64 KiB to find its footer: a smaller object is fetched whole by that read.
-SMALL_OBJECT = 64 * 1024
-# What one lake object keeps of small objects it has fetched whole, at most.
+SMALL_OBJECT = FOOTER_READ
+# What one lake object keeps of objects' last bytes (all of a small object), at most.
 KEPT_BYTES = 64 * 1024 * 1024
 
 
@@ -97,8 +98,9 @@ class S3Lake(Lake):
         self.layers = layers
         self.session = boto3_session or boto3.Session()
         self._filesystem = filesystem
-        # object key -> ((size, modified), its footer, or its bytes when small)
-        self._seen: dict[str, tuple[tuple, pq.FileMetaData | pa.Buffer]] = {}
+        # object key -> ((size, modified), its footer, its last 64 KiB: all of a small object; empty once
+        # KEPT_BYTES of them are kept)
+        self._seen: dict[str, tuple[tuple, pq.FileMetaData, pa.Buffer]] = {}
         self._kept_bytes = 0
 
     @property
@@ -140,7 +142,7 @@ class S3Lake(Lake):
         """PUT the partition's file over the old one, then remove anything else left in its folder."""
         target = self._file(table, day)
         wr.s3.upload(payload, target, use_threads=False, boto3_session=self.session)
-        self._seen.pop(_key(target), None)
+        self._forget(_key(target))
         stale = [p for p in self._objects(self.partition_location(table, day)) if p != target]
         if stale:
             wr.s3.delete_objects(stale, use_threads=False, boto3_session=self.session)
@@ -226,24 +228,39 @@ class S3Lake(Lake):
         return info if info.type == pafs.FileType.File else None
 
     def _parquet(self, info: pafs.FileInfo, pre_buffer: bool = False) -> pq.ParquetFile:
-        """The object as a Parquet file, its footer (or, small, its bytes) fetched once for this lake object.
-        ``pre_buffer``: each read fetches the column chunks it needs in a few coalesced ranges."""
+        """The object as a Parquet file, its last 64 KiB (its footer, or all of a small object) fetched once for
+        this lake object: the footer is read from them, and so are the column chunks that lie in them, so no
+        byte of the object is fetched twice. ``pre_buffer``: each read fetches the column chunks it needs in a
+        few coalesced ranges."""
         version = (info.size, int(info.mtime.timestamp()) if info.mtime else None)
         seen = self._seen.get(info.path)
         if seen is None or seen[0] != version:
-            if info.size <= SMALL_OBJECT and self._kept_bytes + info.size <= KEPT_BYTES:
-                with self.filesystem.open_input_file(info.path) as source:
-                    seen = (version, source.read_buffer())
-                self._kept_bytes += info.size
-            else:
-                opened = pq.ParquetFile(self.filesystem.open_input_file(info.path), pre_buffer=pre_buffer)
-                self._seen[info.path] = (version, opened.metadata)
-                return opened
-            self._seen[info.path] = seen
-        kept = seen[1]
-        if isinstance(kept, pa.Buffer):
-            return pq.ParquetFile(pa.BufferReader(kept))
-        return pq.ParquetFile(self.filesystem.open_input_file(info.path), metadata=kept, pre_buffer=pre_buffer)
+            source = self.filesystem.open_input_file(info.path)
+            metadata, tail = None, read_tail(source, info.size)
+        else:
+            _, metadata, tail = seen
+            source = self.filesystem.open_input_file(info.path) if tail.size < info.size else None
+        opened = pq.ParquetFile(
+            open_kept(source, info.size, tail) if tail.size else source, metadata=metadata, pre_buffer=pre_buffer
+        )
+        if metadata is None:
+            self._keep(info.path, (version, opened.metadata, tail))
+        return opened
+
+    def _keep(self, path: str, seen: tuple[tuple, pq.FileMetaData, pa.Buffer]) -> None:
+        """Keep an object's footer, and its last bytes while ``KEPT_BYTES`` allows (else a later read of the
+        columns in them fetches them again: never more than 64 KiB of an object)."""
+        self._forget(path)
+        version, metadata, tail = seen
+        if self._kept_bytes + tail.size > KEPT_BYTES:
+            tail = pa.py_buffer(b"")
+        self._seen[path] = (version, metadata, tail)
+        self._kept_bytes += tail.size
+
+    def _forget(self, path: str) -> None:
+        previous = self._seen.pop(path, None)
+        if previous is not None:
+            self._kept_bytes -= previous[2].size
 
     def _read(self, info: pafs.FileInfo, columns: Sequence[str] | None) -> pa.Table:
         parquet = self._parquet(info, pre_buffer=True)

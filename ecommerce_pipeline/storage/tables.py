@@ -498,10 +498,13 @@ def glue_table_store(
     database: str, silver_uri: str, gold_uri: str, region: str | None, endpoint: str | None = None
 ) -> TableStore:
     """On AWS: the Glue Data Catalog (tables of type ICEBERG, read by Athena) and the layers' S3 prefixes.
-    ``endpoint``: another S3/Glue endpoint (a moto server, LocalStack)."""
+    ``endpoint``: another S3/Glue endpoint (a moto server, LocalStack). Files are read through ``KeptFileIO``:
+    an Iceberg metadata file (immutable, as data files are) is fetched once by the process, not at every load of
+    its table, and a data file's footer once; which metadata is current is still asked of Glue at every load."""
     from pyiceberg.catalog.glue import GlueCatalog
 
-    properties = {"glue.region": region, "s3.region": region} if region else {}
+    properties = {"py-io-impl": "ecommerce_pipeline.storage.kept_io.KeptFileIO"}
+    properties |= {"glue.region": region, "s3.region": region} if region else {}
     if endpoint:
         properties |= {"glue.endpoint": endpoint, "s3.endpoint": endpoint}
     return TableStore(GlueCatalog("glue", **properties), {"silver": silver_uri, "gold": gold_uri}, database)
