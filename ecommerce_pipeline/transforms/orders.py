@@ -131,6 +131,9 @@ LEFT JOIN conflicting c ON c.business_date = h.business_date AND c.order_id = h.
 """,
 }
 
+# The steps that NEW_HEADERS, NEW_LINES and the two quarantines read.
+FINAL_STEPS = ("headers_checked", "lines_checked")
+
 NEW_HEADERS = """
 SELECT order_id, customer_id, order_ts, order_date, lower(trim(status)) AS status,
        coalesce(lower(trim(payment_method)), 'unknown') AS payment_method,
@@ -190,11 +193,16 @@ def order_batch(
     for name, sql in BATCH_STEPS.items():
         steps[name] = arrow(con, sql.format(order_date=local_date("o.order_ts", timezone)))
         con.register(name, steps[name])
+    dup_lines = con.execute("SELECT business_date, sum(superseded) FROM items_d GROUP BY ALL").fetchall()
+    # What follows reads only the checked headers and lines: the other steps (copies of the day's orders and
+    # lines among them) go before the versions are made, so a large day holds fewer copies of itself.
+    for name in [n for n in steps if n not in FINAL_STEPS]:
+        con.unregister(name)
+        del steps[name]
     headers = arrow(con, NEW_HEADERS, {"currency": default_currency})
     lines = arrow(con, NEW_LINES)
     orders_q = arrow(con, ORDERS_QUARANTINE).cast(QUARANTINE_SCHEMA)
     lines_q = arrow(con, LINES_QUARANTINE).cast(QUARANTINE_SCHEMA)
-    dup_lines = con.execute("SELECT business_date, sum(superseded) FROM items_d GROUP BY ALL").fetchall()
     con.close()
     return OrderBatch(headers, lines, orders_q, lines_q, {day: int(n) for day, n in dup_lines if n})
 

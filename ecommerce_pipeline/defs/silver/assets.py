@@ -367,6 +367,7 @@ def _orders_step(
     store: TableStore, days: list[date], orders, items, rejected, settings: PipelineSettings
 ) -> OrdersStep:
     batch = order_batch(orders, items, rejected, settings.timezone(), settings.currency())
+    del orders, items, rejected  # the chunk's bronze rows: the batch holds what is needed of them
     # What the step reports of the batch is taken now (counts, not columns: any column of a DuckDB result keeps
     # every column of it alive, as pyarrow releases an imported batch as a whole), so each of the chunk's large
     # tables can go as soon as the next one is made: a chunk's peak is a few copies of its rows, not all of them.
