@@ -610,6 +610,12 @@ def _check_stored_dates(
     return rows
 
 
+# What events_clean reads of its counted events: the schema check's columns, the date and the session order.
+_EVENT_CHECK_COLUMNS = list(
+    dict.fromkeys([*checked_columns("events_clean"), "business_date", "event_seq", "is_duplicate"])
+)
+
+
 @dg.multi_asset(
     name="events_clean",
     ins={"bronze_events": dg.AssetIn(bronze_key("events"), metadata=lazily())},
@@ -637,26 +643,31 @@ def events_clean(
         incoming = new_events(bronze_events.of_days(days), pipeline_settings.timezone())
         dates = set(incoming.column("business_date").to_pylist()) | restatements.restated(store, table, days)
         merged = merge_events(store.read_dates(table, "business_date", dates), incoming, days)
-        store.restate(table, "business_date", dates, merged)
         footprint = defaultdict(set)
         for d, landing in zip(
             incoming.column("business_date").to_pylist(), incoming.column("landing_date").to_pylist()
         ):
             footprint[landing].add(d)
         footprint[max(days)] |= dates
+        del incoming  # merged holds the chunk's events now: one copy of them while they are written, not two
+        store.restate(table, "business_date", dates, merged)
         restatements.record(store, table, days, footprint)
-        new_rows = merged.filter(pc.is_in(merged.column("landing_date"), pa.array(days, pa.date32())))
+        counts = merged.select(["landing_date", "is_duplicate"])  # narrow: the filter copies what it keeps
+        new_rows = counts.filter(pc.is_in(counts.column("landing_date"), pa.array(days, pa.date32())))
         stored_rows += new_rows.num_rows
         stored_by_day += count_by(new_rows, "landing_date")
         duplicates += int(pc.sum(new_rows.column("is_duplicate")).as_py() or 0)
-        kept = counted(merged)
+        # The counted events in the columns the check and the figures read: a copy of every column of a day of
+        # clicks (URLs, user agents) would double the step's peak on a large day.
+        kept = counted(merged.select(_EVENT_CHECK_COLUMNS))
         sessions += int(pc.sum(pc.equal(kept.column("event_seq"), 1)).as_py() or 0)
         checks.append(check_schema("events_clean", kept.select(checked_columns("events_clean"))))
         day_checks.update(day_schema_checks(EVENTS, kept, "business_date", checks[-1], dates))
         figures.update(_event_day_figures(merged, dates))
-        preview = kept.take(pa.array(range(min(PREVIEW_ROWS, kept.num_rows)), pa.int64()))  # not a view of the chunk
+        first_counted = pc.indices_nonzero(pc.invert(merged.column("is_duplicate")))
+        preview = merged.take(first_counted[:PREVIEW_ROWS])  # a copy, not a view of the chunk
         restated |= dates
-        del incoming, merged, new_rows, kept  # before the next chunk is read, not when it replaces them
+        del merged, counts, new_rows, kept, first_counted  # before the next chunk is read, not when replaced
     days = partition_days(context)
     untouched = [d for d in days if d not in day_checks]
     # A flagged copy of an event is not checked, as in the run's own chunks.
