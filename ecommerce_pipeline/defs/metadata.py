@@ -139,8 +139,12 @@ def day_schema_checks(
     key: dg.AssetKey, table: pa.Table, date_column: str, outcome: SchemaOutcome, days
 ) -> dict[date, dg.AssetCheckResult]:
     """Per day of ``days``: the schema check of that day's rows, from one check of the whole ``table``."""
-    dates = table.column(date_column).to_pylist()
-    checked, failing = Counter(dates), Counter(dates[i] for i in outcome.failing_positions)
+    # Counted by Arrow: a Python list of every row's date took seconds on a day of millions of clicks.
+    checked = count_by(table, date_column)
+    failing = Counter()
+    if outcome.failing_positions:
+        positions = pa.array(outcome.failing_positions, pa.int64())
+        failing = Counter(table.column(date_column).take(positions).to_pylist())
     return {
         day: dg.AssetCheckResult(
             asset_key=key,
