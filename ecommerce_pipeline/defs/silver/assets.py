@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import dagster as dg
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.expressions import And, EqualTo, GreaterThanOrEqual, In, LessThanOrEqual, Or
@@ -664,8 +665,9 @@ def events_clean(
         checks.append(check_schema("events_clean", kept.select(checked_columns("events_clean"))))
         day_checks.update(day_schema_checks(EVENTS, kept, "business_date", checks[-1], dates))
         figures.update(_event_day_figures(merged, dates))
-        first_counted = pc.indices_nonzero(pc.invert(merged.column("is_duplicate")))
-        preview = merged.take(first_counted[:PREVIEW_ROWS])  # a copy, not a view of the chunk
+        # numpy, not pc.indices_nonzero: pyarrow 25's crashes the process on a column without chunks (no events).
+        first_counted = np.flatnonzero(~merged.column("is_duplicate").to_numpy(zero_copy_only=False))
+        preview = merged.take(pa.array(first_counted[:PREVIEW_ROWS], pa.int64()))  # a copy, not a view
         restated |= dates
         del merged, counts, new_rows, kept, first_counted  # before the next chunk is read, not when replaced
     days = partition_days(context)
