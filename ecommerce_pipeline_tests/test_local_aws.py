@@ -3,6 +3,7 @@
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import urllib.request
@@ -107,3 +108,24 @@ def test_the_readme_aws_quickstart_runs_as_written_and_gives_gold_rows(tmp_path)
     assert set(gold) == {"daily_sales_summary", "customer_lifetime_value", "product_performance", "conversion_funnel"}
     assert all(rows > 0 for rows in gold.values()), gold
     assert (tmp_path / ".dagster").is_dir()  # the run went into the clone's own instance
+
+
+@pytest.mark.parametrize("how", ["ignored", "blocked"])
+def test_stop_ends_a_server_started_by_a_process_that_ignores_or_blocks_sigterm(tmp_path, how):
+    # Both are inherited across exec: the full suite's process had one of them, and stop left servers running.
+    if how == "ignored":
+        previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    else:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        process, _ = local_aws.start(0, tmp_path / ".local-aws")
+    finally:
+        if how == "ignored":
+            signal.signal(signal.SIGTERM, previous)
+        else:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+    assert local_aws.stop(tmp_path / ".local-aws") == process.pid
+    try:
+        assert process.wait(timeout=30) is not None
+    finally:
+        process.kill()

@@ -307,4 +307,8 @@ def stop(state: Path = Path(STATE_DIR)) -> int | None:
 
 
 if __name__ == "__main__":
+    # A process started by one that ignores or blocks SIGTERM inherits that across exec (a test runner, a
+    # supervisor): ``stop`` would then leave the server running. It always ends on SIGTERM.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     MeteredMotoServer(int(sys.argv[1])).serve_forever()  # what start_server runs
