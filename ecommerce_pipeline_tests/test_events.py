@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, timedelta
 
 import pyarrow as pa
 
@@ -87,3 +87,56 @@ def test_missing_and_blank_devices_and_countries_get_defaults():
     ]  # fmt: skip
     countries = clean(STORE["events"]).column("country").to_pylist()
     assert set(countries) == {"unknown"}
+
+
+def test_the_merge_gives_the_rows_and_order_of_its_sql_statement():
+    """merge_events sorts keys and moves rows by position; MERGE_SQL, run whole by DuckDB, is its meaning.
+    Random days with copies of events within a day and across days, some landing days re-run."""
+    import random
+
+    from ecommerce_pipeline.transforms.events import MERGE_SQL, OUTPUT_COLUMNS
+    from ecommerce_pipeline.transforms.sql import query
+
+    rng = random.Random(7)
+    days = [date(2025, 1, d) for d in range(1, 6)]
+
+    def landing(day, n):
+        rows = []
+        for i in range(n):
+            event = rng.randrange(60)  # few ids: many copies, within the day and across days
+            rows.append(
+                {
+                    "event_id": f"E{event}",
+                    "session_id": f"S{rng.randrange(8)}",
+                    "event_type": rng.choice(["page_view", "add_to_cart"]),
+                    # the landing day or the day before: an event resent later lands on its own date
+                    "event_ts": f"{day - timedelta(rng.randrange(2))}T{rng.randrange(24):02d}:{rng.randrange(3):02d}:00Z",
+                    "customer_id": "C1",
+                    "product_id": "P1",
+                    "page_url": f"/p/{i}",
+                    "device_type": rng.choice(["mobile", "", None]),
+                    "country": "DE",
+                }
+            )
+        return new_events(bronze("events", rows, day))
+
+    stored = None
+    for day in days:
+        stored = merge_events(stored, landing(day, 80), [day])
+    rerun = pa.concat_tables([landing(days[1], 50), landing(days[3], 40)])
+    merged = merge_events(stored, rerun, [days[1], days[3]])
+    expected = query(
+        f"SELECT {', '.join(OUTPUT_COLUMNS)} FROM ({MERGE_SQL})",
+        stored=stored,
+        incoming=rerun,
+        days=pa.table({"day": pa.array([days[1], days[3]], pa.date32())}),
+    )
+    assert merged.num_rows == expected.num_rows == stored.num_rows - 80 - 80 + 90
+    assert merged.to_pylist() == expected.to_pylist()
+    assert pc_sum(merged.column("is_duplicate")) > 50  # the ids repeat: copies were flagged
+
+
+def pc_sum(column) -> int:
+    import pyarrow.compute as pc
+
+    return int(pc.sum(column).as_py())

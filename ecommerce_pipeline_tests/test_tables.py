@@ -103,3 +103,20 @@ def test_a_transactions_metadata_is_worked_out_once_per_state_and_follows_every_
         tx.append(_rows(DAYS[0], 1).append_column("note", pa.array(["gift"], pa.string())))
     notes = store.read("gold/t", ["note"]).column("note").to_pylist()
     assert notes.count("gift") == 1 and len(notes) == 11
+
+
+def test_a_large_restatement_is_written_in_slices_within_one_commit(store, monkeypatch):
+    """Above WRITE_SLICE_BYTES a restatement goes in slices (pyiceberg copies what it is given twice): the rows
+    are the same, the catalog sees one commit, and its current snapshot carries the commit's properties."""
+    store.restate("gold/t", "business_date", DAYS[:2], pa.concat_tables([_rows(DAYS[0], 5), _rows(DAYS[1], 5)]))
+    commits = len(store.load("gold/t").metadata.metadata_log)
+    data = pa.concat_tables([_rows(DAYS[0], 400, "3.00"), _rows(DAYS[1], 300, "4.00")])
+    monkeypatch.setattr(tables, "WRITE_SLICE_BYTES", data.nbytes // 5)
+    assert len(tables.write_slices(data)) >= 5
+    store.restate("gold/t", "business_date", DAYS[:2], data, properties={"ecommerce.test": "sliced"})
+    t = store.load("gold/t")
+    assert len(t.metadata.metadata_log) == commits + 1  # one catalog commit
+    assert t.current_snapshot().summary["ecommerce.test"] == "sliced"
+    assert len(store.files("gold/t")) >= 5  # a file per slice (and partition)
+    stored = store.read("gold/t").sort_by([("order_id", "ascending")])
+    assert stored.to_pylist() == data.sort_by([("order_id", "ascending")]).to_pylist()

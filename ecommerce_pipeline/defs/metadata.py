@@ -160,6 +160,12 @@ def day_schema_checks(
     }
 
 
+def distinct(column: pa.ChunkedArray) -> set:
+    """The column's values, each once: made unique in Arrow before Python sees them (a large day's column
+    of dates has millions of rows and a few values)."""
+    return set(pc.unique(column).to_pylist())
+
+
 def count_by(table: pa.Table | None, column: str) -> Counter:
     """Rows per value of ``column`` (a day), counted from the table itself."""
     if table is None or table.num_rows == 0:

@@ -33,6 +33,17 @@ def record(store: TableStore, table: str, landing_days: list[date], dates: dict[
     store.restate(LOG, "landing_date", landing_days, data, also=EqualTo("table_name", table))
 
 
+def footprint(rows: pa.Table, date_column: str, landing_column: str, landing_days: list[date]) -> dict[date, set[date]]:
+    """Landing day (of ``landing_days``) -> the dates of its rows in ``rows``: worked out on the distinct
+    pairs, never row by row in Python (a large day has millions of rows and a handful of pairs)."""
+    pairs = rows.select([landing_column, date_column]).group_by([landing_column, date_column]).aggregate([])
+    found: dict[date, set[date]] = {}
+    for landing, d in zip(pairs.column(landing_column).to_pylist(), pairs.column(date_column).to_pylist()):
+        if landing in landing_days:
+            found.setdefault(landing, set()).add(d)
+    return found
+
+
 def restated(store: TableStore, table: str, landing_days: list[date]) -> set[date]:
     """The business dates of ``table`` that the runs of ``landing_days`` restated (last time they ran)."""
     log = store.read_dates(LOG, "landing_date", landing_days, ["table_name", "business_date"])

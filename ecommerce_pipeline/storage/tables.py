@@ -54,6 +54,10 @@ TABLE_PROPERTIES = {
     "format-version": "2",
 }
 COMMIT_RETRIES = 5
+# pyiceberg's write copies a partition's rows twice (a filter per partition, then combine_chunks): a
+# 4.5-million-event day held three times over. A write larger than this goes in slices of about this size,
+# each its own append in the same commit, so the copies are of one slice at a time.
+WRITE_SLICE_BYTES = 256 * 2**20
 _EPOCH = date(1970, 1, 1)
 
 _locks: dict[str, threading.Lock] = {}
@@ -352,11 +356,15 @@ class TableStore:
         with _lock(table):
             for attempt in range(COMMIT_RETRIES):
                 t = self._table_for(table, data.schema, partition_column)
+                first, *rest = write_slices(data)
                 try:
-                    with warnings.catch_warnings():
+                    with warnings.catch_warnings(), t.transaction() as tx:
                         # Restating a date that had no rows yet is normal, not worth a warning.
                         warnings.filterwarnings("ignore", "Delete operation did not match any records")
-                        t.overwrite(data, overwrite_filter=where, snapshot_properties=properties or {})
+                        tx.overwrite(first, overwrite_filter=where, snapshot_properties=properties or {})
+                        for piece in rest:
+                            # Every snapshot carries the properties: readers look at the current one.
+                            tx.append(piece, snapshot_properties=properties or {})
                     break
                 except CommitFailedException:
                     # Another writer committed first: reload and redo on top of its commit.
@@ -415,6 +423,14 @@ class TableStore:
             before = referenced_files(t)
             t.maintenance.expire_snapshots().by_ids(old).commit()
             delete_unreferenced(self.load(table), before)
+
+
+def write_slices(data: pa.Table) -> list[pa.Table]:
+    """``data`` as zero-copy row slices of about WRITE_SLICE_BYTES each (one slice when it is smaller)."""
+    if data.nbytes <= WRITE_SLICE_BYTES or data.num_rows < 2:
+        return [data]
+    rows = max(1, data.num_rows * WRITE_SLICE_BYTES // data.nbytes)
+    return [data.slice(start, rows) for start in range(0, data.num_rows, rows)]
 
 
 def documented(table: str, schema: pa.Schema) -> pa.Schema:

@@ -27,6 +27,7 @@ from ecommerce_pipeline.defs.metadata import (
     day_figures,
     day_schema_checks,
     describe_partitions,
+    distinct,
     quarantine_day_figures,
     rule_counts,
     schema_check_result,
@@ -271,13 +272,13 @@ def _version_dates(store: TableStore, ids: set[str], days: list[date]) -> tuple[
     if index is None:
         return ids, set()
     replaced = index.filter(pc.is_in(index.column("landing_date"), pa.array(days, pa.date32())))
-    touched = ids | set(replaced.column("order_id").to_pylist())
+    touched = ids | distinct(replaced.column("order_id"))
     extra = touched - ids
     if extra:  # orders only in a replaced landing day: find all their versions
         more = store.read(ORDER_VERSIONS, ["order_id", "order_date"], In("order_id", sorted(extra)))
         index = pa.concat_tables([index.select(["order_id", "order_date"]), more])
     mask = pc.is_in(index.column("order_id"), pa.array(sorted(touched), pa.string()))
-    return touched, set(index.filter(mask).column("order_date").to_pylist())
+    return touched, distinct(index.filter(mask).column("order_date"))
 
 
 def _dimension_affected_dates(store: TableStore, days: list[date]) -> set[date]:
@@ -290,7 +291,7 @@ def _dimension_affected_dates(store: TableStore, days: list[date]) -> set[date]:
         c = changes.filter(pc.equal(changes.column("entity"), entity))
         if not c.num_rows:
             continue
-        keys = sorted(set(c.column("key").to_pylist()))
+        keys = sorted(distinct(c.column("key")))
         where = None
         froms = c.column("from_ts")
         if froms.null_count == 0:  # no key's first version changed: nothing before the earliest change moves
@@ -303,7 +304,7 @@ def _dimension_affected_dates(store: TableStore, days: list[date]) -> set[date]:
             facts=facts,
             changes=c.select(["key", "from_ts", "to_ts"]),
         )
-        dates |= set(found.column("d").to_pylist())
+        dates |= distinct(found.column("d"))
     return dates
 
 
@@ -381,9 +382,9 @@ def _orders_step(
         "orders_quarantine": batch.orders_quarantine,
         "lines_quarantine": batch.lines_quarantine,
     }
-    new_ids = set(batch.headers.column("order_id").to_pylist())
+    new_ids = distinct(batch.headers.column("order_id"))
     touched, old_dates = _version_dates(store, new_ids, days)
-    version_dates = old_dates | set(batch.headers.column("order_date").to_pylist())
+    version_dates = old_dates | distinct(batch.headers.column("order_date"))
     merged = merge_versions(
         store.read_dates(ORDER_VERSIONS, "order_date", version_dates),
         store.read_dates(LINE_VERSIONS, "order_date", version_dates),
@@ -395,16 +396,12 @@ def _orders_step(
     store.restate(ORDER_VERSIONS, "order_date", version_dates, merged.headers)
     store.restate(LINE_VERSIONS, "order_date", version_dates, merged.lines)
 
-    restated = version_dates | set(merged.current.column("order_date").to_pylist())
+    restated = version_dates | distinct(merged.current.column("order_date"))
     # The dates of each landing day's versions, so a re-run revisits them; the rest go to the last day.
-    footprint = defaultdict(set)
-    headers = merged.headers
-    for d, landing in zip(headers.column("order_date").to_pylist(), headers.column("landing_date").to_pylist()):
-        if landing in days:
-            footprint[landing].add(d)
+    footprint = defaultdict(set, restatements.footprint(merged.headers, "order_date", "landing_date", days))
     footprint[max(days)] |= restated
     current_rows = merged.current.select(UNRESOLVED_COLUMNS)
-    del merged, headers
+    del merged
     current = _resolve_dates(store, restated, current_rows, touched, settings)
     del current_rows
     restatements.record(store, table_of(ORDERS), days, footprint)
@@ -642,13 +639,9 @@ def events_clean(
     stored_by_day, day_checks, figures = Counter(), {}, {}
     for days in _chunks(context, bronze_events):
         incoming = new_events(bronze_events.of_days(days), pipeline_settings.timezone())
-        dates = set(incoming.column("business_date").to_pylist()) | restatements.restated(store, table, days)
+        dates = distinct(incoming.column("business_date")) | restatements.restated(store, table, days)
         merged = merge_events(store.read_dates(table, "business_date", dates), incoming, days)
-        footprint = defaultdict(set)
-        for d, landing in zip(
-            incoming.column("business_date").to_pylist(), incoming.column("landing_date").to_pylist()
-        ):
-            footprint[landing].add(d)
+        footprint = defaultdict(set, restatements.footprint(incoming, "business_date", "landing_date", days))
         footprint[max(days)] |= dates
         del incoming  # merged holds the chunk's events now: one copy of them while they are written, not two
         store.restate(table, "business_date", dates, merged)
