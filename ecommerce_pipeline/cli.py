@@ -19,11 +19,17 @@ def _date(value: str) -> date:
 
 def _ensure_dagster_home() -> Path:
     """DAGSTER_HOME when set; else the project folder (holding dagster.yaml), so runs show in ``dagster dev``."""
+    own = None
     if "DAGSTER_HOME" not in os.environ:
         cwd = Path.cwd()
-        os.environ["DAGSTER_HOME"] = str(cwd if (cwd / "dagster.yaml").exists() else cwd / ".dagster")
+        own = None if (cwd / "dagster.yaml").exists() else cwd / ".dagster"
+        os.environ["DAGSTER_HOME"] = str(own or cwd)
     home = Path(os.environ["DAGSTER_HOME"]).resolve()
     home.mkdir(parents=True, exist_ok=True)
+    if own is not None and not (home / "dagster.yaml").exists():
+        from ecommerce_pipeline.runner.local_instance import write_local_instance
+
+        write_local_instance(home)  # the repository's instance settings, outside the repository
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

@@ -53,8 +53,10 @@ def _child_env(
         DAGSTER_HOME=str(root / "dagster_home"),
         **(aws or {}),
     )
+    from ecommerce_pipeline.runner.local_instance import write_local_instance
+
     (root / "dagster_home").mkdir(parents=True, exist_ok=True)
-    (root / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    write_local_instance(root / "dagster_home")  # the instance the project ships, so its cost is measured
     return env
 
 

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 
-from ecommerce_pipeline.transforms.sql import athena_sql, connect, duckdb_sql, literal, quote
+from ecommerce_pipeline.transforms.sql import athena_sql, connect, duckdb_sql, literal, own_database, quote
 
 # The whole order history streams through DuckDB in batches; what its aggregation holds beyond this spills
 # to a temporary folder, so the table's memory stays the same after years of orders (the cost is disk I/O).
@@ -204,7 +204,7 @@ def updated_totals(
 def _run(sql: str, name: str, rows: Rows, schema: pa.Schema, as_of: date | None = None) -> pa.Table:
     """``rows``: a table, a stream of record batches (read once, never held whole) or the Parquet files that
     hold them, visible to ``sql`` as ``name``."""
-    con = connect()
+    con = own_database()  # its memory limit and spill folder are settings of the whole database
     spill = tempfile.TemporaryDirectory(prefix="clv-")
     try:
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")

@@ -6,6 +6,8 @@ so the same text can run on Athena at scale; locally it is transpiled to DuckDB 
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable
 from importlib.resources import files
 
@@ -14,10 +16,33 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
+_database: tuple[int, duckdb.DuckDBPyConnection] | None = None  # (pid, the process's in-memory database)
+_database_lock = threading.Lock()
+
 
 def connect() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+    """A connection of its own to the process's in-memory DuckDB database. Its registered tables and session
+    settings are its own; opening it costs 0.1 ms, where a new database costs 16 ms, and a year-long backfill
+    opens thousands. Work that changes database-wide settings (a memory limit, a spill folder) or creates
+    views uses ``own_database`` instead."""
+    global _database
+    with _database_lock:
+        if _database is None or _database[0] != os.getpid():  # a forked process starts its own
+            database = duckdb.connect()
+            # A database that lives as long as the process keeps what its queries freed unless told to hand
+            # it back: without this, a day's click-stream merge left about 700 MiB held for the next step.
+            database.execute("SET allocator_flush_threshold = '0MB'")
+            database.execute("SET allocator_bulk_deallocation_flush_threshold = '0MB'")
+            _database = (os.getpid(), database)
+        con = _database[1].cursor()
     # Timestamps without an offset are UTC by contract; DuckDB must not assume the host's zone.
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def own_database() -> duckdb.DuckDBPyConnection:
+    """A new in-memory DuckDB database, for work that sets database-wide settings or creates views."""
+    con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     return con
 
