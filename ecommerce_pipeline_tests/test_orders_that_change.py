@@ -192,6 +192,33 @@ def test_orders_take_the_region_the_customer_had_when_they_ordered(shop):
     ]
 
 
+def test_a_customer_file_removed_before_a_rerun_takes_its_version_out_and_an_empty_day_writes_nothing(shop):
+    """A day without customer files leaves the stored history as it is (no new snapshot); a re-run of a day whose
+    customer file was removed takes that version out, and the orders it covered get their region back."""
+    from ecommerce_pipeline.storage.tables import local_table_store
+
+    def snapshots(table: str) -> int:
+        return len(local_table_store(load_settings().lake_dir).snapshots(table))
+
+    shop("orders", [order("delivered", "2025-01-02T12:00:00Z")], D2)
+    shop("order_items", LINES_125[:1], D2)
+    landing = shop("customers", [{**CUSTOMER, "state": "NY", "updated_at": "2025-01-02T09:00:00Z"}], D2)
+    run(D1, D2)
+    assert sql("SELECT region FROM gold.daily_sales_summary") == [{"region": "NY"}]
+    (landing / "customers" / D2.isoformat() / "customers.csv").unlink()
+    run(D2)
+    assert sql("SELECT state FROM silver.customers_clean") == [{"state": "CA"}]
+    assert sql("SELECT region FROM gold.daily_sales_summary") == [{"region": "CA"}]
+    history = snapshots("silver/customers_clean")
+    run(D2)  # again: the history is as stored (the change the last run logged for D2 is taken out of the log)
+    assert snapshots("silver/customers_clean") == history
+    before = {t: snapshots(t) for t in ("silver/customers_clean", "silver/dimension_changes")}
+    run(D3)  # a day without customer files, and nothing of theirs before: no commit at all
+    assert {t: snapshots(t) for t in before} == before
+    assert sql("SELECT state FROM silver.customers_clean") == [{"state": "CA"}]
+    assert sql("SELECT region FROM gold.daily_sales_summary") == [{"region": "CA"}]
+
+
 def test_a_backdated_customer_version_restates_the_orders_it_covers(shop):
     """A correction that arrives later but applies from an earlier time restates the older order date."""
     shop("orders", [order("delivered", "2025-01-01T10:00:00Z")], D1)

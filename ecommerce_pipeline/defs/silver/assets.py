@@ -112,9 +112,19 @@ def _record_changes(store: TableStore, entity: str, days: list[date], result: Di
     store.restate(DIMENSION_CHANGES, "landing_date", days, log, also=EqualTo("entity", entity))
 
 
-def _dimension(store: TableStore, name: str, key: dg.AssetKey, result: DimensionResult, days: list[date]) -> pa.Table:
-    """Commit the merged history and the changes the orders step reads; returns the versions of ``days``."""
-    store.replace(table_of(key), result.history)
+def _dimension(
+    store: TableStore, name: str, key: dg.AssetKey, result: DimensionResult, days: list[date], stored: pa.Table | None
+) -> pa.Table:
+    """Commit the merged history and the changes the orders step reads; returns the versions of ``days``.
+    ``stored``: the history before the run. With no record of the run's days in bronze or in the history
+    (a day without the entity's files), the history is the stored one and is not written again."""
+    unchanged = (
+        stored is not None
+        and result.received == 0
+        and not pc.any(pc.is_in(stored.column("landing_date"), pa.array(days, pa.date32()))).as_py()
+    )
+    if not unchanged:
+        store.replace(table_of(key), result.history)
     _record_changes(store, name, days, result)
     return result.history.filter(pc.is_in(result.history.column("landing_date"), pa.array(days, pa.date32())))
 
@@ -211,10 +221,10 @@ def customers_clean(
         # Field-level quality first: an invalid e-mail or phone loses the value, never the customer.
         fields = clean_fields(CUSTOMERS_CONTRACT, bronze_customers.of_days(days), pipeline_settings.phone_country())
         issues.append(fields.issues)
-        result = clean_customers(
-            fields.table, store.read(table_of(CUSTOMERS)), days, pipeline_settings.phone_country(), fields_cleaned=True
-        )
-        written = _dimension(store, "customers", CUSTOMERS, result, days)
+        stored = store.read(table_of(CUSTOMERS))
+        result = clean_customers(fields.table, stored, days, pipeline_settings.phone_country(), fields_cleaned=True)
+        written = _dimension(store, "customers", CUSTOMERS, result, days, stored)
+        del stored
         _merge_day_checks(day_checks, _keep(results, days, written, result, CUSTOMERS, bronze))
     _describe_dimension_days(context, CUSTOMERS, day_checks)
     yield dg.Output(None, "customers", metadata=_dimension_metadata(CUSTOMERS, results))
@@ -246,8 +256,10 @@ def products_clean(context: dg.AssetExecutionContext, bronze_products: Partition
     store, results, day_checks = tables.store(), [], {}
     bronze = bronze_rows_by_day(bronze_products)
     for days in _chunks(context, bronze_products):
-        result = clean_products(bronze_products.of_days(days), store.read(table_of(PRODUCTS)), days)
-        written = _dimension(store, "products", PRODUCTS, result, days)
+        stored = store.read(table_of(PRODUCTS))
+        result = clean_products(bronze_products.of_days(days), stored, days)
+        written = _dimension(store, "products", PRODUCTS, result, days, stored)
+        del stored
         _merge_day_checks(day_checks, _keep(results, days, written, result, PRODUCTS, bronze))
     _describe_dimension_days(context, PRODUCTS, day_checks)
     yield dg.Output(None, "products", metadata=_dimension_metadata(PRODUCTS, results))
