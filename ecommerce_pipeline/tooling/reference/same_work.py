@@ -38,7 +38,7 @@ from ecommerce_pipeline.transforms.orders import (
     local_date,
     resolve_steps,
 )
-from ecommerce_pipeline.transforms.sql import connect, literal, quote
+from ecommerce_pipeline.transforms.sql import literal, own_database, quote
 
 QUARANTINE_COLUMNS = """entity VARCHAR, business_date DATE, _source_file VARCHAR, _source_row BIGINT,
     _batch_id VARCHAR, _ingested_at TIMESTAMPTZ, rule VARCHAR, detail VARCHAR, raw_record VARCHAR"""
@@ -169,7 +169,7 @@ def _events(con: duckdb.DuckDBPyConnection, day: date, timezone: str) -> None:
 
 def run(landing: Path, day: date, out: Path) -> None:
     settings = load_settings()
-    con = connect()
+    con = own_database()
     ingested_at = datetime.now(UTC)
     params = {"business_date": day, "ingested_at": ingested_at, "batch_id": f"reference-{ingested_at:%Y%m%dT%H%M%S}"}
     con.execute(f"CREATE TEMP TABLE quarantine ({QUARANTINE_COLUMNS})")
