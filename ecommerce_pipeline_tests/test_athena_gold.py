@@ -89,6 +89,7 @@ def test_the_local_engine_runs_the_athena_file_transpiled(silver_tables, monkeyp
             return self.con.sql(text, *args, **kwargs)
 
     monkeypatch.setattr(clv, "connect", lambda: RecordingConnection(transforms_sql.connect()))
+    monkeypatch.setattr(clv, "own_database", lambda: RecordingConnection(transforms_sql.own_database()))
     monkeypatch.setattr(performance, "query", recording_query)
     orders = silver_tables["orders_validated"]
     assert clv.customer_lifetime_value(orders, DAY).num_rows > 0
