@@ -337,7 +337,8 @@ class TableStore:
             self._table_for(table, data.schema, column)  # an empty table is still a table analysts can query
             return
         where = In(column, values) if also is None else And(In(column, values), also)
-        if not data.num_rows and self.load(table) is not None and not self.files(table, where=where):
+        t = self.load(table) if not data.num_rows else None
+        if t is not None and not data_files(t, None, where):
             # Nothing to delete and nothing to add (a day without files, a re-run that found none before):
             # a commit would only add a snapshot, at 30-60 ms, for every table of every such day.
             return
@@ -357,10 +358,10 @@ class TableStore:
         where: BooleanExpression,
         properties: dict[str, str] | None = None,
     ) -> None:
+        first, *rest = write_slices(data)
         with _lock(table):
             for attempt in range(COMMIT_RETRIES):
                 t = self._table_for(table, data.schema, partition_column)
-                first, *rest = write_slices(data)
                 try:
                     with warnings.catch_warnings(), t.transaction() as tx:
                         # Restating a date that had no rows yet is normal, not worth a warning.

@@ -60,34 +60,32 @@ def new_events(bronze: pa.Table, timezone: str = "UTC") -> pa.Table:
     )
 
 
+# The first copy of an event id on a date counts; counted events are numbered per session by time; rows are
+# stored by date, session and time. MERGE_SQL and merge_events share these three clauses.
+_IS_DUPLICATE = """row_number() OVER (PARTITION BY business_date, event_id
+                                 ORDER BY landing_date, _source_file, _source_row) > 1"""
+_EVENT_SEQ = """CASE WHEN NOT is_duplicate THEN row_number() OVER (
+              PARTITION BY business_date, session_id, is_duplicate ORDER BY event_ts, event_id)::INTEGER END"""
+_STORED_ORDER = "business_date, session_id, event_ts, event_id, landing_date, _source_file, _source_row"
+
 # The merge's meaning, in one statement (the same-work reference runs it as is). ``merge_events`` computes the
 # same rows in the same order, but sorts only the key columns and moves each wide row once.
-MERGE_SQL = """
+MERGE_SQL = f"""
 WITH all_events AS (
     SELECT * EXCLUDE (is_duplicate, event_seq) FROM stored WHERE landing_date NOT IN (SELECT day FROM days)
     UNION ALL BY NAME SELECT * FROM incoming
 ), flagged AS (
-    SELECT *, row_number() OVER (PARTITION BY business_date, event_id
-                                 ORDER BY landing_date, _source_file, _source_row) > 1 AS is_duplicate
-    FROM all_events
+    SELECT *, {_IS_DUPLICATE} AS is_duplicate FROM all_events
 )
-SELECT *, CASE WHEN NOT is_duplicate THEN row_number() OVER (
-              PARTITION BY business_date, session_id, is_duplicate ORDER BY event_ts, event_id)::INTEGER END AS event_seq
-FROM flagged
-ORDER BY business_date, session_id, event_ts, event_id, landing_date, _source_file, _source_row
+SELECT *, {_EVENT_SEQ} AS event_seq FROM flagged ORDER BY {_STORED_ORDER}
 """
 
 # MERGE_SQL over the key columns only: which row goes where, flagged and numbered.
-_KEYS_SQL = """
+_KEYS_SQL = f"""
 WITH flagged AS (
-    SELECT *, row_number() OVER (PARTITION BY business_date, event_id
-                                 ORDER BY landing_date, _source_file, _source_row) > 1 AS is_duplicate
-    FROM keys WHERE keep
+    SELECT *, {_IS_DUPLICATE} AS is_duplicate FROM keys WHERE keep
 )
-SELECT pos, is_duplicate, CASE WHEN NOT is_duplicate THEN row_number() OVER (
-              PARTITION BY business_date, session_id, is_duplicate ORDER BY event_ts, event_id)::INTEGER END AS event_seq
-FROM flagged
-ORDER BY business_date, session_id, event_ts, event_id, landing_date, _source_file, _source_row
+SELECT pos, is_duplicate, {_EVENT_SEQ} AS event_seq FROM flagged ORDER BY {_STORED_ORDER}
 """
 _KEY_COLUMNS = ["business_date", "event_id", "session_id", "event_ts", "landing_date", "_source_file", "_source_row"]
 _STORED_COLUMNS = [c for c in OUTPUT_COLUMNS if c not in ("is_duplicate", "event_seq")]
