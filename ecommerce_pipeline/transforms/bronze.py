@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pyarrow as pa
@@ -16,7 +16,16 @@ import pyarrow.compute as pc
 
 from ecommerce_pipeline.contract import MONEY_PRECISION, MONEY_SCALE, Column, Entity
 from ecommerce_pipeline.ingest import ParsedFile
-from ecommerce_pipeline.transforms.sql import arrow, connect, literal, quote, trim_unicode_whitespace, trimmed_or_null
+from ecommerce_pipeline.ingest.dispatch import CHUNK_ROWS
+from ecommerce_pipeline.transforms.sql import (
+    arrow,
+    connect,
+    literal,
+    query,
+    quote,
+    trim_unicode_whitespace,
+    trimmed_or_null,
+)
 
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -120,11 +129,11 @@ def _failures(col: Column, v: str, typed: str) -> list[str]:
             cond, text = f"{typed} NOT IN ({allowed})", f" is not one of {', '.join(col.allowed)}"
         elif rule == "past_date":
             cond, text = (
-                f"({typed} > $business_date OR {typed} < DATE '1900-01-01')",
+                f"({typed} > business_date OR {typed} < DATE '1900-01-01')",
                 " is in the future or before 1900",
             )
         elif rule == "plausible_timestamp":
-            cond = f"({typed} < TIMESTAMPTZ '2000-01-01 00:00:00+00' OR {typed} >= $business_date + INTERVAL 2 DAY)"
+            cond = f"({typed} < TIMESTAMPTZ '2000-01-01 00:00:00+00' OR {typed} >= business_date + INTERVAL 2 DAY)"
             text = " is before 2000 or more than a day after the batch's day"
         else:
             raise ValueError(rule)
@@ -132,10 +141,15 @@ def _failures(col: Column, v: str, typed: str) -> list[str]:
     return checks
 
 
-def validation_sql(entity: Entity, present: dict[str, str], extras: list[str]) -> str:
+def validation_sql(
+    entity: Entity, present: dict[str, str], extras: list[str], day: str = "$business_date", position: str = ""
+) -> str:
     """One SELECT over a file's raw records returning typed columns plus ``_failures`` ('' when valid).
 
     ``present`` maps each contract column found in the file to its name there; absent ones are NULL.
+    ``day`` is the SQL of each record's business day: a parameter for one day's file, a column when the
+    records of many days' files are validated together. ``position``, when given, is a column carried to
+    the end of the output as ``_position``: DuckDB may return rows in another order than it read them.
     The per-file lineage constants are added afterwards (``with_lineage``).
     """
     # The inner SELECT trims and types each value once; the middle one checks the rules on the results; the
@@ -175,16 +189,21 @@ def validation_sql(entity: Entity, present: dict[str, str], extras: list[str]) -
             f"AS {FIELD_ISSUES_COLUMN}"
         )
     checked = [*(quote(c) for c in entity.column_names), *(quote(f"raw:{c}") for c in field_failures)]
+    carried = ", _position" if position else ""
     return f"""
-        SELECT business_date, {", ".join(outputs)}, {", ".join(lineage)}, _failures
+        SELECT business_date, {", ".join(outputs)}, {", ".join(lineage)}, _failures{carried}
         FROM (
             SELECT
-                $business_date AS business_date,
+                business_date,
                 {", ".join(checked)},
                 _source_row, $ingested_at AS _ingested_at, _extra_columns,
                 {"".join(f"{e} AS {quote('fail:' + c)}, " for c, e in field_failures.items())}
-                concat_ws('; ', {", ".join(failures)}) AS _failures
-            FROM (SELECT {", ".join(inner)}, _source_row, {extra_json} AS _extra_columns FROM file_records)
+                concat_ws('; ', {", ".join(failures)}) AS _failures{carried}
+            FROM (
+                SELECT {day} AS business_date, {", ".join(inner)}, _source_row, {extra_json} AS _extra_columns
+                    {f", {position} AS _position" if position else ""}
+                FROM file_records
+            )
         )
     """
 
@@ -226,41 +245,80 @@ def _raw_json(con, records: pa.Table) -> pa.Table:
     return out
 
 
-def _validate_file(con, entity: Entity, parsed: ParsedFile, params: dict) -> tuple[pa.Table, pa.Table, list[str]]:
-    """Valid rows and quarantined rows of one file, and the extra columns it carried."""
-    present = {c.lower(): c for c in parsed.records.column_names if c != "_source_row"}
+def _columns_of(entity: Entity, names: list[str]) -> tuple[dict[str, str], list[str], list[str]]:
+    """For a file's header: the contract columns it has (contract name -> its name there), its extra columns
+    and the required columns it lacks. Names are matched case-insensitively."""
+    present = {c.lower(): c for c in names if c != "_source_row"}
     contract = {c: present[c] for c in entity.column_names if c in present}
     extras = [c for lower, c in present.items() if lower not in entity.column_names]
-    missing_required = [c for c in entity.required if c not in present]
+    return contract, extras, [c for c in entity.required if c not in present]
+
+
+def _reject_whole(con, entity: Entity, parsed: ParsedFile, params: dict) -> pa.Table | None:
+    """Every row of a file whose header makes no row trustworthy, as rejects; None for any other file."""
+    _, _, missing_required = _columns_of(entity, parsed.records.column_names)
     if parsed.duplicate_columns:
         # The file cannot say which of two same-named columns holds the value: no row of it can be trusted.
         pairs = "; ".join(f"{a!r} and {b!r}" for a, b in parsed.duplicate_columns)
         detail = f"duplicate_column: the header names a column twice ({pairs})"
         raw = _raw_json(con, _distinct_names(parsed.records)).column("raw_record")
-        return None, _rejected(parsed, parsed.records.column("_source_row"), detail, raw, params), extras
+        return _rejected(parsed, parsed.records.column("_source_row"), detail, raw, params)
     if missing_required:
         # Without a required column no row of the file can be valid; each row is quarantined on its own.
         detail = f"missing_required_column: {', '.join(missing_required)} not in the file's header"
         raw = _raw_json(con, parsed.records).column("raw_record")
-        rejects = _rejected(parsed, parsed.records.column("_source_row"), detail, raw, params)
-        return None, rejects, extras
-    con.register("file_records", parsed.records)
-    checked = arrow(con, validation_sql(entity, contract, extras), _sql_params(params))
-    checked = with_lineage(checked, parsed.name, params["batch_id"])
+        return _rejected(parsed, parsed.records.column("_source_row"), detail, raw, params)
+    return None
+
+
+def _free_name(taken: list[str], name: str) -> str:
+    """``name``, or ``name`` with underscores before it, so that it is none of ``taken`` (in any case)."""
+    lowered = {t.lower() for t in taken}
+    while name.lower() in lowered:
+        name = "_" + name
+    return name
+
+
+def _check_together(con, entity: Entity, parts: list[_Part], ingested_at: datetime) -> None:
+    """Validate chunks of files of any days that share one header in one statement, and give each chunk its
+    valid rows and its rejects."""
+    names = parts[0].parsed.records.column_names
+    contract, extras, _ = _columns_of(entity, names)
+    lengths = np.array([p.parsed.records.num_rows for p in parts], dtype=np.int64)
+    records = pa.concat_tables([p.parsed.records for p in parts])
+    day_numbers = np.array([(p.day.params["business_date"] - EPOCH).days for p in parts], dtype=np.int32)
+    day_column, position_column = _free_name(names, "business_date"), _free_name(names, "_position")
+    days = pa.array(np.repeat(day_numbers, lengths)).cast(pa.date32())
+    positions = pa.array(np.arange(records.num_rows, dtype=np.int64))
+    con.register("file_records", records.append_column(day_column, days).append_column(position_column, positions))
+    sql = validation_sql(entity, contract, extras, day=quote(day_column), position=quote(position_column))
+    checked = arrow(con, sql, {"ingested_at": ingested_at})
     con.unregister("file_records")
+    # Each chunk's rows are cut out of the result by position, so the rows are put back in the order read.
+    order = checked.column("_position").to_numpy()
+    if np.any(order[1:] < order[:-1]):
+        checked = checked.take(np.argsort(order, kind="stable"))
+    checked = checked.drop(["_position"])
     passed = pc.equal(checked.column("_failures"), "")
-    if pc.all(passed).as_py() is not False:
-        return checked.drop(["_failures"]), None, extras
-    valid = checked.filter(passed).drop(["_failures"])
-    failed = checked.filter(pc.invert(passed)).select(["_source_row", "_failures"])
-    # Both tables are in file order, so the raw records line up with their failures.
-    records = parsed.records
-    raw = records.filter(
-        pc.is_in(records.column("_source_row"), value_set=failed.column("_source_row").combine_chunks())
-    )
-    raw_json = _raw_json(con, raw).column("raw_record")
-    rejects = _rejected(parsed, failed.column("_source_row"), failed.column("_failures"), raw_json, params)
-    return valid, rejects, extras
+    failing = pc.invert(passed).to_numpy(zero_copy_only=False)
+    starts = np.concatenate([[0], np.cumsum(lengths)])
+    # Rejects need each failing record's raw values, as the file had them: one statement for the whole header.
+    failures_before = np.concatenate([[0], np.cumsum(failing)])
+    raw_json = _raw_json(con, records.filter(pa.array(failing))).column("raw_record") if failures_before[-1] else None
+    for part, start, n in zip(parts, starts, lengths):
+        piece = checked.slice(start, n)
+        failed_here = int(failures_before[start + n] - failures_before[start])
+        valid = piece.filter(passed.slice(start, n)) if failed_here else piece
+        part.file.valid[part.slot] = with_lineage(
+            valid.drop(["_failures"]), part.parsed.name, part.day.params["batch_id"]
+        )
+        if failed_here:
+            failed = piece.filter(pc.invert(passed.slice(start, n)))
+            raw = raw_json.slice(int(failures_before[start]), failed_here)
+            rejects = _rejected(
+                part.parsed, failed.column("_source_row"), failed.column("_failures"), raw, part.day.params
+            )
+            part.file.quarantine.append(rejects)
 
 
 def _rejected(parsed: ParsedFile, rows, failures, raw, params: dict) -> pa.Table:
@@ -282,26 +340,156 @@ def _rejected(parsed: ParsedFile, rows, failures, raw, params: dict) -> pa.Table
     )
 
 
-def _sql_params(params: dict) -> dict:
-    return {k: params[k] for k in ("business_date", "ingested_at")}
-
-
 # The typed bronze table with no rows, by the validation SQL that makes it: a day without files still has a
-# schema, and running the SQL for it costs about 50 ms, once per entity and day of a year-long backfill.
+# schema, and running the SQL for it costs about 40 ms, once per entity and day of a year-long backfill.
 _EMPTY_VALID: dict[str, pa.Table] = {}
 
 
-def _empty_valid(con, entity: Entity, params: dict) -> pa.Table:
-    sql = validation_sql(entity, {c: c for c in entity.column_names}, [])
+def _empty_valid(entity: Entity) -> pa.Table:
+    sql = validation_sql(entity, {c: c for c in entity.column_names}, [], day="NULL::DATE")
     if sql not in _EMPTY_VALID:
         empty = pa.table(
             {**{c: pa.array([], pa.string()) for c in entity.column_names}, "_source_row": pa.array([], pa.int64())}
         )
-        con.register("file_records", empty)
-        out = arrow(con, sql, _sql_params(params))
-        con.unregister("file_records")
-        _EMPTY_VALID[sql] = with_lineage(out, "", "").drop(["_failures"])
+        _EMPTY_VALID[sql] = with_lineage(
+            query(sql, {"ingested_at": datetime(1970, 1, 1, tzinfo=UTC)}, file_records=empty), "", ""
+        ).drop(["_failures"])
     return _EMPTY_VALID[sql]
+
+
+@dataclass
+class _File:
+    """One file (or archive member) of a day, as its chunks are validated."""
+
+    name: str
+    valid: list[pa.Table | None] = field(default_factory=list)  # one slot per chunk, filled when it is checked
+    quarantine: list[pa.Table] = field(default_factory=list)
+    rows: int = 0
+    extras: list[str] = field(default_factory=list)
+    unreadable: bool = False
+
+
+@dataclass
+class _Day:
+    params: dict  # business_date, batch_id, ingested_at
+    files: list[_File] = field(default_factory=list)
+
+
+@dataclass
+class _Part:
+    """A chunk of a file waiting to be validated, and the slot of its file that takes its valid rows."""
+
+    day: _Day
+    file: _File
+    slot: int
+    parsed: ParsedFile
+
+
+EPOCH = date(1970, 1, 1)
+# Running the validation statement costs about 40 ms however few rows it reads (its rule expressions are
+# planned again each time): a year of small days validated one file at a time spent most of its time there.
+# Chunks of consecutive days therefore wait, up to DAY_BATCH_ROWS rows when a day ends and CHUNK_ROWS at any
+# time, and the chunks that share a header are validated in one statement.
+DAY_BATCH_ROWS = 50_000
+
+
+class Validation:
+    """Validates the landing files of many days, a day at a time as they are given, with as few statements as
+    their headers allow, and hands back each day's ``BronzeResult`` once all its chunks are validated. It holds
+    at most about ``CHUNK_ROWS`` raw records, so a long single-run backfill does not hold its whole range.
+    """
+
+    def __init__(self, entity: Entity, ingested_at: datetime, day_batch_rows: int = DAY_BATCH_ROWS):
+        self.entity, self.ingested_at, self.day_batch_rows = entity, ingested_at, day_batch_rows
+        self._pending: list[_Part] = []
+        self._pending_rows = 0
+        self._closed: list[_Day] = []
+        self._con = connect()
+
+    def add_day(
+        self,
+        business_date: date,
+        batch_id: str,
+        files: Iterable[ParsedFile | Iterable[ParsedFile]],
+        keep_unreadable: Callable[[str], str] | None = None,
+    ) -> list[tuple[date, BronzeResult]]:
+        """Take a day's files, each given whole or as a stream of chunks (``parse_landing``); return the days
+        whose validation this completed, in order.
+
+        A file that turns out unreadable is reduced to its single ``unparseable_file`` reject, whatever its
+        earlier chunks held; ``keep_unreadable(name)`` keeps its bytes and returns where.
+        """
+        day = _Day({"business_date": business_date, "batch_id": batch_id, "ingested_at": self.ingested_at})
+        done = []
+        for item in files:
+            file = None
+            for parsed in [item] if isinstance(item, ParsedFile) else item:
+                if file is None:
+                    file = _File(parsed.name)
+                    day.files.append(file)
+                if parsed.unreadable:
+                    location = keep_unreadable(parsed.name) if keep_unreadable else None
+                    parsed = parsed.with_quarantined_copy(location) if location else parsed
+                    file.valid, file.quarantine, file.extras = [], [_parser_rejects(parsed, day.params)], []
+                    file.rows, file.unreadable = parsed.landing_rows, True
+                    break
+                file.rows += parsed.landing_rows
+                file.extras = _columns_of(self.entity, parsed.records.column_names)[1]
+                file.quarantine.append(_parser_rejects(parsed, day.params))
+                file.valid.append(None)
+                self._pending.append(_Part(day, file, len(file.valid) - 1, parsed))
+                self._pending_rows += parsed.records.num_rows
+                if self._pending_rows >= CHUNK_ROWS:
+                    self._check_pending()
+        self._closed.append(day)
+        if self._pending_rows >= self.day_batch_rows:
+            self._check_pending()
+        if not self._pending:
+            done += self._completed()
+        return done
+
+    def finish(self) -> list[tuple[date, BronzeResult]]:
+        """Validate what still waits and return the days it completes."""
+        self._check_pending()
+        self._con.close()
+        return self._completed()
+
+    def _check_pending(self) -> None:
+        parts = [p for p in self._pending if not p.file.unreadable]
+        self._pending, self._pending_rows = [], 0
+        by_header: dict[tuple, list[_Part]] = {}
+        for part in parts:
+            whole = _reject_whole(self._con, self.entity, part.parsed, part.day.params)
+            if whole is not None:
+                part.file.valid[part.slot] = None
+                part.file.quarantine.append(whole)
+                continue
+            by_header.setdefault(tuple(part.parsed.records.schema), []).append(part)
+        for same_header in by_header.values():
+            _check_together(self._con, self.entity, same_header, self.ingested_at)
+
+    def _completed(self) -> list[tuple[date, BronzeResult]]:
+        days, self._closed = self._closed, []
+        return [(d.params["business_date"], self._result(d)) for d in days]
+
+    def _result(self, day: _Day) -> BronzeResult:
+        valid = [_empty_valid(self.entity), *(v for f in day.files for v in f.valid if v is not None)]
+        quarantine = pa.concat_tables([QUARANTINE_SCHEMA.empty_table(), *(q for f in day.files for q in f.quarantine)])
+        if quarantine.num_rows:
+            quarantine = quarantine.sort_by([("_source_file", "ascending"), ("_source_row", "ascending")])
+        rows_by_file, extras_by_file = {}, {}
+        for f in day.files:
+            rows_by_file[f.name] = rows_by_file.get(f.name, 0) + f.rows
+            if f.extras:
+                extras_by_file[f.name] = f.extras
+        return BronzeResult(
+            valid=pa.concat_tables(valid) if len(valid) > 1 else valid[0],
+            quarantine=quarantine,
+            landing_rows=sum(rows_by_file.values()),
+            files=len(rows_by_file),
+            extra_columns=extras_by_file,
+            landing_rows_by_file=rows_by_file,
+        )
 
 
 def validate_batch(
@@ -312,48 +500,10 @@ def validate_batch(
     ingested_at: datetime,
     keep_unreadable: Callable[[str], str] | None = None,
 ) -> BronzeResult:
-    """Validate a day's files, each given whole or as a stream of chunks (``parse_landing_chunks``).
-
-    A file that turns out unreadable is reduced to its single ``unparseable_file`` reject, whatever
-    its earlier chunks held; ``keep_unreadable(name)`` keeps its bytes and returns where.
-    """
-    con = connect()
-    params = {"business_date": business_date, "batch_id": batch_id, "ingested_at": ingested_at}
-    valid, quarantined, extras_by_file, rows_by_file = [_empty_valid(con, entity, params)], [], {}, {}
-    for item in files:
-        file_valid, file_quarantine, file_extras, file_rows, name = [], [], [], 0, None
-        for parsed in [item] if isinstance(item, ParsedFile) else item:
-            name = parsed.name
-            if parsed.unreadable:
-                location = keep_unreadable(name) if keep_unreadable else None
-                parsed = parsed.with_quarantined_copy(location) if location else parsed
-                file_valid, file_quarantine, file_extras = [], [_parser_rejects(parsed, params)], []
-                file_rows = parsed.landing_rows
-                break
-            chunk_valid, chunk_rejects, file_extras = _validate_file(con, entity, parsed, params)
-            file_valid += [chunk_valid] if chunk_valid is not None else []
-            file_quarantine += [chunk_rejects] if chunk_rejects is not None else []
-            file_quarantine.append(_parser_rejects(parsed, params))
-            file_rows += parsed.landing_rows
-        if name is None:
-            continue
-        valid += file_valid
-        quarantined += file_quarantine
-        rows_by_file[name] = rows_by_file.get(name, 0) + file_rows
-        if file_extras:
-            extras_by_file[name] = file_extras
-    con.close()
-    quarantine = pa.concat_tables([QUARANTINE_SCHEMA.empty_table(), *quarantined])
-    if quarantine.num_rows:
-        quarantine = quarantine.sort_by([("_source_file", "ascending"), ("_source_row", "ascending")])
-    return BronzeResult(
-        valid=pa.concat_tables(valid) if len(valid) > 1 else valid[0],
-        quarantine=quarantine,
-        landing_rows=sum(rows_by_file.values()),
-        files=len(rows_by_file),
-        extra_columns=extras_by_file,
-        landing_rows_by_file=rows_by_file,
-    )
+    """Validate one day's files (see ``Validation.add_day``)."""
+    validation = Validation(entity, ingested_at)
+    done = validation.add_day(business_date, batch_id, files, keep_unreadable) + validation.finish()
+    return done[0][1]
 
 
 def _parser_rejects(parsed: ParsedFile, params: dict) -> pa.Table:

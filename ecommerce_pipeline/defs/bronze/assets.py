@@ -22,7 +22,7 @@ from ecommerce_pipeline.quality.conservation import bronze_conservation, combine
 from ecommerce_pipeline.storage.io_manager import table_name
 from ecommerce_pipeline.storage.lake import Lake, quarantined_file_path
 from ecommerce_pipeline.storage.landing import LandingFile, LandingStore, unused_paths, unused_paths_for
-from ecommerce_pipeline.transforms.bronze import validate_batch
+from ecommerce_pipeline.transforms.bronze import Validation
 
 UNUSED_FILES_CHECK = "landing_unused_files"
 
@@ -124,20 +124,27 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
         landing: LandingResource = context.resources.landing
         store, lake = landing.store(), context.resources.io_manager.lake()
         ingested_at = datetime.now(UTC)
-        # Each day is validated and written on its own, so a long single-run backfill holds one day at a time.
+        # Small days are validated together (one statement per header) and every day is written as soon as its
+        # rows are validated, so a long single-run backfill holds a bounded number of rows at a time.
+        validation = Validation(entity, ingested_at)
+
+        def validated_days():
+            for day in partition_days(context):
+                landed = store.list_files(entity.name, day)
+                if not landed:
+                    context.log.warning(f"no {entity.name} files landed for {day}")
+                yield from validation.add_day(
+                    day,
+                    _batch_id([f.fingerprint for f in landed]),
+                    (chunks for file in landed for chunks in parse_landing(file.key, store.source(file))),
+                    keep_unreadable=_keeper(context, store, lake, landed),
+                )
+            yield from validation.finish()
+
         rows, quarantined, landing_rows, extras, files, outcomes, rules = 0, 0, 0, {}, 0, [], {}
         preview, per_day, per_day_quarantine, per_day_checks = None, {}, {}, {}
         quarantine_preview, bytes_written, quarantine_bytes = None, 0, 0
-        for day in partition_days(context):
-            landed = store.list_files(entity.name, day)
-            result = validate_batch(
-                entity,
-                (chunks for file in landed for chunks in parse_landing(file.key, store.source(file))),
-                day,
-                _batch_id([f.fingerprint for f in landed]),
-                ingested_at,
-                keep_unreadable=_keeper(context, store, lake, landed),
-            )
+        for day, result in validated_days():
             bytes_written += lake.write_partition(table_name(key), day, result.valid).bytes
             quarantine_bytes += lake.write_partition(table_name(quarantine_key), day, result.quarantine).bytes
             if result.quarantine.num_rows or quarantine_preview is None:
@@ -159,8 +166,6 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
             landing_rows += sum(result.landing_rows_by_file.values())
             extras.update(result.extra_columns)
             files += result.files
-            if not landed:
-                context.log.warning(f"no {entity.name} files landed for {day}")
         if extras:
             context.log.warning(f"{entity.name}: extra columns kept in _extra_columns: {extras}")
         describe_partitions(context, key, per_day)
