@@ -77,3 +77,87 @@ def test_the_event_log_that_keeps_engines_stores_what_dagsters_own_reads(tmp_pat
         assert check and next(iter(check.values())).status.value == "SUCCEEDED"
     finally:
         plain.dispose()
+
+
+def _backfill_records(instance: dg.DagsterInstance, run_id: str) -> dict:
+    """What the UI reads of a single-run backfill of ``_counted``: each partition's materialization (with its
+    metadata), the planned partitions, the asset's record and its check."""
+    key = dg.AssetKey("_counted")
+    materialized = instance.fetch_materializations(key, limit=1000).records
+    planned = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
+    (record,) = instance.get_asset_records([key])
+    check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [dg.AssetCheckKey(key, "_counted_check")]
+    )
+    return {
+        "materialized": sorted(
+            (m.partition_key, m.asset_materialization.metadata["partitions"].value) for m in materialized
+        ),
+        "planned": sorted(p.dagster_event.partition for p in planned),
+        "last": record.asset_entry.last_materialization_record.partition_key,
+        "materialized_partitions": sorted(instance.get_materialized_partitions(key)),
+        "check": next(iter(check.values())).status.value,
+    }
+
+
+def _backfill(home: Path, monkeypatch, *, fail_batch_at: int | None = None) -> dict:
+    from ecommerce_pipeline.runner import event_log
+    from ecommerce_pipeline.runner.local_instance import write_local_instance
+
+    home.mkdir()
+    write_local_instance(home)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.event_log_storage
+        if fail_batch_at is not None:  # the first batch fails part-way: Dagster then stores its events one by one
+            stored, real = [], event_log.KeptEngineSqliteEventLogStorage.store_event
+
+            def store_event(self, event):
+                if self._batch is not None and len(stored) == fail_batch_at:
+                    stored.append(None)
+                    raise OSError("disk full")
+                stored.append(event)
+                return real(self, event)
+
+            monkeypatch.setattr(event_log.KeptEngineSqliteEventLogStorage, "store_event", store_event)
+        batches, real_batch = [], event_log.KeptEngineSqliteEventLogStorage.store_event_batch
+
+        def store_event_batch(self, events):
+            batches.append(len(events))
+            return real_batch(self, events)
+
+        monkeypatch.setattr(event_log.KeptEngineSqliteEventLogStorage, "store_event_batch", store_event_batch)
+        result = dg.materialize(
+            [_counted, _counted_check],
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": "2025-01-01",
+                "dagster/asset_partition_range_end": "2025-01-20",
+            },
+        )
+        assert result.success
+        assert type(storage).__name__ == "KeptEngineSqliteEventLogStorage"
+        assert max(batches) >= 20  # the planned events, the materializations: a batch each
+        if fail_batch_at is not None:
+            assert None in stored
+        return _backfill_records(instance, result.run_id)
+
+
+def test_events_stored_in_batches_read_back_as_dagster_stores_them_one_by_one(tmp_path, monkeypatch):
+    """A single-run backfill's planned events and per-partition materializations go to the event log in
+    batches, one transaction per database; what the UI reads back is what Dagster's own event log, storing them
+    one by one, gives. A batch that fails leaves nothing of itself, and its events are stored one by one."""
+    batched = _backfill(tmp_path / "batched", monkeypatch)
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "0")
+    plain_home = tmp_path / "plain"
+    plain_home.mkdir()
+    (plain_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with dg.DagsterInstance.from_config(str(plain_home)) as instance:
+        tags = {"dagster/asset_partition_range_start": "2025-01-01", "dagster/asset_partition_range_end": "2025-01-20"}
+        result = dg.materialize([_counted, _counted_check], instance=instance, tags=tags)
+        assert result.success
+        assert type(instance.event_log_storage).__name__ == "SqliteEventLogStorage"
+        plain = _backfill_records(instance, result.run_id)
+    assert batched == plain
+    assert len(batched["materialized"]) == len(batched["planned"]) == 20
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "500")
+    assert _backfill(tmp_path / "failed", monkeypatch, fail_batch_at=3) == plain

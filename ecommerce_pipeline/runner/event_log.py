@@ -8,18 +8,29 @@ asset). Here each database keeps its engine, and the engine one open connection,
 goes through Dagster's own lock. A reader in another process (``dagster dev``) sees each event once it is
 committed, as before (SQLite in WAL mode). A forked process starts with engines of its own.
 
+Dagster hands a batch of events (a step's per-partition materializations, a run's planned events) to
+``store_event_batch``; here a batch is one transaction per database, not one per event and database. And
+Dagster's questions about the schema (does the tags table exist, does the asset table have a column), asked
+at every asset event with a new engine, are answered once.
+
 Configured in the local ``dagster.yaml`` (``event_log_storage``); the deployed instance uses PostgreSQL.
 """
 
 import os
+import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log import SqliteEventLogStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
+
+# Dagster hands a step's per-partition materializations and a run's planned events to ``store_event_batch``
+# in batches of this many when the variable is set; unset, it stores them one by one.
+EVENT_BATCH_SIZE = "500"
 
 # A run's own database and the index: a process writes to a few at a time. A long-lived process (the UI,
 # the daemon) reads many runs, so the engines of the least recently used databases are disposed of.
@@ -33,7 +44,16 @@ class KeptEngineSqliteEventLogStorage(SqliteEventLogStorage):
     def __init__(self, base_dir: str, inst_data=None):
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._pid = os.getpid()
+        self._batch: dict[str, Connection] | None = None  # the open transactions of ``store_event_batch``
+        # Tables and columns that exist stay: Dagster asks about them at every asset event (a new engine and
+        # a schema query each time, a third of the cost of storing a materialization).
+        self._tables_seen: set[str] = set()
+        self._asset_key_columns_seen: set[str] = set()
         super().__init__(base_dir, inst_data)
+        # Read by Dagster at every event; a process that stores its events here stores them in batches.
+        os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE)
+        # Re-entrant: a batch holds it while each event of the batch takes it again.
+        self._db_lock = threading.RLock()
 
     @classmethod
     def from_config_value(cls, inst_data, config_value) -> "KeptEngineSqliteEventLogStorage":
@@ -64,8 +84,42 @@ class KeptEngineSqliteEventLogStorage(SqliteEventLogStorage):
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
         with self._db_lock:
-            with self._engine(shard).connect() as conn, conn.begin():
-                yield conn
+            if self._batch is None:
+                with self._engine(shard).connect() as conn, conn.begin():
+                    yield conn
+                return
+            if shard not in self._batch:
+                self._batch[shard] = self._engine(shard).connect()
+                self._batch[shard].begin()
+            yield self._batch[shard]
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        """Store the events in one transaction per database. Dagster hands over a batch (the materializations
+        of a step's partitions, the planned events of a run) when ``DAGSTER_EVENT_BATCH_SIZE`` is set; if the
+        batch fails, nothing of it is kept and Dagster stores its events one by one."""
+        with self._db_lock:
+            self._batch = {}
+            try:
+                for event in events:
+                    self.store_event(event)
+                for conn in self._batch.values():
+                    conn.commit()
+            finally:
+                for conn in self._batch.values():
+                    conn.close()  # rolls back what was not committed
+                self._batch = None
+
+    def has_table(self, table_name: str) -> bool:
+        if table_name not in self._tables_seen and super().has_table(table_name):
+            self._tables_seen.add(table_name)
+        return table_name in self._tables_seen
+
+    def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
+        if column_name not in self._asset_key_columns_seen and super()._has_asset_key_col_on_connection(
+            conn, column_name
+        ):
+            self._asset_key_columns_seen.add(column_name)
+        return column_name in self._asset_key_columns_seen
 
     def dispose(self) -> None:
         with self._db_lock:
