@@ -31,7 +31,9 @@ def store(tmp_path):
 def test_a_restatement_replaces_exactly_its_dates(store):
     for i, day in enumerate(DAYS):
         store.restate("gold/t", "business_date", [day], _rows(day, i + 1))
-    store.restate("gold/t", "business_date", DAYS[1:3], pa.concat_tables([_rows(DAYS[1], 7, "2.00"), _rows(DAYS[2], 0)]))
+    store.restate(
+        "gold/t", "business_date", DAYS[1:3], pa.concat_tables([_rows(DAYS[1], 7, "2.00"), _rows(DAYS[2], 0)])
+    )
     counts = {d: 0 for d in DAYS}
     for day in store.read("gold/t", ["business_date"]).column(0).to_pylist():
         counts[day] += 1
@@ -56,7 +58,9 @@ def test_the_batch_stream_reads_every_current_row_once_one_file_at_a_time(store,
     streamed = store.batches("gold/t", ["order_id", "revenue"]).read_all()
     assert read_at_once == [1] * len(store.files("gold/t"))
     assert streamed.schema.names == ["order_id", "revenue"]
-    assert sorted(streamed.column("order_id").to_pylist()) == sorted(store.read("gold/t").column("order_id").to_pylist())
+    assert sorted(streamed.column("order_id").to_pylist()) == sorted(
+        store.read("gold/t").column("order_id").to_pylist()
+    )
     assert streamed.num_rows == 3 + 20 + 30 + 40 + 50
     assert sum(streamed.column("revenue").to_pylist()) == Decimal("29.97") + 140 * Decimal("1.10")
     assert store.batches("gold/absent", ["order_id"]) is None
@@ -120,3 +124,36 @@ def test_a_large_restatement_is_written_in_slices_within_one_commit(store, monke
     assert len(store.files("gold/t")) >= 5  # a file per slice (and partition)
     stored = store.read("gold/t").sort_by([("order_id", "ascending")])
     assert stored.to_pylist() == data.sort_by([("order_id", "ascending")]).to_pylist()
+
+
+def test_reading_some_dates_chooses_their_partitions_files_and_gives_what_the_filter_gives(store):
+    """``read_dates`` picks the files of the dates' partitions itself (pyiceberg's ``In`` filter is slow over many
+    dates); the rows are those the general filter reads, now and at an earlier snapshot, for any set of dates."""
+    from pyiceberg.expressions import In
+
+    for i, day in enumerate(DAYS):
+        store.restate("gold/t", "business_date", [day], _rows(day, i + 2))
+    before = store.snapshot_rows("gold/t")[0]
+    store.restate(
+        "gold/t", "business_date", DAYS[1:3], pa.concat_tables([_rows(DAYS[1], 9, "2.00"), _rows(DAYS[2], 0)])
+    )
+    store.restate("gold/t", "business_date", [DAYS[4]], _rows(DAYS[4], 1, "3.00"), also=None)
+
+    def by_filter(dates, snapshot_id=None):
+        return store.read("gold/t", None, In("business_date", dates), snapshot_id)
+
+    def rows(table):
+        return sorted(table.to_pylist(), key=lambda r: (r["business_date"], r["order_id"]))
+
+    assert len(tables._partition_files(store.load("gold/t"), "business_date", DAYS[1:3], None)) >= 1  # its own way
+    for dates in ([DAYS[1]], DAYS[1:3], DAYS, [DAYS[0], DAYS[4], date(2030, 1, 1)], [date(2030, 1, 1)]):
+        now = store.read_dates("gold/t", "business_date", dates)
+        assert now.schema == by_filter(dates).schema
+        assert rows(now) == rows(by_filter(dates))
+        then = store.read_dates("gold/t", "business_date", dates, snapshot_id=before)
+        assert rows(then) == rows(by_filter(dates, before))
+        some_columns = store.read_dates("gold/t", "business_date", dates, ["order_id"])
+        assert some_columns.column_names == ["order_id"]
+        assert sorted(some_columns.column(0).to_pylist()) == sorted(now.column("order_id").to_pylist())
+    assert store.read_dates("gold/t", "business_date", DAYS[1:2]).column("revenue").to_pylist() == [Decimal("2.00")] * 9
+    assert store.read_dates("gold/t", "business_date", DAYS).num_rows == 2 + 9 + 0 + 5 + 1

@@ -232,7 +232,15 @@ class TableStore:
             return None
         if not dates:
             return _empty(t, columns)
-        return self.read(table, columns, In(column, sorted(set(dates))), snapshot_id)
+        tasks = _partition_files(t, column, dates, snapshot_id) if identity_partition(t) == column else None
+        if tasks is None:
+            return self.read(table, columns, In(column, sorted(set(dates))), snapshot_id)
+        names = t.schema().column_names
+        fields = tuple(c for c in columns if c in names) if columns is not None else ("*",)
+        projection = t.scan(selected_fields=fields, snapshot_id=snapshot_id).projection()
+        # Every row of a file of a date's partition has that date: nothing is left to filter.
+        data = ArrowScan(t.metadata, t.io, projection, AlwaysTrue()).to_table(tasks)
+        return data.select(list(fields)) if columns is not None else data
 
     def read_keys(
         self,
@@ -462,6 +470,21 @@ def data_files(t, snapshot_id: int | None = None, where: BooleanExpression | Non
     if any(task.delete_files for task in tasks):
         raise RuntimeError(f"{t.name()} has delete files; a plain Parquet reader would see deleted rows")
     return [task.file for task in tasks]
+
+
+def _partition_files(t, column: str, dates: Sequence, snapshot_id: int | None) -> list | None:
+    """The scan tasks of the files of some dates' partitions of a table partitioned by the values of the date
+    column ``column``, chosen by each file's partition value. pyiceberg's ``In`` filter does the same but builds its set of
+    values again for every file it looks at: a year of dates cost a third of a second a read. None when a
+    file was written under another partitioning or ``dates`` are not all dates (the general filter decides)."""
+    spec_id = t.spec().spec_id
+    if not isinstance(t.schema().find_field(column).field_type, DateType) or not all(type(d) is date for d in dates):
+        return None
+    wanted = {(d - _EPOCH).days for d in dates}  # Iceberg keeps dates as days since 1970-01-01
+    tasks = list(t.scan(snapshot_id=snapshot_id).plan_files())
+    if any(task.file.spec_id != spec_id for task in tasks):
+        return None
+    return [task for task in tasks if task.file.partition[0] in wanted]
 
 
 def identity_partition(t) -> str | None:
