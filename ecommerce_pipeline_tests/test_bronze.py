@@ -214,3 +214,45 @@ def test_days_validated_together_give_each_day_what_it_gives_alone(tmp_path):
             assert result.landing_rows_by_file == alone.landing_rows_by_file
             quarantined[entity] = quarantined.get(entity, 0) + result.quarantine.num_rows
     assert quarantined["orders"] and quarantined["order_items"] and quarantined["events"]  # defects reach both paths
+
+
+def test_no_statement_reads_more_than_a_chunk_budget_and_the_days_are_unchanged(monkeypatch):
+    """What waits is validated before a chunk would take it over the budget (CHUNK_ROWS), so one statement reads
+    at most the budget or a single chunk, however the days' chunks fall; the days come out as on their own."""
+    from ecommerce_pipeline.ingest import parse_landing
+    from ecommerce_pipeline.transforms import bronze
+
+    budget, statements = 100, []
+    real = bronze._check_together
+
+    def counted(con, entity, parts, ingested_at):
+        statements.append([p.parsed.records.num_rows for p in parts])
+        return real(con, entity, parts, ingested_at)
+
+    monkeypatch.setattr(bronze, "CHUNK_ROWS", budget)
+    monkeypatch.setattr(bronze, "_check_together", counted)
+    days = [date(2025, 1, d) for d in range(1, 6)]
+
+    def files(day):  # a 70-row file in chunks of 30 and a 45-row file whole, a day
+        first = [order(order_id=f"{day:%d}-{i}", customer_id=f"C{i}") for i in range(70)]
+        second = [order(order_id=f"{day:%d}-x{i}", order_ts=f"{day}T09:00:00Z") for i in range(45)]
+        return [
+            parse_landing("a.csv", csv_bytes(first), chunk_rows=30),
+            parse_landing_file("b.csv", csv_bytes(second)),
+        ]
+
+    together = bronze.Validation(ENTITIES["orders"], NOW, day_batch_rows=1_000)
+    results = []
+    for day in days:
+        results += together.add_day(day, "b", (c for f in files(day) for c in ([f] if hasattr(f, "name") else f)))
+    results += together.finish()
+    assert [d for d, _ in results] == days
+    assert all(sum(rows) <= budget or len(rows) == 1 for rows in statements)
+    assert len(statements) > len(days)  # the budget, not the day, cut the statements
+    for day, result in results:
+        alone = validate_batch(
+            ENTITIES["orders"], [c for f in files(day) for c in ([f] if hasattr(f, "name") else f)], day, "b", NOW
+        )
+        assert result.valid.num_rows == 115
+        assert result.valid.to_pylist() == alone.valid.to_pylist()
+        assert result.quarantine.equals(alone.quarantine)

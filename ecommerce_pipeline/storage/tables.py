@@ -474,9 +474,10 @@ def data_files(t, snapshot_id: int | None = None, where: BooleanExpression | Non
 
 def _partition_files(t, column: str, dates: Sequence, snapshot_id: int | None) -> list | None:
     """The scan tasks of the files of some dates' partitions of a table partitioned by the values of the date
-    column ``column``, chosen by each file's partition value. pyiceberg's ``In`` filter does the same but builds its set of
-    values again for every file it looks at: a year of dates cost a third of a second a read. None when a
-    file was written under another partitioning or ``dates`` are not all dates (the general filter decides)."""
+    column ``column``, chosen by each file's partition value. pyiceberg's ``In`` filter does the same but
+    builds its set of values again for every file it looks at: a year of dates cost a third of a second a
+    read. None when a file was written under another partitioning or ``dates`` are not all dates (the
+    general filter decides)."""
     spec_id = t.spec().spec_id
     if not isinstance(t.schema().find_field(column).field_type, DateType) or not all(type(d) is date for d in dates):
         return None

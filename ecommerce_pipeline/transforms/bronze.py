@@ -436,6 +436,10 @@ class Validation:
                 file.rows += parsed.landing_rows
                 file.extras = _columns_of(self.entity, parsed.records.column_names)[1]
                 file.quarantine.append(_parser_rejects(parsed, day.params))
+                # What waits is validated before a chunk would take it over CHUNK_ROWS, and a full chunk at once:
+                # one statement never reads more than CHUNK_ROWS rows, or one chunk.
+                if self._pending_rows + parsed.records.num_rows > CHUNK_ROWS:
+                    self._check_pending()
                 file.valid.append(None)
                 self._pending.append(_Part(day, file, len(file.valid) - 1, parsed))
                 self._pending_rows += parsed.records.num_rows
@@ -460,8 +464,7 @@ class Validation:
         by_header: dict[tuple, list[_Part]] = {}
         for part in parts:
             whole = _reject_whole(self._con, self.entity, part.parsed, part.day.params)
-            if whole is not None:
-                part.file.valid[part.slot] = None
+            if whole is not None:  # its valid slot stays empty
                 part.file.quarantine.append(whole)
                 continue
             by_header.setdefault(tuple(part.parsed.records.schema), []).append(part)
