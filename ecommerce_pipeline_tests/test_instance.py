@@ -1,6 +1,7 @@
 """The project's dagster.yaml: SQLite under the project folder, a bounded run queue, run retries."""
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -33,9 +34,28 @@ def test_the_repository_instance_and_the_one_the_cli_writes_have_the_same_storag
         assert instance.event_log_storage._base_dir == str(tmp_path / "history" / "runs")
 
 
-@dg.asset(partitions_def=dg.DailyPartitionsDefinition(start_date="2025-01-01"))
-def _counted(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    return dg.MaterializeResult(metadata={"partitions": len(context.partition_keys)})
+@dg.asset(
+    partitions_def=dg.DailyPartitionsDefinition(start_date="2025-01-01"),
+    check_specs=[dg.AssetCheckSpec("each_day", asset="_counted")],
+)
+def _counted(context: dg.AssetExecutionContext):
+    """As the pipeline's steps describe and check each partition: its own figures, its own check evaluation
+    (the 7th and 14th fail), and what describes the whole run on the last partition."""
+    from ecommerce_pipeline.defs.metadata import check_partitions, describe_partitions
+
+    days = [date.fromisoformat(k) for k in context.partition_keys]
+    describe_partitions(context, context.asset_key, {d: {"day": d.day} for d in days}, {"partitions": len(days)})
+    check_partitions(
+        context,
+        {
+            d: dg.AssetCheckResult(
+                asset_key=context.asset_key, check_name="each_day", passed=d.day % 7 != 0, metadata={"day": d.day}
+            )
+            for d in days
+        },
+    )
+    yield dg.MaterializeResult()
+    yield dg.AssetCheckResult(check_name="each_day", passed=True)
 
 
 @dg.asset_check(asset=_counted)
@@ -89,9 +109,17 @@ def _backfill_records(instance: dg.DagsterInstance, run_id: str) -> dict:
     check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
         [dg.AssetCheckKey(key, "_counted_check")]
     )
+    each_day = instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(key, "each_day"), limit=1000
+    )
     return {
         "materialized": sorted(
-            (m.partition_key, m.asset_materialization.metadata["partitions"].value) for m in materialized
+            (m.partition_key, {k: v.value for k, v in m.asset_materialization.metadata.items()}) for m in materialized
+        ),
+        "each_day": sorted(
+            (e.event.dagster_event.event_specific_data.partition, e.status.value)
+            for e in each_day
+            if e.event.dagster_event.event_specific_data.partition
         ),
         "planned": sorted(p.dagster_event.partition for p in planned),
         "last": record.asset_entry.last_materialization_record.partition_key,
@@ -126,6 +154,13 @@ def _backfill(home: Path, monkeypatch, *, fail_batch_at: int | None = None) -> d
             return real_batch(self, events)
 
         monkeypatch.setattr(event_log.KeptEngineSqliteEventLogStorage, "store_event_batch", store_event_batch)
+        transactions, real_transaction = [], event_log.KeptEngineSqliteEventLogStorage.one_transaction
+
+        def one_transaction(self):
+            transactions.append(self._batch is None)  # True: a transaction of its own, not part of a batch's
+            return real_transaction(self)
+
+        monkeypatch.setattr(event_log.KeptEngineSqliteEventLogStorage, "one_transaction", one_transaction)
         result = dg.materialize(
             [_counted, _counted_check],
             instance=instance,
@@ -137,6 +172,7 @@ def _backfill(home: Path, monkeypatch, *, fail_batch_at: int | None = None) -> d
         assert result.success
         assert type(storage).__name__ == "KeptEngineSqliteEventLogStorage"
         assert max(batches) >= 20  # the planned events, the materializations: a batch each
+        assert sum(transactions) > len(batches)  # and the checks of every day: one transaction
         if fail_batch_at is not None:
             assert None in stored
         return _backfill_records(instance, result.run_id)
@@ -158,6 +194,10 @@ def test_events_stored_in_batches_read_back_as_dagster_stores_them_one_by_one(tm
         assert type(instance.event_log_storage).__name__ == "SqliteEventLogStorage"
         plain = _backfill_records(instance, result.run_id)
     assert batched == plain
-    assert len(batched["materialized"]) == len(batched["planned"]) == 20
+    assert len(batched["materialized"]) == len(batched["planned"]) == len(batched["each_day"]) == 20
+    # Each day its own figure; the run's only on its last day; days 7 and 14 fail their own check.
+    assert [m for _, m in batched["materialized"]][:2] == [{"day": 1}, {"day": 2}]
+    assert batched["materialized"][-1] == ("2025-01-20", {"day": 20, "partitions": 20})
+    assert [p for p, status in batched["each_day"] if status == "FAILED"] == ["2025-01-07", "2025-01-14"]
     monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "500")
     assert _backfill(tmp_path / "failed", monkeypatch, fail_batch_at=3) == plain

@@ -13,6 +13,11 @@ Dagster hands a batch of events (a step's per-partition materializations, a run'
 Dagster's questions about the schema (does the tags table exist, does the asset table have a column), asked
 at every asset event with a new engine, are answered once.
 
+A step that records many events of its own (each partition's check evaluations) stores them in one
+transaction too (``one_transaction``). And the databases sync to disk at a checkpoint, not at every commit
+(``synchronous=NORMAL``, SQLite's advice for WAL mode): an application crash loses nothing, a power cut may lose
+the last events, never the database.
+
 Configured in the local ``dagster.yaml`` (``event_log_storage``); the deployed instance uses PostgreSQL.
 """
 
@@ -25,7 +30,7 @@ from contextlib import contextmanager
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log import SqliteEventLogStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 
 # Dagster hands a step's per-partition materializations and a run's planned events to ``store_event_batch``
@@ -72,6 +77,8 @@ class KeptEngineSqliteEventLogStorage(SqliteEventLogStorage):
                 pool_size=1,  # used under Dagster's lock: one connection at a time
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
             )
+            # An fsync per commit was a third of storing a check evaluation (0.4 ms a commit, measured).
+            event.listen(engine, "connect", lambda dbapi, _: dbapi.execute("PRAGMA synchronous=NORMAL"))
             if shard not in self._initialized_dbs:
                 self._initdb(engine)
                 self._initialized_dbs.add(shard)
@@ -97,11 +104,21 @@ class KeptEngineSqliteEventLogStorage(SqliteEventLogStorage):
         """Store the events in one transaction per database. Dagster hands over a batch (the materializations
         of a step's partitions, the planned events of a run) when ``DAGSTER_EVENT_BATCH_SIZE`` is set; if the
         batch fails, nothing of it is kept and Dagster stores its events one by one."""
+        with self.one_transaction():
+            for entry in events:
+                self.store_event(entry)
+
+    @contextmanager
+    def one_transaction(self) -> Iterator[None]:
+        """Every event stored in this block is committed at its end, in one transaction per database; if the
+        block fails, none of them is kept. Other threads wait for the block to end."""
         with self._db_lock:
+            if self._batch is not None:  # already inside one: it commits
+                yield
+                return
             self._batch = {}
             try:
-                for event in events:
-                    self.store_event(event)
+                yield
                 for conn in self._batch.values():
                     conn.commit()
             finally:

@@ -168,25 +168,27 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
             files += result.files
         if extras:
             context.log.warning(f"{entity.name}: extra columns kept in _extra_columns: {extras}")
-        describe_partitions(context, key, per_day)
-        describe_partitions(context, quarantine_key, per_day_quarantine)
-        check_partitions(context, per_day_checks)
-        # One line per table and run, counted by the CloudWatch metric filter "quarantined rows" (infra/modules/monitoring).
-        context.log.info(f"bronze/{entity.name} quarantined_rows {quarantined}")
-        yield dg.Output(
-            None,
-            output_name="bronze",
-            metadata=table_metadata(
+        describe_partitions(
+            context,
+            key,
+            per_day,
+            table_metadata(
                 preview, row_count=rows, landing_files=files, landing_rows=landing_rows, quarantined_rows=quarantined
             )
             | {"extra_columns": dg.MetadataValue.json(extras), "bytes_written": dg.MetadataValue.int(bytes_written)},
         )
-        yield dg.Output(
-            None,
-            output_name="quarantine",
-            metadata=table_metadata(quarantine_preview, row_count=quarantined)
+        describe_partitions(
+            context,
+            quarantine_key,
+            per_day_quarantine,
+            table_metadata(quarantine_preview, row_count=quarantined)
             | {"rules": dg.MetadataValue.json(rules), "bytes_written": dg.MetadataValue.int(quarantine_bytes)},
         )
+        check_partitions(context, per_day_checks)
+        # One line per table and run, counted by the CloudWatch metric filter "quarantined rows" (infra/modules/monitoring).
+        context.log.info(f"bronze/{entity.name} quarantined_rows {quarantined}")
+        yield dg.Output(None, output_name="bronze")
+        yield dg.Output(None, output_name="quarantine")
         yield conservation_check_result(key, combined(outcomes))
         unused = unused_paths(store.list_keys(partition_days(context)))
         yield unused_files_check_result(context, key, unused_paths_for(entity.name, unused))

@@ -7,6 +7,7 @@ import dagster as dg
 from ecommerce_pipeline.defs import restatements
 from ecommerce_pipeline.defs.bronze.assets import bronze_assets
 from ecommerce_pipeline.defs.gold.assets import gold_assets
+from ecommerce_pipeline.defs.metadata import describe_partitions
 from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, OWNERS
 from ecommerce_pipeline.defs.resources import CatalogResource
 from ecommerce_pipeline.defs.silver.assets import DIMENSION_CHANGES, LINE_VERSIONS, ORDER_VERSIONS, silver_assets
@@ -38,11 +39,11 @@ def duckdb_catalog(context: dg.AssetExecutionContext, catalog: CatalogResource) 
     if skipped:
         context.log.warning(f"query library views not created yet: {skipped}")
     counts = registry.rows_of_days(sorted(views), days)
-    return dg.MaterializeResult(
-        metadata={
-            "catalog_path": dg.MetadataValue.path(str(registry.path)),
-            "views": len(views),
-            "rows_in_partition": dg.MetadataValue.json(counts),
-            "query_library_views": dg.MetadataValue.json(query_views),
-        }
-    )
+    run = {
+        "catalog_path": dg.MetadataValue.path(str(registry.path)),
+        "views": len(views),
+        "rows_in_partition": dg.MetadataValue.json(counts),
+        "query_library_views": dg.MetadataValue.json(query_views),
+    }
+    describe_partitions(context, context.asset_key, {}, run)
+    return dg.MaterializeResult()

@@ -9,6 +9,7 @@ from ecommerce_pipeline.catalog.athena import estimated_cost_usd
 from ecommerce_pipeline.catalog.glue import Registration, glue_table_name
 from ecommerce_pipeline.catalog.query_library import athena_create_view, athena_view_name, query_names
 from ecommerce_pipeline.defs.catalog.assets import LAKE_TABLES
+from ecommerce_pipeline.defs.metadata import describe_partitions
 from ecommerce_pipeline.defs.partitions import partition_days
 from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, OWNERS
 from ecommerce_pipeline.defs.resources import AwsCatalogResource, TablesResource
@@ -56,8 +57,12 @@ def build_glue_asset(table_key: dg.AssetKey) -> dg.AssetsDefinition:
     )
     def _register(context: dg.AssetExecutionContext, aws: AwsCatalogResource) -> dg.MaterializeResult:
         registration = register_in_glue(aws, table, set(partition_days(context)))
-        return dg.MaterializeResult(
-            metadata={
+        # The run's registration, on its last partition (not copied onto every day it covered).
+        describe_partitions(
+            context,
+            context.asset_key,
+            {},
+            {
                 "glue_table": f"{aws.glue().database}.{registration.table}",
                 "location": dg.MetadataValue.url(registration.location),
                 "columns": len(registration.columns),
@@ -65,8 +70,9 @@ def build_glue_asset(table_key: dg.AssetKey) -> dg.AssetsDefinition:
                 "columns_added": dg.MetadataValue.json(registration.columns_added),
                 "partitions_added": len(registration.partitions_added),
                 "partitions_updated": len(registration.partitions_updated),
-            }
+            },
         )
+        return dg.MaterializeResult()
 
     return _register
 
@@ -155,16 +161,20 @@ def athena_registration(context: dg.AssetExecutionContext, aws: AwsCatalogResour
             "snapshot_id": snapshot_id,
         }
     scanned = sum(v["bytes_scanned"] for v in verification.values())
-    yield dg.MaterializeResult(
-        metadata={
+    describe_partitions(
+        context,
+        ATHENA_KEY,
+        {},
+        {
             "database": athena.database,
             "workgroup": athena.workgroup,
             "views": dg.MetadataValue.json(views),
             "verification_queries": dg.MetadataValue.json(verification),
             "bytes_scanned": scanned,
             "estimated_cost_usd": round(sum(estimated_cost_usd(v["bytes_scanned"]) for v in verification.values()), 8),
-        }
+        },
     )
+    yield dg.MaterializeResult()
     yield row_counts_check(counts)
 
 

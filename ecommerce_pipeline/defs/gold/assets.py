@@ -87,17 +87,17 @@ def _restate_in_chunks(
     if unchanged:
         rest = store.read_dates(f"gold/{name}", "business_date", unchanged)
         describe_days(rest, check_schema(name, rest), unchanged)
-    describe_partitions(context, key, figures)
-    check_partitions(context, day_checks)
     # The run's figures over every date it restated are one entry, not plotted: each partition has its own
     # figures under the plain names, and the Plots view draws those.
     restated = {"dates": sorted(d.isoformat() for d in dates), "rows": rows} | {
         k: round(v, 2) for k, v in totals.items()
     }
-    metadata = table_metadata(table, row_count=rows, described_as=f"gold/{name}") | {
+    run = table_metadata(table, row_count=rows, described_as=f"gold/{name}") | {
         "restated": dg.MetadataValue.json(restated)
     }
-    return [dg.MaterializeResult(metadata=metadata), schema_check_result(key, combined_schema(checks))]
+    describe_partitions(context, key, figures, run)
+    check_partitions(context, day_checks)
+    return [dg.MaterializeResult(), schema_check_result(key, combined_schema(checks))]
 
 
 def _nothing_yet(name: str):
@@ -166,18 +166,18 @@ def customer_lifetime_value(context: dg.AssetExecutionContext, tables: TablesRes
     how, recomputed = order_days.refresh(store, table_of(ORDERS))
     table = clv.from_totals(store.read(order_days.TOTALS), as_of)
     store.replace("gold/customer_lifetime_value", table)
-    yield dg.MaterializeResult(
-        metadata=table_metadata(
-            table,
-            described_as="gold/customer_lifetime_value",
-            customers=table.num_rows,
-            lifetime_revenue=column_sum(table, "total_spent"),
-        )
-        | {
-            "as_of": dg.MetadataValue.text(as_of.isoformat()),
-            "order_days": dg.MetadataValue.json({"refresh": how, "dates_recomputed": len(recomputed)}),
-        }
-    )
+    # One snapshot as of the run's latest day: its last partition describes it.
+    run = table_metadata(
+        table,
+        described_as="gold/customer_lifetime_value",
+        customers=table.num_rows,
+        lifetime_revenue=column_sum(table, "total_spent"),
+    ) | {
+        "as_of": dg.MetadataValue.text(as_of.isoformat()),
+        "order_days": dg.MetadataValue.json({"refresh": how, "dates_recomputed": len(recomputed)}),
+    }
+    describe_partitions(context, dg.AssetKey(["gold", "customer_lifetime_value"]), {}, run)
+    yield dg.MaterializeResult()
     check = schema_check_result(
         dg.AssetKey(["gold", "customer_lifetime_value"]), check_schema("customer_lifetime_value", table)
     )

@@ -16,7 +16,7 @@ from pyiceberg.expressions import And, EqualTo, In
 from ecommerce_pipeline.catalog.athena_gold import UnloadRefused, compute_on_athena, days_relation
 from ecommerce_pipeline.catalog.glue import glue_table_name
 from ecommerce_pipeline.defs.gold.assets import _gold, _latest_landing_day, gold_assets, product_dates
-from ecommerce_pipeline.defs.metadata import column_sum, schema_check_result, table_metadata
+from ecommerce_pipeline.defs.metadata import column_sum, describe_partitions, schema_check_result, table_metadata
 from ecommerce_pipeline.defs.partitions import partition_days
 from ecommerce_pipeline.defs.resources import AwsCatalogResource, TablesResource
 from ecommerce_pipeline.defs.silver.assets import EVENTS, ORDERS, PRODUCTS
@@ -89,15 +89,15 @@ def _run(
         raise dg.Failure(description=str(refused), allow_retries=False) from refused
     written = publisher.commit(schema, replace_all)
     scanned = sum(r.bytes_scanned for r in runs)
-    yield dg.MaterializeResult(
-        metadata={
-            **table_metadata(written, described_as=table, **{k: f(written) for k, f in numbers.items()}),
-            "engine": "athena",
-            "athena_query_ids": dg.MetadataValue.json([r.query_id for r in runs]),
-            "bytes_scanned": scanned,
-            "estimated_cost_usd": round(sum(r.estimated_cost_usd for r in runs), 8),
-        }
-    )
+    run = {
+        **table_metadata(written, described_as=table, **{k: f(written) for k, f in numbers.items()}),
+        "engine": "athena",
+        "athena_query_ids": dg.MetadataValue.json([r.query_id for r in runs]),
+        "bytes_scanned": scanned,
+        "estimated_cost_usd": round(sum(r.estimated_cost_usd for r in runs), 8),
+    }
+    describe_partitions(context, dg.AssetKey(["gold", name]), {}, run)
+    yield dg.MaterializeResult()
     yield schema_check_result(dg.AssetKey(["gold", name]), check_schema(name, written))
 
 

@@ -28,8 +28,7 @@ from ecommerce_pipeline.defs.metadata import (
     day_schema_checks,
     describe_partitions,
     distinct,
-    quarantine_day_figures,
-    rule_counts,
+    quarantine_output,
     schema_check_result,
     table_metadata,
 )
@@ -162,8 +161,10 @@ def _merge_day_checks(into: dict, checks: dict) -> None:
         into.setdefault(name, {}).update(per_day)
 
 
-def _describe_dimension_days(context: dg.AssetExecutionContext, key: dg.AssetKey, day_checks: dict) -> None:
-    describe_partitions(context, key, day_checks.pop("figures"))
+def _describe_dimension_days(
+    context: dg.AssetExecutionContext, key: dg.AssetKey, day_checks: dict, results: list
+) -> None:
+    describe_partitions(context, key, day_checks.pop("figures"), _dimension_metadata(key, results))
     check_partitions(context, *day_checks.values())
 
 
@@ -226,11 +227,10 @@ def customers_clean(
         written = _dimension(store, "customers", CUSTOMERS, result, days, stored)
         del stored
         _merge_day_checks(day_checks, _keep(results, days, written, result, CUSTOMERS, bronze))
-    _describe_dimension_days(context, CUSTOMERS, day_checks)
-    yield dg.Output(None, "customers", metadata=_dimension_metadata(CUSTOMERS, results))
+    _describe_dimension_days(context, CUSTOMERS, day_checks, results)
+    yield dg.Output(None, "customers")
     quarantine = pa.concat_tables([r.quarantine for _, _, r, _ in results])
-    describe_partitions(context, CUSTOMERS_QUARANTINE, quarantine_day_figures(quarantine, partition_days(context)))
-    yield dg.Output(quarantine, "quarantine", metadata=table_metadata(quarantine) | {"rules": rule_counts(quarantine)})
+    yield quarantine_output(context, CUSTOMERS_QUARANTINE, "quarantine", quarantine)
     yield field_issues_output(context, pa.concat_tables(issues))
     yield schema_check_result(CUSTOMERS, combined_schema([c for *_, c in results]))
     yield conservation_check_result(
@@ -261,8 +261,8 @@ def products_clean(context: dg.AssetExecutionContext, bronze_products: Partition
         written = _dimension(store, "products", PRODUCTS, result, days, stored)
         del stored
         _merge_day_checks(day_checks, _keep(results, days, written, result, PRODUCTS, bronze))
-    _describe_dimension_days(context, PRODUCTS, day_checks)
-    yield dg.Output(None, "products", metadata=_dimension_metadata(PRODUCTS, results))
+    _describe_dimension_days(context, PRODUCTS, day_checks, results)
+    yield dg.Output(None, "products")
     yield schema_check_result(PRODUCTS, combined_schema([c for *_, c in results]))
     yield conservation_check_result(
         PRODUCTS, combined([stored_conservation(r.received, r.versions_added, 0) for _, _, r, _ in results])
@@ -546,15 +546,15 @@ def orders_validated(
     )
     for day in days:
         figures[day] |= {"versions_received": versions_by_day[day], "quarantined_orders": quarantined_by_day[day]}
-    describe_partitions(context, ORDERS, figures)
     # The run's figures over the restated dates, from the narrow columns they need.
     current = store.read_dates(
         table_of(ORDERS), "business_date", restated, ["line_revenue", "customer_known", "product_known"]
     )
-    yield dg.Output(
-        None,
-        "orders",
-        metadata=table_metadata(
+    describe_partitions(
+        context,
+        ORDERS,
+        figures,
+        table_metadata(
             steps[-1].preview,
             row_count=current.num_rows,
             described_as=table_of(ORDERS),
@@ -568,12 +568,9 @@ def orders_validated(
         )
         | {"restated": dg.MetadataValue.json(sorted(d.isoformat() for d in restated))},
     )
-    for name, key, q in (
-        ("orders_quarantine", ORDERS_QUARANTINE, orders_q),
-        ("lines_quarantine", LINES_QUARANTINE, lines_q),
-    ):
-        describe_partitions(context, key, quarantine_day_figures(q, days))
-        yield dg.Output(q, name, metadata=table_metadata(q) | {"rules": rule_counts(q)})
+    yield dg.Output(None, "orders")
+    yield quarantine_output(context, ORDERS_QUARANTINE, "orders_quarantine", orders_q)
+    yield quarantine_output(context, LINES_QUARANTINE, "lines_quarantine", lines_q)
     yield schema_check_result(ORDERS, combined_schema(checks))
     yield conservation_check_result(
         ORDERS,
@@ -682,17 +679,11 @@ def events_clean(
         store, EVENTS, "events_clean", untouched, day_checks, ("is_duplicate", "event_seq"), counted
     )
     figures.update(_event_day_figures(stored, untouched))
-    describe_partitions(context, EVENTS, {d: figures[d] for d in days if d in figures})
-    bronze = bronze_rows_by_day(bronze_events)
-    check_partitions(
+    describe_partitions(
         context,
-        day_checks,
-        day_conservation_checks(EVENTS, "row_conservation", bronze, stored_by_day, Counter()),
-    )
-    yield dg.Output(
-        None,
-        "events",
-        metadata=table_metadata(
+        EVENTS,
+        {d: figures[d] for d in days if d in figures},
+        table_metadata(
             preview,
             described_as=table_of(EVENTS),
             row_count=stored_rows,
@@ -702,6 +693,13 @@ def events_clean(
         )
         | {"restated": dg.MetadataValue.json(sorted(d.isoformat() for d in restated))},
     )
+    bronze = bronze_rows_by_day(bronze_events)
+    check_partitions(
+        context,
+        day_checks,
+        day_conservation_checks(EVENTS, "row_conservation", bronze, stored_by_day, Counter()),
+    )
+    yield dg.Output(None, "events")
     yield schema_check_result(EVENTS, combined_schema(checks))
     yield conservation_check_result(EVENTS, stored_conservation(sum(bronze.values()), stored_rows, 0))
 

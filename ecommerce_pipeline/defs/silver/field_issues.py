@@ -9,8 +9,7 @@ another step (or adding an entity) is those three lines and ``field_issues_out()
 import dagster as dg
 import pyarrow as pa
 
-from ecommerce_pipeline.defs.metadata import describe_partitions, quarantine_day_figures, rule_counts, table_metadata
-from ecommerce_pipeline.defs.partitions import partition_days
+from ecommerce_pipeline.defs.metadata import quarantine_output
 from ecommerce_pipeline.defs.policies import OWNERS
 from ecommerce_pipeline.transforms.field_quality import FIELD_ISSUES_SCHEMA
 
@@ -37,7 +36,4 @@ def field_issues_output(context: dg.AssetExecutionContext, issues: pa.Table) -> 
     """The issues found in the partition's bronze rows (the step reads only its own landing days); each
     partition shows its own day's issues by rule."""
     table = pa.concat_tables([FIELD_ISSUES_SCHEMA.empty_table(), issues.cast(FIELD_ISSUES_SCHEMA)])
-    describe_partitions(context, FIELD_ISSUES, quarantine_day_figures(table, partition_days(context)))
-    return dg.Output(
-        table, OUTPUT_NAME, metadata=table_metadata(table) | {"rules": dg.MetadataValue.json(rule_counts(table))}
-    )
+    return quarantine_output(context, FIELD_ISSUES, OUTPUT_NAME, table)
