@@ -157,3 +157,57 @@ def test_reading_some_dates_chooses_their_partitions_files_and_gives_what_the_fi
         assert sorted(some_columns.column(0).to_pylist()) == sorted(now.column("order_id").to_pylist())
     assert store.read_dates("gold/t", "business_date", DAYS[1:2]).column("revenue").to_pylist() == [Decimal("2.00")] * 9
     assert store.read_dates("gold/t", "business_date", DAYS).num_rows == 2 + 9 + 0 + 5 + 1
+
+
+@pytest.mark.parametrize("column", ["business_date", "store"])
+def test_rows_are_split_into_partitions_as_pyiceberg_splits_them(column):
+    """The write splits rows into partitions by sorting once, not by a filter per partition: every partition
+    gets the same rows in the same order as pyiceberg's own split, sorted or shuffled, with nulls, in chunks."""
+    import random
+
+    from pyiceberg.io import pyarrow as iceberg_arrow
+    from pyiceberg.partitioning import PartitionField, PartitionSpec
+    from pyiceberg.schema import Schema
+    from pyiceberg.transforms import IdentityTransform
+    from pyiceberg.types import DateType, NestedField, StringType
+
+    ours = iceberg_arrow._determine_partitions
+    assert ours.by_sorting
+    schema = Schema(
+        NestedField(1, "business_date", DateType(), required=False),
+        NestedField(2, "store", StringType(), required=False),
+        NestedField(3, "id", StringType(), required=False),
+    )
+    source = schema.find_field(column).field_id
+    spec = PartitionSpec(PartitionField(source_id=source, field_id=1000, transform=IdentityTransform(), name="p"))
+
+    def split(how, table):
+        parts = {}
+        for part in how(spec=spec, schema=schema, arrow_table=table):
+            key = tuple(v.value for v in part.partition_key.field_values)
+            assert key not in parts
+            parts[key] = part.arrow_table_partition.to_pylist()
+        return parts
+
+    rng = random.Random(7)
+    days = [date(2025, 1, 1) + timedelta(rng.randrange(90)) for _ in range(300)]
+    cases = {
+        "sorted": sorted(days),
+        "shuffled": days,
+        "nulls last": sorted(days) + [None] * 3,
+        "nulls inside": days[:100] + [None] + days[100:],
+        "one row": days[:1],
+        "one day": [days[0]] * 5,
+        "empty": [],
+    }
+    for name, values in cases.items():
+        table = pa.table(
+            {
+                "business_date": pa.array(values, pa.date32()),
+                "store": [None if v is None else f"s{v.toordinal() % 7}" for v in values],
+                "id": [str(i) for i in range(len(values))],
+            }
+        )
+        chunked = pa.concat_tables([table.slice(0, len(values) // 3), table.slice(len(values) // 3)])
+        for given in (table, chunked):
+            assert split(ours, given) == split(ours.pyiceberg_split, given), (column, name)
