@@ -197,10 +197,10 @@ def aws_calls(source: str) -> set[tuple[str, str]]:
             if operation == "get_paginator":
                 operation = node.args[0].value
             calls.add((service, operation))
-        elif (
-            isinstance(receiver, ast.Attribute)
-            and isinstance(receiver.value, ast.Name)
-            and receiver.value.id in wrangler
+        elif isinstance(receiver, ast.Attribute) and (
+            (isinstance(receiver.value, ast.Name) and receiver.value.id in wrangler)
+            # storage.aws.wrangler() imports awswrangler on first use: wrangler().s3.upload(...)
+            or (isinstance(receiver.value, ast.Call) and ast.unparse(receiver.value.func) == "wrangler")
         ):
             calls.add((f"wr.{receiver.attr}", operation))
     return calls
@@ -538,9 +538,15 @@ def test_the_call_scanner_sees_a_new_call():
         "        self.glue.delete_table(DatabaseName='d', Name='t')\n"
         "        boto3.client('athena').stop_query_execution(QueryExecutionId='q')\n"
         "        wr.s3.copy_objects(['s3://a/b'], 's3://a', 's3://c')\n"
+        "        wrangler().catalog.delete_table_if_exists(database='d', table='t')\n"
     )
     calls = aws_calls(source)
-    assert calls == {("glue", "delete_table"), ("athena", "stop_query_execution"), ("wr.s3", "copy_objects")}
+    assert calls == {
+        ("glue", "delete_table"),
+        ("athena", "stop_query_execution"),
+        ("wr.s3", "copy_objects"),
+        ("wr.catalog", "delete_table_if_exists"),
+    }
     assert not calls <= set(CALL_ACTIONS)
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import awswrangler as wr
-import boto3
+from ecommerce_pipeline.storage.aws import session as aws_session
+from ecommerce_pipeline.storage.aws import wrangler
+
+if TYPE_CHECKING:
+    import boto3
 
 PRICE_PER_TB_USD = 5.0
 # Athena bills each query for at least 10 MB, rounded up to the megabyte.
@@ -40,11 +44,11 @@ class Athena:
         self.database = database
         self.workgroup = workgroup
         self.results_uri = results_uri
-        self.session = boto3_session or boto3.Session()
+        self.session = boto3_session or aws_session()
 
     def run(self, sql: str) -> QueryRun:
         """Submit ``sql`` and wait for it; raises awswrangler's QueryFailed when Athena rejects it."""
-        execution = wr.athena.start_query_execution(
+        execution = wrangler().athena.start_query_execution(
             sql,
             database=self.database,
             workgroup=self.workgroup,

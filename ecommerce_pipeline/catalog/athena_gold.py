@@ -24,8 +24,8 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from datetime import date
+from typing import TYPE_CHECKING
 
-import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -33,6 +33,9 @@ from ecommerce_pipeline.catalog.athena import Athena, QueryRun
 from ecommerce_pipeline.storage.aws import split_uri
 from ecommerce_pipeline.storage.lake import WriteStats, concat
 from ecommerce_pipeline.storage.s3_lake import S3Lake
+
+if TYPE_CHECKING:
+    import boto3
 from ecommerce_pipeline.transforms.sql import athena_sql
 
 MAX_PARTITIONS_PER_STATEMENT = 100

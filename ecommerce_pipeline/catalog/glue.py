@@ -17,9 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
-import awswrangler as wr
-import boto3
+from ecommerce_pipeline.storage.aws import session as aws_session
+from ecommerce_pipeline.storage.aws import wrangler
+
+if TYPE_CHECKING:
+    import boto3
 
 PARTITION_TYPES = {"year": "string", "month": "string", "day": "string"}
 # What the old hand-written definitions carried besides awswrangler's own parameters (classification etc.).
@@ -64,11 +68,11 @@ class Registration:
 class GlueCatalog:
     def __init__(self, database: str, boto3_session: boto3.Session | None = None):
         self.database = database
-        self.session = boto3_session or boto3.Session()
+        self.session = boto3_session or aws_session()
         self.glue = self.session.client("glue")
 
     def ensure_database(self) -> None:
-        wr.catalog.create_database(self.database, exist_ok=True, boto3_session=self.session)
+        wrangler().catalog.create_database(self.database, exist_ok=True, boto3_session=self.session)
 
     def register(self, table: str, location: str, columns: dict[str, str], partitions: dict[date, str]) -> Registration:
         """Create or update ``table`` at ``location`` with ``columns`` (name -> Athena type), and its partitions."""
@@ -77,16 +81,16 @@ class GlueCatalog:
             if not where.startswith(location):
                 raise LocationMismatchError(f"partition {day} of {name} at {where} is outside the table's {location}")
         self.ensure_database()
-        known = wr.catalog.get_table_types(self.database, name, boto3_session=self.session)
+        known = wrangler().catalog.get_table_types(self.database, name, boto3_session=self.session)
         if known is not None:
-            existing_location = wr.catalog.get_table_location(self.database, name, boto3_session=self.session)
+            existing_location = wrangler().catalog.get_table_location(self.database, name, boto3_session=self.session)
             if existing_location.rstrip("/") != location.rstrip("/"):
                 raise LocationMismatchError(
                     f"Glue table {self.database}.{name} points at {existing_location}, not {location}; "
                     "refusing to repoint it (drop it or fix ECOM_*_URI)"
                 )
         try:
-            wr.catalog.create_parquet_table(
+            wrangler().catalog.create_parquet_table(
                 self.database,
                 name,
                 location,
@@ -97,7 +101,7 @@ class GlueCatalog:
                 mode="append",  # an existing table keeps its columns in order, new ones appended
                 boto3_session=self.session,
             )
-        except wr.exceptions.InvalidArgumentValue as error:
+        except wrangler().exceptions.InvalidArgumentValue as error:
             raise SchemaChangeError(
                 f"{name}: {error}: Athena would fail on older partitions (HIVE_PARTITION_SCHEMA_MISMATCH); "
                 "write it as a new column instead"
@@ -114,7 +118,7 @@ class GlueCatalog:
     def _register_partitions(self, result: Registration, partitions: dict[date, str]) -> None:
         existing = self._existing_partitions(result.table, sorted(partitions))
         new = {partitions[d]: partition_values(d) for d in sorted(partitions) if d not in existing}
-        wr.catalog.add_parquet_partitions(
+        wrangler().catalog.add_parquet_partitions(
             self.database,
             result.table,
             new,

@@ -8,23 +8,42 @@ moto server, LocalStack or MinIO.
 
 from __future__ import annotations
 
-import awswrangler as wr
-import boto3
-from botocore.config import Config
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import boto3
+    from botocore.config import Config
 
 # Throttling (SlowDown, 503) and 5xx answers are retried with exponential backoff and jitter, up to ten
 # attempts per request, by every client: boto3's own (Glue, Athena, landing), awswrangler's (the lake's writes)
 # and pyarrow's (the lake's reads, ``s3_lake.s3_filesystem``).
 MAX_ATTEMPTS = 10
-RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS})
+
+
+@cache
+def retry_config() -> Config:
+    from botocore.config import Config
+
+    return Config(retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS})
 
 
 def session(region: str | None = None) -> boto3.Session:
+    import boto3  # imported on first use: boto3 and awswrangler are 0.4 s of a process start the local path skips
+
     aws = boto3.Session(region_name=region) if region else boto3.Session()
-    aws._session.set_default_client_config(RETRY_CONFIG)
-    # awswrangler passes its own client config, which would replace the session's retry settings.
-    wr.config.botocore_config = RETRY_CONFIG
+    aws._session.set_default_client_config(retry_config())
+    wrangler()
     return aws
+
+
+def wrangler():
+    """awswrangler, imported on first use, with every client it makes retrying as boto3's do (it passes its
+    own client config, which would replace the session's retry settings)."""
+    import awswrangler as wr
+
+    wr.config.botocore_config = retry_config()
+    return wr
 
 
 def split_uri(uri: str) -> tuple[str, str]:

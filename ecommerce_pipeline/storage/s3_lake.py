@@ -26,15 +26,15 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from datetime import date
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-import awswrangler as wr
-import boto3
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from ecommerce_pipeline.storage.aws import MAX_ATTEMPTS, join_uri
+from ecommerce_pipeline.storage.aws import MAX_ATTEMPTS, join_uri, wrangler
+from ecommerce_pipeline.storage.aws import session as aws_session
 from ecommerce_pipeline.storage.kept_io import FOOTER_READ, open_kept, read_tail
 from ecommerce_pipeline.storage.lake import (
     PART_FILE,
@@ -45,6 +45,9 @@ from ecommerce_pipeline.storage.lake import (
     partition_path,
     write_by_day,
 )
+
+if TYPE_CHECKING:
+    import boto3
 
 _PARTITION = re.compile(r"/year=(\d{4})/month=(\d{2})/day=(\d{2})/")
 
@@ -96,7 +99,7 @@ class S3Lake(Lake):
         if missing:
             raise ValueError(f"no s3:// location configured for layer(s) {', '.join(missing)}")
         self.layers = layers
-        self.session = boto3_session or boto3.Session()
+        self.session = boto3_session or aws_session()
         self._filesystem = filesystem
         # object key -> ((size, modified), its footer, its last 64 KiB: all of a small object; empty once
         # KEPT_BYTES of them are kept)
@@ -141,11 +144,11 @@ class S3Lake(Lake):
     def _publish(self, table: str, day: date, payload, rows: int, size: int) -> WriteStats:
         """PUT the partition's file over the old one, then remove anything else left in its folder."""
         target = self._file(table, day)
-        wr.s3.upload(payload, target, use_threads=False, boto3_session=self.session)
+        wrangler().s3.upload(payload, target, use_threads=False, boto3_session=self.session)
         self._forget(_key(target))
         stale = [p for p in self._objects(self.partition_location(table, day)) if p != target]
         if stale:
-            wr.s3.delete_objects(stale, use_threads=False, boto3_session=self.session)
+            wrangler().s3.delete_objects(stale, use_threads=False, boto3_session=self.session)
         return WriteStats(rows=rows, bytes=size, location=target)
 
     def keep_file(self, path: str, data: bytes) -> str:
@@ -153,7 +156,7 @@ class S3Lake(Lake):
         if layer not in self.layers or not rest:
             raise ValueError(f"{path!r} is not <layer>/<path> with a layer in {', '.join(self.layers)}")
         target = join_uri(self.layers[layer], rest)
-        wr.s3.upload(io.BytesIO(data), target, use_threads=False, boto3_session=self.session)
+        wrangler().s3.upload(io.BytesIO(data), target, use_threads=False, boto3_session=self.session)
         return target
 
     def read_partition(self, table: str, day: date, columns: Sequence[str] | None = None) -> pa.Table | None:
@@ -213,10 +216,10 @@ class S3Lake(Lake):
     def delete_folder(self, prefix: str) -> None:
         objects = self._objects(prefix)
         if objects:
-            wr.s3.delete_objects(objects, use_threads=False, boto3_session=self.session)
+            wrangler().s3.delete_objects(objects, use_threads=False, boto3_session=self.session)
 
     def _objects(self, prefix: str) -> list[str]:
-        return list(wr.s3.list_objects(prefix, boto3_session=self.session))
+        return list(wrangler().s3.list_objects(prefix, boto3_session=self.session))
 
     def _listing(self, prefix: str) -> list[pafs.FileInfo]:
         """Every object under ``prefix``, with its size and time (one listing, no request per object)."""

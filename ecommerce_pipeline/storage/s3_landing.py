@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
-import boto3
-
+from ecommerce_pipeline.storage.aws import session as aws_session
 from ecommerce_pipeline.storage.aws import split_uri
 from ecommerce_pipeline.storage.landing import LandedObject, LandingFile, LandingStore, is_hidden_key
+
+if TYPE_CHECKING:
+    import boto3
 
 
 class S3LandingStore(LandingStore):
     def __init__(self, uri: str, boto3_session: boto3.Session | None = None):
         self.uri = uri.rstrip("/")
         self.bucket, self.prefix = split_uri(uri)
-        self.s3 = (boto3_session or boto3.Session()).client("s3")
+        self.s3 = (boto3_session or aws_session()).client("s3")
 
     def _key(self, relative: str) -> str:
         return f"{self.prefix}/{relative}" if self.prefix else relative

@@ -2,7 +2,6 @@
 
 from datetime import date
 
-import awswrangler as wr
 import dagster as dg
 
 from ecommerce_pipeline.catalog.athena import estimated_cost_usd
@@ -13,6 +12,7 @@ from ecommerce_pipeline.defs.metadata import describe_partitions
 from ecommerce_pipeline.defs.partitions import partition_days
 from ecommerce_pipeline.defs.policies import DAILY_LAKE_STEP, OWNERS
 from ecommerce_pipeline.defs.resources import AwsCatalogResource, TablesResource
+from ecommerce_pipeline.storage.aws import wrangler
 from ecommerce_pipeline.storage.io_manager import table_name
 
 COMMON = dict(
@@ -33,7 +33,9 @@ def register_in_glue(aws: AwsCatalogResource, table: str, days: set[date]) -> Re
     if not files:
         raise FileNotFoundError(f"{table} has no partition on S3 for {min(days)}..{max(days)}")
     # Column types from the Parquet footers only, mapped to Athena types by awswrangler.
-    columns, _ = wr.s3.read_parquet_metadata(list(files.values()), use_threads=False, boto3_session=lake.session)
+    columns, _ = wrangler().s3.read_parquet_metadata(
+        list(files.values()), use_threads=False, boto3_session=lake.session
+    )
     return aws.glue().register(
         table,
         lake.table_location(table),
