@@ -211,3 +211,33 @@ def test_rows_are_split_into_partitions_as_pyiceberg_splits_them(column):
         chunked = pa.concat_tables([table.slice(0, len(values) // 3), table.slice(len(values) // 3)])
         for given in (table, chunked):
             assert split(ours, given) == split(ours.pyiceberg_split, given), (column, name)
+
+
+def test_a_dates_rows_come_from_the_manifests_and_size_the_chunks_of_a_restatement(store):
+    """``rows_of_dates`` counts each date's rows from the manifests, as reading them does (none for a date or a
+    table without rows); ``date_chunks`` groups consecutive dates while their rows stay within CHUNK_ROWS."""
+    import random
+
+    from ecommerce_pipeline.defs import partitions
+    from ecommerce_pipeline.defs.partitions import date_chunks
+
+    for i, day in enumerate(DAYS):
+        store.restate("gold/t", "business_date", [day], _rows(day, i * 3))
+    store.restate("gold/t", "business_date", [DAYS[1]], _rows(DAYS[1], 2, "2.00"))  # a date replaced
+    asked = [*DAYS, date(2030, 1, 1)]
+    read = store.read("gold/t", ["business_date"]).column(0).to_pylist()
+    assert store.rows_of_dates("gold/t", "business_date", asked) == {d: read.count(d) for d in asked}
+    assert store.rows_of_dates("gold/none", "business_date", DAYS[:2]) == dict.fromkeys(DAYS[:2], 0)
+
+    rng = random.Random(3)
+    dates = {date(2025, 1, 1) + timedelta(d) for d in rng.sample(range(400), 200)}
+    rows = {d: rng.choice([0, 10, 1_000, 90_000, 600_000]) for d in dates}
+    chunks = date_chunks(dates, rows)
+    assert [d for c in chunks for d in c] == sorted(dates)  # every date once, in order
+    for chunk in chunks:
+        assert len(chunk) == 1 or sum(rows[d] for d in chunk) <= partitions.CHUNK_ROWS
+    for before, after in zip(chunks, chunks[1:]):  # a chunk ends only when the next date would not fit
+        assert sum(rows[d] for d in before) + rows[after[0]] > partitions.CHUNK_ROWS
+    assert date_chunks(dates, dict.fromkeys(dates, 10)) == [sorted(dates)]
+    assert date_chunks(set(), {}) == [[]] and date_chunks(set()) == [[]]
+    assert [len(c) for c in date_chunks(set(DAYS))] == [len(DAYS)]  # without rows: CHUNK_DATES dates a chunk

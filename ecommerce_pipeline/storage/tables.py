@@ -298,6 +298,20 @@ class TableStore:
         data = ArrowScan(t.metadata, t.io, projection, AlwaysTrue()).to_table(tasks)
         return data.select(list(fields)) if columns is not None else data
 
+    def rows_of_dates(self, table: str, column: str, dates: Sequence[date]) -> dict[date, int] | None:
+        """The rows of each of some dates of a table partitioned by the date column ``column``, from the
+        manifests' record counts (no data file is read); None when the files cannot tell."""
+        t = self.load(table)
+        if t is None:
+            return dict.fromkeys(dates, 0)
+        tasks = _partition_files(t, column, dates, None) if identity_partition(t) == column else None
+        if tasks is None:
+            return None
+        counts = dict.fromkeys(dates, 0)
+        for task in tasks:
+            counts[_EPOCH + timedelta(task.file.partition[0])] += task.file.record_count
+        return counts
+
     def read_keys(
         self,
         table: str,

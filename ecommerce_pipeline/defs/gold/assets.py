@@ -52,12 +52,22 @@ def _gold(name: str, *deps: dg.AssetKey) -> dict:
 
 
 def _restate_in_chunks(
-    context, store: TableStore, name: str, dates: set[date], compute, sums: dict, described=None, **numbers
+    context,
+    store: TableStore,
+    name: str,
+    dates: set[date],
+    compute,
+    sums: dict,
+    described=None,
+    *,
+    sized_by: tuple[str, ...],
+    **numbers,
 ):
     """Compute and commit the dates' rows a chunk at a time (``compute(chunk)`` -> table), checking each
-    chunk as it is written. Each partition of the run is described and checked by the table's rows of its
-    own date (``sums``: figure name -> column summed; ``described`` picks the rows the figures count);
-    ``numbers``: figures of the run over every restated date, which add up across chunks."""
+    chunk as it is written; a chunk holds the dates of about ``CHUNK_ROWS`` rows of the input tables
+    ``sized_by``. Each partition of the run is described and checked by the table's rows of its own date
+    (``sums``: figure name -> column summed; ``described`` picks the rows the figures count); ``numbers``:
+    figures of the run over every restated date, which add up across chunks."""
     key = dg.AssetKey(["gold", name])
     days = partition_days(context)
     described = described or (lambda t: t)
@@ -75,7 +85,7 @@ def _restate_in_chunks(
             mine = rows_of.filter(pc.equal(rows_of.column("business_date"), pa.scalar(day, pa.date32())))
             figures[day]["preview"] = dg.MetadataValue.md(masked_preview(mine))
 
-    for chunk in date_chunks(dates):
+    for chunk in date_chunks(dates, _input_rows(store, sized_by, dates)):
         table = compute(chunk)
         store.restate(f"gold/{name}", "business_date", chunk, table)
         checks.append(check_schema(name, table))
@@ -98,6 +108,14 @@ def _restate_in_chunks(
     describe_partitions(context, key, figures, run)
     check_partitions(context, day_checks)
     return [dg.MaterializeResult(), schema_check_result(key, combined_schema(checks))]
+
+
+def _input_rows(store: TableStore, tables: tuple[str, ...], dates: set[date]) -> dict[date, int] | None:
+    """The input tables' rows of each date, summed (None when a table's files cannot tell)."""
+    per_table = [store.rows_of_dates(t, "business_date", sorted(dates)) for t in tables]
+    if any(rows is None for rows in per_table):
+        return None
+    return {d: sum(rows[d] for rows in per_table) for d in dates}
 
 
 def _nothing_yet(name: str):
@@ -138,6 +156,7 @@ def daily_sales_summary(context: dg.AssetExecutionContext, tables: TablesResourc
         restatements.restated(store, table_of(ORDERS), days),
         compute,
         {"total_revenue": "total_revenue", "orders": "total_orders", "units_sold": "units_sold"},
+        sized_by=(table_of(ORDERS),),
         total_revenue=lambda t: column_sum(t, "total_revenue"),
         units_sold=lambda t: column_sum(t, "units_sold"),
     )
@@ -252,6 +271,7 @@ def product_performance(context: dg.AssetExecutionContext, tables: TablesResourc
         product_dates(store, days),
         compute,
         {"revenue": "revenue", "product_views": "product_views"},
+        sized_by=(table_of(ORDERS), table_of(EVENTS)),
         revenue=lambda t: column_sum(t, "revenue"),
         product_views=lambda t: column_sum(t, "product_views"),
     )
@@ -282,6 +302,7 @@ def conversion_funnel(context: dg.AssetExecutionContext, tables: TablesResource)
         compute,
         {"sessions": "sessions", "purchase_sessions": "purchase_sessions"},
         overall,
+        sized_by=(table_of(EVENTS),),
         sessions=lambda t: column_sum(overall(t), "sessions"),
         purchase_sessions=lambda t: column_sum(overall(t), "purchase_sessions"),
     )

@@ -432,11 +432,11 @@ def _orders_step(
 def _reresolve(
     store: TableStore, dates: set[date], last_day: date, settings: PipelineSettings, day_checks: dict
 ) -> list:
-    """Re-resolve the stored orders of ``dates`` against the dimensions, a few weeks at a time, and log the
-    dates as restated by the run's last landing day (gold rebuilds them). Each date's check goes to
+    """Re-resolve the stored orders of ``dates`` against the dimensions, a chunk of dates at a time, and log
+    the dates as restated by the run's last landing day (gold rebuilds them). Each date's check goes to
     ``day_checks``."""
     checks = []
-    for chunk in date_chunks(dates):
+    for chunk in date_chunks(dates, store.rows_of_dates(table_of(ORDERS), "business_date", sorted(dates))):
         current = _resolve_dates(store, set(chunk), None, set(), settings)
         checks.append(check_schema("orders_validated", current))
         day_checks.update(day_schema_checks(ORDERS, current, "business_date", checks[-1], chunk))
