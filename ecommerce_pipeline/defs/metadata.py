@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecommerce_pipeline.contract import ENTITIES
+from ecommerce_pipeline.defs.partitions import partition_days
 from ecommerce_pipeline.quality.columns import describe
 from ecommerce_pipeline.quality.conservation import ConservationOutcome, stored_conservation
 from ecommerce_pipeline.quality.schemas import SchemaOutcome
@@ -99,9 +100,8 @@ def describe_partitions(
 def quarantine_output(context: dg.AssetExecutionContext, key: dg.AssetKey, output_name: str, table: pa.Table):
     """A quarantine table's output: each partition shows its own day's held-back rows by rule; the run's last
     partition also the table's columns, a masked preview and the run's rows by rule."""
-    days = [date.fromisoformat(k) for k in context.partition_keys]
     run = table_metadata(table) | {"rules": dg.MetadataValue.json(rule_counts(table))}
-    describe_partitions(context, key, quarantine_day_figures(table, days), run)
+    describe_partitions(context, key, quarantine_day_figures(table, partition_days(context)), run)
     return dg.Output(table, output_name)
 
 

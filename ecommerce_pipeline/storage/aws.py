@@ -33,7 +33,6 @@ def session(region: str | None = None) -> boto3.Session:
 
     aws = boto3.Session(region_name=region) if region else boto3.Session()
     aws._session.set_default_client_config(retry_config())
-    wrangler()
     return aws
 
 
