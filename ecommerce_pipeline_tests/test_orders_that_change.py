@@ -317,3 +317,42 @@ def test_replaying_days_in_any_order_gives_identical_gold(tmp_path, monkeypatch)
     for name in ("in_order", "shuffled"):
         for table, rows in results["backfill"].items():
             assert results[name][table] == rows, f"{name}: {table} differs"
+
+
+def test_a_day_without_event_files_commits_nothing_and_each_check_still_runs(shop):
+    """A night without click events rewrites nothing (no Iceberg commit) yet still shows the day's figures and
+    checks; a re-run of a day whose event file was removed takes its events out."""
+    from ecommerce_pipeline.definitions import defs
+    from ecommerce_pipeline.defs.resources import resources_for
+    from ecommerce_pipeline.storage.tables import local_table_store
+
+    def snapshots() -> int:
+        return len(local_table_store(load_settings().lake_dir).snapshots("silver/events_clean"))
+
+    shop("orders", [order("delivered")], D1)
+    shop("order_items", LINES_125, D1)
+    clicks = [
+        {"event_id": "E1", "session_id": "S1", "event_type": "page_view", "event_ts": "2025-01-01T09:00:00Z"},
+        {"event_id": "E2", "session_id": "S1", "event_type": "product_view", "event_ts": "2025-01-01T09:01:00Z"},
+    ]
+    landing = shop("events", clicks, D1)
+    run(D1)
+    before = snapshots()
+    result = dg.materialize(list(defs.assets), partition_key=D2.isoformat(), resources=resources_for())
+    assert result.success
+    assert snapshots() == before
+    events = dg.AssetKey(["silver", "events_clean"])
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations() if e.asset_key == events}
+    assert checks == {"schema": True, "row_conservation": True}
+    (materialization,) = [m for m in result.asset_materializations_for_node("events_clean") if m.asset_key == events]
+    assert materialization.partition == D2.isoformat()
+    assert materialization.metadata["dagster/row_count"].value == 0
+    assert {"dagster/column_schema", "preview"} <= set(materialization.metadata)
+    assert sql("SELECT count(*) AS n FROM silver.events_clean") == [{"n": 2}]
+    funnel = "SELECT business_date, sessions FROM gold.conversion_funnel WHERE device_type = 'all'"
+    assert sql(funnel) == [{"business_date": D1, "sessions": 1}]
+
+    (landing / "events" / D1.isoformat() / "events.csv").unlink()
+    run(D1)
+    assert sql("SELECT count(*) AS n FROM silver.events_clean") == [{"n": 0}]
+    assert sql(funnel) == []

@@ -116,3 +116,22 @@ def test_a_customer_version_is_unique_by_its_source_row_not_by_customer(tables):
     )
     assert check_schema("customers_clean", pa.concat_tables([customers, moved])).passed
     assert not check_schema("customers_clean", pa.concat_tables([customers, second_version])).passed
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+def test_a_table_without_rows_is_checked_on_its_columns_and_types(tables, name):
+    """A day without a table's rows is checked on the columns and their types alone (the outcome is worked out
+    once per schema): the right ones pass, a missing column or a wrong type fails, at every call."""
+    empty = tables[name].schema.empty_table()
+    columns = SCHEMAS[name].columns
+    broken = [empty.drop_columns([next(iter(columns))])]
+    typed = [c for c, column in columns.items() if column.dtype is not None]
+    if typed:
+        i = empty.column_names.index(typed[0])
+        broken.append(empty.set_column(i, typed[0], pa.array([], pa.string())))
+    for _ in range(2):
+        outcome = check_schema(name, empty)
+        assert outcome.passed and outcome.rows_checked == 0, outcome.failures
+        for table in broken:
+            outcome = check_schema(name, table)
+            assert not outcome.passed and outcome.failures and outcome.failing_rows == 0

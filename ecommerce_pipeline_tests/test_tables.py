@@ -241,3 +241,23 @@ def test_a_dates_rows_come_from_the_manifests_and_size_the_chunks_of_a_restateme
     assert date_chunks(dates, dict.fromkeys(dates, 10)) == [sorted(dates)]
     assert date_chunks(set(), {}) == [[]] and date_chunks(set()) == [[]]
     assert [len(c) for c in date_chunks(set(DAYS))] == [len(DAYS)]  # without rows: CHUNK_DATES dates a chunk
+
+
+def test_a_metadata_file_is_parsed_once_and_every_commit_is_still_seen(store):
+    """A table's metadata file is parsed once by the process (it is never rewritten), while each load still
+    asks the catalog which file is current: a commit by another writer (another store on the same catalog)
+    is seen at the next load, and the kept parse equals pyiceberg's own."""
+    from pyiceberg.serializers import FromInputFile
+
+    store.restate("gold/t", "business_date", DAYS[:1], _rows(DAYS[0], 2))
+    first, again = store.load("gold/t"), store.load("gold/t")
+    assert first.metadata is again.metadata
+    own = FromInputFile.table_metadata.parse(first.io.new_input(first.metadata_location))
+    assert own is not first.metadata and own == first.metadata
+
+    other_writer = local_table_store(store.roots["gold"].removeprefix("file://").rsplit("/", 1)[0])
+    other_writer.restate("gold/t", "business_date", DAYS[1:2], _rows(DAYS[1], 3))
+    latest = store.load("gold/t")
+    assert latest.metadata_location != first.metadata_location
+    assert len(latest.snapshots()) == len(first.snapshots()) + 1
+    assert store.read("gold/t", ["business_date"]).num_rows == 5

@@ -15,6 +15,7 @@ import os
 import threading
 import time
 import warnings
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -143,6 +144,45 @@ def _ascending(values: pa.Array) -> bool:
 
 
 _split_partitions_by_sorting()
+
+# Parsed table metadata files kept by the process, by location (the newest used, the oldest out first).
+KEPT_METADATA = 64
+
+
+def _keep_parsed_metadata() -> None:
+    """pyiceberg parses a table's metadata JSON again at every ``load_table``: about 4 ms here for a small
+    table, more for one that keeps a week of snapshots, and a step loads its tables 5 to 40 times. A metadata
+    file is never rewritten (a commit writes a new one under a new name) and the parsed ``TableMetadata`` is
+    immutable (a frozen model; pyiceberg's updates make new ones), so the parse of a location is kept and
+    given again. Which file is current is still asked of the catalog at every load: another writer's commit
+    is always seen."""
+    from pyiceberg.serializers import FromInputFile
+
+    parse = FromInputFile.table_metadata
+    if getattr(parse, "kept", False):
+        return
+    kept: OrderedDict = OrderedDict()
+    lock = threading.Lock()
+
+    def table_metadata(input_file, encoding: str = "utf-8"):
+        key = (input_file.location, encoding)
+        with lock:
+            if key in kept:
+                kept.move_to_end(key)
+                return kept[key]
+        metadata = parse(input_file, encoding)
+        with lock:
+            kept[key] = metadata
+            while len(kept) > KEPT_METADATA:
+                kept.popitem(last=False)
+        return metadata
+
+    table_metadata.kept = True
+    table_metadata.parse = parse  # kept for the test that compares the two
+    FromInputFile.table_metadata = staticmethod(table_metadata)
+
+
+_keep_parsed_metadata()
 
 
 def _lock(name: str) -> threading.Lock:

@@ -647,8 +647,13 @@ def events_clean(
     restated, stored_rows, duplicates, sessions, checks, preview = set(), 0, 0, 0, [], None
     stored_by_day, day_checks, figures = Counter(), {}, {}
     for days in _chunks(context, bronze_events):
-        incoming = new_events(bronze_events.of_days(days), pipeline_settings.timezone())
-        dates = distinct(incoming.column("business_date")) | restatements.restated(store, table, days)
+        bronze, earlier = bronze_events.of_days(days), restatements.restated(store, table, days)
+        if not bronze.num_rows and not earlier and store.exists(table):
+            # No event arrived and the days' earlier runs restated no date: nothing to rewrite, no log to clear.
+            continue
+        incoming = new_events(bronze, pipeline_settings.timezone())
+        del bronze
+        dates = distinct(incoming.column("business_date")) | earlier
         merged = merge_events(store.read_dates(table, "business_date", dates), incoming, days)
         footprint = defaultdict(set, restatements.footprint(incoming, "business_date", "landing_date", days))
         footprint[max(days)] |= dates
@@ -679,6 +684,8 @@ def events_clean(
         store, EVENTS, "events_clean", untouched, day_checks, ("is_duplicate", "event_seq"), counted
     )
     figures.update(_event_day_figures(stored, untouched))
+    if preview is None:  # every chunk was without events: the table's columns, no rows
+        preview = store.read_dates(table, "business_date", [])
     describe_partitions(
         context,
         EVENTS,
