@@ -538,18 +538,19 @@ def orders_validated(
             duplicates,
         ),
     )
-    figures = day_figures(
-        store.read_dates(table_of(ORDERS), "business_date", days, ["business_date", "line_revenue"]),
+    # The stored rows of the partitions' dates and of the restated ones, read once in the narrow columns the
+    # figures need (a year's run reads 361 dates' files: twice took a second more).
+    stored = store.read_dates(
+        table_of(ORDERS),
         "business_date",
-        {"revenue": "line_revenue"},
-        days,
+        set(days) | restated,
+        ["business_date", "line_revenue", "customer_known", "product_known"],
     )
+    figures = day_figures(stored, "business_date", {"revenue": "line_revenue"}, days)
     for day in days:
         figures[day] |= {"versions_received": versions_by_day[day], "quarantined_orders": quarantined_by_day[day]}
-    # The run's figures over the restated dates, from the narrow columns they need.
-    current = store.read_dates(
-        table_of(ORDERS), "business_date", restated, ["line_revenue", "customer_known", "product_known"]
-    )
+    # The run's figures over the restated dates.
+    current = stored.filter(pc.is_in(stored.column("business_date"), pa.array(sorted(restated), pa.date32())))
     describe_partitions(
         context,
         ORDERS,
