@@ -147,6 +147,14 @@ _split_partitions_by_sorting()
 
 # Parsed table metadata files kept by the process, by location (the newest used, the oldest out first).
 KEPT_METADATA = 64
+_parsed_metadata: OrderedDict = OrderedDict()
+_parsed_metadata_lock = threading.Lock()
+
+
+def forget_parsed_metadata() -> None:
+    """Drop the kept parses, as a new process starts (for a test that counts the files a process fetches)."""
+    with _parsed_metadata_lock:
+        _parsed_metadata.clear()
 
 
 def _keep_parsed_metadata() -> None:
@@ -161,8 +169,7 @@ def _keep_parsed_metadata() -> None:
     parse = FromInputFile.table_metadata
     if getattr(parse, "kept", False):
         return
-    kept: OrderedDict = OrderedDict()
-    lock = threading.Lock()
+    kept, lock = _parsed_metadata, _parsed_metadata_lock
 
     def table_metadata(input_file, encoding: str = "utf-8"):
         key = (input_file.location, encoding)
