@@ -648,12 +648,12 @@ def events_clean(
     restated, stored_rows, duplicates, sessions, checks, preview = set(), 0, 0, 0, [], None
     stored_by_day, day_checks, figures = Counter(), {}, {}
     for days in _chunks(context, bronze_events):
-        bronze, earlier = bronze_events.of_days(days), restatements.restated(store, table, days)
-        if not bronze.num_rows and not earlier and store.exists(table):
+        arrived, earlier = bronze_events.of_days(days), restatements.restated(store, table, days)
+        if not arrived.num_rows and not earlier and store.exists(table):
             # No event arrived and the days' earlier runs restated no date: nothing to rewrite, no log to clear.
             continue
-        incoming = new_events(bronze, pipeline_settings.timezone())
-        del bronze
+        incoming = new_events(arrived, pipeline_settings.timezone())
+        del arrived
         dates = distinct(incoming.column("business_date")) | earlier
         merged = merge_events(store.read_dates(table, "business_date", dates), incoming, days)
         footprint = defaultdict(set, restatements.footprint(incoming, "business_date", "landing_date", days))
