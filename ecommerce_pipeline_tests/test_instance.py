@@ -201,3 +201,78 @@ def test_events_stored_in_batches_read_back_as_dagster_stores_them_one_by_one(tm
     assert [p for p, status in batched["each_day"] if status == "FAILED"] == ["2025-01-07", "2025-01-14"]
     monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "500")
     assert _backfill(tmp_path / "failed", monkeypatch, fail_batch_at=3) == plain
+
+
+def _rows(folder: Path) -> dict:
+    """Every row of every table of every database an event log wrote in the folder, without the times the
+    database sets itself when a row is made or a migration done."""
+    import sqlite3
+
+    rows = {}
+    for db in sorted(folder.glob("*.db")):
+        with sqlite3.connect(db) as con:
+            tables = con.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            for (table,) in tables.fetchall():
+                info = con.execute(f'PRAGMA table_info("{table}")').fetchall()
+                columns = [
+                    f'"{c[1]}"'
+                    for c in info
+                    if c[1] not in ("create_timestamp", "update_timestamp", "migration_completed")
+                ]
+                found = con.execute(f'SELECT {", ".join(columns)} FROM "{table}"').fetchall()
+                rows[db.name, table] = sorted(found, key=repr)
+        con.close()
+    return rows
+
+
+def test_the_project_event_log_writes_the_rows_dagsters_own_writes(tmp_path):
+    """The same events (a five-day single-run backfill with a check per day, then a re-run of one day) stored
+    through the project's event log, partly as a batch, and through Dagster's own SQLite event log: every table
+    of every database holds the same rows, the asset's last materialization and each check's event included."""
+    from dagster._core.storage.event_log import SqliteEventLogStorage
+    from dagster._core.storage.event_log.base import EventLogRecord
+    from dagster_shared.serdes import serialize_value
+
+    from ecommerce_pipeline.runner import event_log, event_writes
+    from ecommerce_pipeline.runner.local_instance import write_local_instance
+
+    home = tmp_path / "home"
+    home.mkdir()
+    write_local_instance(home)
+    range_tags = {
+        "dagster/asset_partition_range_start": "2025-01-01",
+        "dagster/asset_partition_range_end": "2025-01-05",
+    }
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = [
+            dg.materialize([_counted, _counted_check], instance=instance, tags=range_tags),
+            dg.materialize([_counted, _counted_check], instance=instance, partition_key="2025-01-07"),
+        ]
+        assert all(r.success for r in runs)
+        events = [e for r in runs for e in instance.all_logs(r.run_id)]
+    plain = SqliteEventLogStorage(str(tmp_path / "plain"))
+    ours = event_log.KeptEngineSqliteEventLogStorage(str(tmp_path / "ours"))
+    try:
+        for entry in events:
+            plain.store_event(entry)
+        half = len(events) // 2
+        ours.store_event_batch(events[:half])
+        for entry in events[half:]:
+            ours.store_event(entry)
+    finally:
+        plain.dispose()
+        ours.dispose()
+    expected, written = _rows(tmp_path / "plain"), _rows(tmp_path / "ours")
+    assert written == expected
+    # The last materialization's record is made from the event's own text, and is Dagster's text for it.
+    materialization = next(e for e in events if e.dagster_event and e.dagster_event.is_step_materialization)
+    assert event_writes._record_text(serialize_value(materialization), 7) == serialize_value(
+        EventLogRecord(storage_id=7, event_log_entry=materialization)
+    )
+    index = {table: found for (db, table), found in written.items() if db == "index.db"}
+    (asset,) = index["asset_keys"]
+    assert runs[1].run_id in asset and any(runs[1].run_id in str(value) for value in asset if value != runs[1].run_id)
+    # Both checks planned for each day of both runs; each day's own check evaluated (day 7 fails it).
+    checks = index["asset_check_executions"]
+    assert len(checks) >= 2 * (5 + 1) and sum("FAILED" in row for row in checks) == 1
+    assert sum("SUCCEEDED" in row for row in checks) >= 5 and any("PLANNED" in row for row in checks)

@@ -33,6 +33,8 @@ from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 
+from ecommerce_pipeline.runner.event_writes import SerializeOnceEventWrites
+
 # Dagster hands a step's per-partition materializations and a run's planned events to ``store_event_batch``
 # in batches of this many when the variable is set; unset, it stores them one by one.
 EVENT_BATCH_SIZE = "500"
@@ -42,9 +44,10 @@ EVENT_BATCH_SIZE = "500"
 KEPT_ENGINES = 16
 
 
-class KeptEngineSqliteEventLogStorage(SqliteEventLogStorage):
+class KeptEngineSqliteEventLogStorage(SerializeOnceEventWrites, SqliteEventLogStorage):
     """``SqliteEventLogStorage`` that keeps one engine per database (a run's events, the index) for the
-    process, so its compiled statements are reused from one event to the next."""
+    process, so its compiled statements are reused from one event to the next; each event is serialized once
+    (``event_writes``)."""
 
     def __init__(self, base_dir: str, inst_data=None):
         self._engines: OrderedDict[str, Engine] = OrderedDict()
