@@ -51,3 +51,31 @@ def test_a_bronze_view_follows_the_columns_of_every_night(tmp_path):
     # A type that changes on a re-run is followed too (the view is the union of the files' types).
     names, rows = night(D2, {"order_id": ["O2"], "amount": [2.5]})
     assert rows == [("O1", 1.0), ("O2", 2.5), ("O3", 3.0)]
+
+
+def test_a_runs_row_counts_from_footers_equal_the_rows_a_query_counts(tmp_path):
+    """The catalog counts a run's rows of a bronze view from the Parquet footers when the ``business_date``
+    statistics settle it, and reads the files they do not: the counts are those of a query over the view,
+    for every set of days, whatever the files' statistics say."""
+    import pyarrow.parquet as pq
+
+    lake = LocalLake(tmp_path / "lake")
+    catalog = DuckDBCatalog(tmp_path / "catalog.duckdb", lake)
+
+    def rows(day: date, n: int, **columns) -> pa.Table:
+        return pa.table({"order_id": [f"{day}-{i}" for i in range(n)], "business_date": [day] * n} | columns)
+
+    lake.write_partition("bronze/orders", D1, rows(D1, 3))
+    # Files the statistics cannot settle: a row group with a row without a date; a file without statistics.
+    no_date = pa.table({"order_id": ["x"], "business_date": pa.array([None], pa.date32())})
+    for day, data, statistics in ((D2, pa.concat_tables([rows(D2, 5), no_date]), True), (D3, rows(D3, 4), False)):
+        target = lake.root / f"bronze/orders/year={day.year}/month={day.month:02d}/day={day.day:02d}/part-0.parquet"
+        target.parent.mkdir(parents=True)
+        pq.write_table(data, target, write_statistics=statistics, row_group_size=3)
+    views = catalog.register(["bronze/orders"], [D1, D2, D3])
+    with duckdb.connect(str(catalog.path), read_only=True) as con:
+        for days in ([D1], [D2], [D3], [D1, D3], [D1, D2, D3], []):
+            wanted = ", ".join(f"DATE '{d}'" for d in days) or "NULL"
+            query = f"SELECT count(*) FROM bronze.orders WHERE business_date IN ({wanted})"
+            assert catalog.rows_of_days(views, days) == {"bronze.orders": con.execute(query).fetchone()[0]}
+    assert catalog.rows_of_days(views, [D1, D2, D3]) == {"bronze.orders": 3 + 5 + 4}

@@ -48,6 +48,28 @@ def _may_hold(data_file, field_id: int, days: list[date]) -> bool:
     return any(low <= d <= high for d in days)
 
 
+def _counted_by_statistics(files: list[str], days: set[date]) -> tuple[int, list[str]]:
+    """The rows of ``files`` dated one of ``days``, counted from the Parquet footers where the ``business_date``
+    statistics settle it (every row group of the file holds one of the days only, without nulls), and the files
+    they do not settle, left to be read. A Hive folder's file holds its own day, so a long backfill's count
+    (hundreds of bronze files per view) reads footers, not data."""
+    counted, unsettled = 0, []
+    for path in files:
+        metadata = pq.read_metadata(path)
+        column = metadata.schema.to_arrow_schema().get_field_index("business_date")
+        rows = 0
+        for i in range(metadata.num_row_groups):
+            group = metadata.row_group(i)
+            stats = group.column(column).statistics if column >= 0 else None
+            if not (stats is not None and stats.has_min_max and stats.null_count == 0 and stats.min == stats.max):
+                unsettled.append(path)
+                break
+            rows += group.num_rows if stats.min in days else 0
+        else:
+            counted += rows
+    return counted, unsettled
+
+
 def _hive_select(files: str) -> str:
     """The SELECT of a bronze or quarantine view over ``files`` (a SQL glob or list): one reading for the view
     and for the check that its columns did not change."""
@@ -243,14 +265,15 @@ class DuckDBCatalog:
                     counts[view] = sum(f.record_count for f in self._listed[table][1])
                 elif files is None:  # no column to select by: the whole view, as before
                     counts[view] = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
-                elif not files:
-                    counts[view] = 0
                 else:
-                    listed = ", ".join(literal(f) for f in files)
-                    where = f" WHERE business_date IN ({wanted})" if dated else ""
-                    counts[view] = con.execute(
-                        f"SELECT count(*) FROM read_parquet([{listed}], union_by_name = true){where}"
-                    ).fetchone()[0]
+                    counted, files = _counted_by_statistics(files, set(days)) if dated else (0, files)
+                    counts[view] = counted
+                    if files:
+                        listed = ", ".join(literal(f) for f in files)
+                        where = f" WHERE business_date IN ({wanted})" if dated else ""
+                        counts[view] += con.execute(
+                            f"SELECT count(*) FROM read_parquet([{listed}], union_by_name = true){where}"
+                        ).fetchone()[0]
         return counts
 
     def _iceberg_files_of_days(self, table: str, iceberg, days: list[date]) -> tuple[list[str] | None, bool]:
