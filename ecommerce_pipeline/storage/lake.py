@@ -316,13 +316,17 @@ class LocalLake(Lake):
             yield from pq.ParquetFile(path).iter_batches(batch_size=rows, columns=columns)
 
     def read_partition(self, table: str, day: date, columns: Sequence[str] | None = None) -> pa.Table | None:
-        path = self._file(table, day)
-        if not path.exists():
+        # The file is opened and its footer read once: ``pq.read_table`` goes through a dataset, about 3 ms a
+        # file on small files, which a year's backfill reading 361 days of two tables paid 722 times.
+        try:
+            file = pq.ParquetFile(self._file(table, day))
+        except FileNotFoundError:
             return None
-        if columns is not None:
-            available = pq.read_schema(path).names
-            columns = [c for c in columns if c in available]
-        return pq.read_table(path, columns=columns)
+        with file:
+            if columns is not None:
+                available = file.schema_arrow.names
+                columns = [c for c in columns if c in available]
+            return file.read(columns=columns)
 
     def table_location(self, table: str) -> str:
         return str((self.root / table).resolve())
