@@ -60,6 +60,8 @@ def _counted_by_statistics(files: list[str], days: set[date]) -> tuple[int, list
         rows = 0
         for i in range(metadata.num_row_groups):
             group = metadata.row_group(i)
+            if group.num_rows == 0:  # an empty day's file: one row group, no rows, no statistics
+                continue
             stats = group.column(column).statistics if column >= 0 else None
             if not (stats is not None and stats.has_min_max and stats.null_count == 0 and stats.min == stats.max):
                 unsettled.append(path)
