@@ -7,10 +7,10 @@ from datetime import date
 import duckdb
 import pyarrow as pa
 
-from ecommerce_pipeline.catalog.duckdb_catalog import DuckDBCatalog
+from ecommerce_pipeline.catalog.duckdb_catalog import DuckDBCatalog, _counted_by_statistics
 from ecommerce_pipeline.storage.lake import LocalLake
 
-D1, D2, D3 = date(2025, 1, 1), date(2025, 1, 2), date(2025, 1, 3)
+D1, D2, D3, D4 = date(2025, 1, 1), date(2025, 1, 2), date(2025, 1, 3), date(2025, 1, 4)
 
 
 def _view(catalog: DuckDBCatalog) -> tuple[list[str], list[tuple]]:
@@ -67,11 +67,13 @@ def test_a_runs_row_counts_from_footers_equal_the_rows_a_query_counts(tmp_path):
 
     lake.write_partition("bronze/orders", D1, rows(D1, 3))
     # Files the statistics cannot settle: a row group with a row without a date; a file without statistics.
+    written = []
     no_date = pa.table({"order_id": ["x"], "business_date": pa.array([None], pa.date32())})
     for day, data, statistics in ((D2, pa.concat_tables([rows(D2, 5), no_date]), True), (D3, rows(D3, 4), False)):
         target = lake.root / f"bronze/orders/year={day.year}/month={day.month:02d}/day={day.day:02d}/part-0.parquet"
         target.parent.mkdir(parents=True)
         pq.write_table(data, target, write_statistics=statistics, row_group_size=3)
+        written.append(target)
     views = catalog.register(["bronze/orders"], [D1, D2, D3])
     with duckdb.connect(str(catalog.path), read_only=True) as con:
         for days in ([D1], [D2], [D3], [D1, D3], [D1, D2, D3], []):
@@ -79,3 +81,8 @@ def test_a_runs_row_counts_from_footers_equal_the_rows_a_query_counts(tmp_path):
             query = f"SELECT count(*) FROM bronze.orders WHERE business_date IN ({wanted})"
             assert catalog.rows_of_days(views, days) == {"bronze.orders": con.execute(query).fetchone()[0]}
     assert catalog.rows_of_days(views, [D1, D2, D3]) == {"bronze.orders": 3 + 5 + 4}
+    # Only the files the statistics cannot settle are read; an empty day's file (a row group without rows, and
+    # so without statistics) is settled as no row.
+    empty = lake.write_partition("bronze/orders", D4, rows(D4, 0)).location
+    files = [empty, lake.write_partition("bronze/orders", D1, rows(D1, 3)).location, *(str(p) for p in written)]
+    assert _counted_by_statistics(files, {D1, D2, D3, D4}) == (3, [str(p) for p in written])
