@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -308,3 +309,28 @@ def test_an_unreadable_file_is_kept_whole_on_s3(tmp_path: Path):
         assert kept == f"{env['ECOM_BRONZE_URI'].rstrip('/')}/quarantine/files/orders/{DAY}/{case.name}"
         kept_bucket, _, kept_key = kept[len("s3://") :].partition("/")
         assert s3.get_object(Bucket=kept_bucket, Key=kept_key)["Body"].read() == case.data
+
+
+def test_days_without_files_are_named_in_one_warning_per_run(project_env: Path, store_landing: Path):
+    """A run over days of which some brought no orders file warns once, naming those days, not once a day (a
+    year's backfill of a store without click events logged 361 lines); a day with files is not named."""
+    from datetime import timedelta
+
+    days = [DAY + timedelta(d) for d in range(3)]
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [a for a in bronze_assets if a.node_def.name == "bronze_orders"],
+            resources=resources_for(),
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": str(days[0]),
+                "dagster/asset_partition_range_end": str(days[-1]),
+            },
+        )
+        assert result.success
+        warnings = [
+            e.user_message
+            for e in instance.all_logs(result.run_id)
+            if e.level == logging.WARNING and "files landed" in e.user_message
+        ]
+    assert warnings == [f"no orders files landed for 2 days: {days[1]}, {days[2]}"]

@@ -10,6 +10,7 @@ from ecommerce_pipeline.defs.metadata import (
     check_partitions,
     conservation_check_result,
     describe_partitions,
+    first_few,
     quarantine_day_figures,
     rule_counts,
     table_metadata,
@@ -127,12 +128,13 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
         # Small days are validated together (one statement per header) and every day is written as soon as its
         # rows are validated, so a long single-run backfill holds a bounded number of rows at a time.
         validation = Validation(entity, ingested_at)
+        without_files: list[str] = []
 
         def validated_days():
             for day in partition_days(context):
                 landed = store.list_files(entity.name, day)
                 if not landed:
-                    context.log.warning(f"no {entity.name} files landed for {day}")
+                    without_files.append(day.isoformat())
                 yield from validation.add_day(
                     day,
                     _batch_id([f.fingerprint for f in landed]),
@@ -166,6 +168,11 @@ def build_bronze_asset(entity: Entity) -> dg.AssetsDefinition:
             landing_rows += sum(result.landing_rows_by_file.values())
             extras.update(result.extra_columns)
             files += result.files
+        if without_files:
+            # One line for the run, not one per day: a year's backfill of a store without click events said it
+            # 361 times, each line an event stored in the run's log.
+            many = f"{len(without_files)} days: " if len(without_files) > 1 else ""
+            context.log.warning(f"no {entity.name} files landed for {many}{first_few(without_files)}")
         if extras:
             context.log.warning(f"{entity.name}: extra columns kept in _extra_columns: {extras}")
         describe_partitions(
