@@ -121,13 +121,13 @@ class SerializeOnceEventWrites:
         return values
 
     def _record_of(self, event: EventLogEntry, event_id: int) -> str:
+        if self._record_text_checked:
+            return _record_text(self._text_of(event), event_id)
+        # The first of the process is checked; a Dagster that writes records otherwise keeps its own way.
+        real = serialize_value(EventLogRecord(storage_id=event_id, event_log_entry=event))
         if self._record_text_checked is None:
-            real = serialize_value(EventLogRecord(storage_id=event_id, event_log_entry=event))
             type(self)._record_text_checked = _record_text(self._text_of(event), event_id) == real
-            return real
-        if not self._record_text_checked:  # a Dagster that writes records otherwise: its own way
-            return serialize_value(EventLogRecord(storage_id=event_id, event_log_entry=event))
-        return _record_text(self._text_of(event), event_id)
+        return real
 
     def _store_asset_check_evaluation_planned(self, event: EventLogEntry, event_id: int | None) -> None:
         planned = event.dagster_event.event_specific_data
