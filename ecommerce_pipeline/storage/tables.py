@@ -54,6 +54,10 @@ TABLE_PROPERTIES = {
     "write.metadata.delete-after-commit.enabled": "true",
     "write.metadata.previous-versions-max": "20",
     "format-version": "2",
+    # pyiceberg writes a commit's files on a thread each, sized by the rows in memory (512 MiB by default): a
+    # day of millions of clicks was one or two files written on one core. At 128 MiB (about 25 MiB of Parquet)
+    # its files are written side by side: 4.5 million events in 3.1 s instead of 5.3 s. A small day is one file.
+    "write.target-file-size-bytes": str(128 * 2**20),
 }
 COMMIT_RETRIES = 5
 # pyiceberg's write copies a partition's rows twice (a filter per partition, then combine_chunks): a
