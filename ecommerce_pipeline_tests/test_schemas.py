@@ -66,7 +66,9 @@ def test_duplicate_keys_fail(tables):
 
 def test_negative_revenue_and_out_of_range_scores_fail(tables):
     sales = tables["daily_sales_summary"]
-    assert not check_schema("daily_sales_summary", replace(sales, "total_revenue", [Decimal("-1.00")] * sales.num_rows)).passed
+    assert not check_schema(
+        "daily_sales_summary", replace(sales, "total_revenue", [Decimal("-1.00")] * sales.num_rows)
+    ).passed
     clv = tables["customer_lifetime_value"]
     outcome = check_schema("customer_lifetime_value", replace(clv, "r_score", [7] * clv.num_rows))
     assert not outcome.passed and outcome.failing_rows == clv.num_rows
@@ -106,6 +108,30 @@ def test_money_with_three_places_fails_and_two_places_passes(tables):
     assert any("not a decimal with two places" in f for f in outcome.failures)
     one = orders.set_column(i, "line_revenue", orders.column("line_revenue").cast(pa.decimal128(18, 1), safe=False))
     assert check_schema("orders_validated", one).passed
+
+
+def test_money_compared_with_zero_fails_exactly_the_rows_on_the_wrong_side(tables):
+    """Decimal money whose checks only compare with zero is checked as floats (a Decimal object per value was
+    slow): a cent on either side of zero, zero itself, the largest amount and a missing amount get the verdicts
+    of their decimals, row by row."""
+    orders = tables["orders_validated"]
+    assert orders.num_rows >= 5
+
+    def changed(column, values):
+        rest = orders.column(column).to_pylist()[len(values) :]
+        return replace(orders, column, values + rest)
+
+    largest = Decimal("9999999999999999.99")
+    cases = [
+        ("discount", [Decimal("-0.01"), Decimal("0.00"), largest], [0]),  # at least zero
+        ("unit_price", [Decimal("0.01"), Decimal("0.00"), largest, Decimal("-0.01")], [1, 3]),  # above zero
+        ("tax", [None, Decimal("0.01")], [0]),  # required
+    ]
+    for column, values, failing in cases:
+        outcome = check_schema("orders_validated", changed(column, values))
+        assert not outcome.passed and outcome.failing_positions == failing, column
+        assert all(f.startswith(column) for f in outcome.failures), outcome.failures
+    assert check_schema("orders_validated", changed("discount", [Decimal("0.00"), largest])).passed
 
 
 def test_a_customer_version_is_unique_by_its_source_row_not_by_customer(tables):

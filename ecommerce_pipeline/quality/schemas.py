@@ -88,6 +88,27 @@ def _decided_by_type(schema: pa.DataFrameSchema, table: pa_arrow.Table) -> pa.Da
     return schema.update_columns(decided) if decided else schema
 
 
+# Checks that compare with zero. A decimal(18, 2) and its float64 have the same sign (the smallest magnitude is
+# 0.01, the largest 1e16), so these give the same verdict on either, and a null stays missing.
+_COMPARISONS = {"greater_than", "greater_than_or_equal_to", "less_than", "less_than_or_equal_to"}
+
+
+def _as_floats_where_exact(table: pa_arrow.Table, schema: pa.DataFrameSchema) -> pa_arrow.Table:
+    """Decimal columns whose remaining checks only compare with zero, as float64: pandas would make a Python
+    Decimal of every value and compare them one at a time (3.3 s to convert a million order lines)."""
+    for i, f in enumerate(table.schema):
+        column = schema.columns.get(f.name)
+        if (
+            column is not None
+            and pa_arrow.types.is_decimal(f.type)
+            and f.type.precision <= 18
+            and column.dtype is None
+            and all(c.name in _COMPARISONS and set(c.statistics.values()) == {0} for c in column.checks)
+        ):
+            table = table.set_column(i, f.name, table.column(i).cast(pa_arrow.float64()))
+    return table
+
+
 def _rate() -> pa.Column:
     return pa.Column("float64", checks=[pa.Check.in_range(0, 1)], nullable=True)
 
@@ -280,10 +301,11 @@ def _check_columns(table_name: str, columns: pa_arrow.Schema) -> SchemaOutcome:
 
 
 def _check_rows(table_name: str, table: pa_arrow.Table) -> SchemaOutcome:
-    schema = SCHEMAS[table_name]
+    schema = _decided_by_type(SCHEMAS[table_name], table)
     # Only the columns the schema looks at are converted: the click stream has wide URL columns.
-    df = table.select([c for c in table.column_names if c in schema.columns]).to_pandas()
-    schema = _decided_by_type(schema, table)
+    df = _as_floats_where_exact(
+        table.select([c for c in table.column_names if c in schema.columns]), schema
+    ).to_pandas()
     failing_rows, messages, everything_fails = set(), [], False
     try:
         schema.validate(df, lazy=True, inplace=True)
