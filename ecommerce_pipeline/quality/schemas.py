@@ -95,7 +95,7 @@ _COMPARISONS = {"greater_than", "greater_than_or_equal_to", "less_than", "less_t
 
 def _as_floats_where_exact(table: pa_arrow.Table, schema: pa.DataFrameSchema) -> pa_arrow.Table:
     """Decimal columns whose remaining checks only compare with zero, as float64: pandas would make a Python
-    Decimal of every value and compare them one at a time (3.3 s to convert a million order lines)."""
+    Decimal of every value and compare them one at a time (3.3 s to convert 885,249 order lines)."""
     for i, f in enumerate(table.schema):
         column = schema.columns.get(f.name)
         if (
