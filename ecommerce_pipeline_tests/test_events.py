@@ -27,7 +27,10 @@ def test_events_are_deduplicated_and_numbered_within_sessions():
         ("S2", 2, "E6", False),
     ]
     assert {r["event_id"]: r["device_type"] for r in rows if r["session_id"] == "S1"} == {
-        "E1": "mobile", "E2": "unknown", "E3": "unknown", "E4": "unknown"
+        "E1": "mobile",
+        "E2": "unknown",
+        "E3": "unknown",
+        "E4": "unknown",
     }
     assert [r["event_seq"] for r in rows if r["is_duplicate"]] == [None]
     assert counted(table).num_rows == 6
@@ -58,7 +61,9 @@ def test_a_copy_resent_on_a_later_day_is_a_duplicate_and_rerunning_a_day_replace
     day1 = clean(STORE["events"][:3])
     resent = [STORE["events"][2], {**STORE["events"][3], "event_ts": "2025-01-01T09:04:00Z"}]
     both = merge_events(day1, new_events(bronze("events", resent, D2)), [D2])
-    assert sorted((r["event_id"], r["landing_date"], r["is_duplicate"], r["event_seq"] or 99) for r in both.to_pylist()) == [
+    assert sorted(
+        (r["event_id"], r["landing_date"], r["is_duplicate"], r["event_seq"] or 99) for r in both.to_pylist()
+    ) == [
         ("E1", DAY, False, 1),
         ("E2", DAY, False, 2),
         ("E3", DAY, False, 3),
@@ -91,7 +96,8 @@ def test_missing_and_blank_devices_and_countries_get_defaults():
 
 def test_the_merge_gives_the_rows_and_order_of_its_sql_statement():
     """merge_events sorts keys and moves rows by position; MERGE_SQL, run whole by DuckDB, is its meaning.
-    Random days with copies of events within a day and across days, some landing days re-run."""
+    Random days of three files each, with copies of events within a day and across days, some landing days
+    re-run."""
     import random
 
     from ecommerce_pipeline.transforms.events import MERGE_SQL, OUTPUT_COLUMNS
@@ -118,7 +124,11 @@ def test_the_merge_gives_the_rows_and_order_of_its_sql_statement():
                     "country": "DE",
                 }
             )
-        return new_events(bronze("events", rows, day))
+        rows += [dict(row) for row in rng.sample(rows, n // 4)]  # the same event sent again, in any file
+        # In files whose names sort (by bytes) otherwise than they are listed: the file decides among copies.
+        files = [f"events/{day}/{name}" for name in ("b.csv", "ä.csv", "A.csv")]
+        parts = [bronze("events", rows[i::3], day, name=files[i]) for i in range(3)]
+        return new_events(pa.concat_tables(parts))
 
     stored = None
     for day in days:
@@ -131,7 +141,7 @@ def test_the_merge_gives_the_rows_and_order_of_its_sql_statement():
         incoming=rerun,
         days=pa.table({"day": pa.array([days[1], days[3]], pa.date32())}),
     )
-    assert merged.num_rows == expected.num_rows == stored.num_rows - 80 - 80 + 90
+    assert merged.num_rows == expected.num_rows == stored.num_rows - 100 - 100 + 50 + 12 + 40 + 10
     assert merged.to_pylist() == expected.to_pylist()
     assert pc_sum(merged.column("is_duplicate")) > 50  # the ids repeat: copies were flagged
 

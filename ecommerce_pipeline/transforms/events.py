@@ -82,10 +82,8 @@ WITH all_events AS (
 SELECT *, {_EVENT_SEQ} AS event_seq FROM flagged ORDER BY {_STORED_ORDER}
 """
 
-# MERGE_SQL over the key columns only, in two cheap statements instead of two window sorts and a third sort:
-# the stored order of the kept rows (with what numbering by session needs), and the later copies of the event
-# ids that occur more than once on a date (a few in a million: only they are ranked by a window).
-_ORDER_SQL = f"SELECT pos, business_date, session_id FROM keys WHERE keep ORDER BY {_STORED_ORDER}"
+# The later copies of the event ids that occur more than once on a date, among the rows kept (a few in a
+# million: only they are ranked by a window). DuckDB streams the registered keys through a hash aggregate.
 _LATER_COPIES_SQL = f"""
 WITH repeated AS (
     SELECT business_date, event_id FROM keys WHERE keep GROUP BY ALL HAVING count(*) > 1
@@ -98,6 +96,25 @@ SELECT pos FROM (SELECT pos, {_IS_DUPLICATE} AS is_duplicate FROM copies) WHERE 
 """
 _KEY_COLUMNS = ["business_date", "event_id", "session_id", "event_ts", "landing_date", "_source_file", "_source_row"]
 _STORED_COLUMNS = [c for c in OUTPUT_COLUMNS if c not in ("is_duplicate", "event_seq")]
+
+
+def _file_ranks(files: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Each row's file name as its rank among the names (int32, in the names' byte order, as DuckDB and
+    Arrow compare strings): sorting by it is sorting by the name, without spelling the name out per row."""
+    chunks = [c.cast(pa.dictionary(pa.int32(), pa.string())) for c in files.chunks]
+    names = pc.unique(pa.chunked_array([c.dictionary for c in chunks], pa.string()))
+    names = names.take(pc.sort_indices(names))
+    return pa.chunked_array([pc.index_in(c.dictionary, value_set=names).take(c.indices) for c in chunks], pa.int32())
+
+
+def _stored_order(everything: pa.Table, keep: np.ndarray) -> np.ndarray:
+    """The positions of the kept rows in _STORED_ORDER (nulls last, as DuckDB's ORDER BY puts them). Arrow
+    sorts the key columns where they are, with 8 bytes a row more; DuckDB's ORDER BY copied the keys into its
+    own sort (850 MiB more for 4.5 million events, the step's peak)."""
+    keys = {c.strip(): everything.column(c.strip()) for c in _STORED_ORDER.split(",")}
+    keys["_source_file"] = _file_ranks(keys["_source_file"])
+    order = pc.sort_indices(pa.table(keys), sort_keys=[(c, "ascending") for c in keys]).to_numpy()
+    return order[keep[order]]
 
 
 def _same_as_previous(column: pa.ChunkedArray) -> np.ndarray:
@@ -126,47 +143,69 @@ def _numbered_by_session(dates: pa.ChunkedArray, sessions: pa.ChunkedArray, dupl
     return seq.astype(np.int32)
 
 
-def _taken(table: pa.Table, indices: pa.Array) -> pa.Table:
-    """``table.take(indices)`` with a column per thread: Arrow's take runs on one core, and moving a day's URLs
-    into the stored order was a third of the merge (6.6 s against 3.6 s on two cores, 4.5 million events)."""
+def _taken(columns: list, schema: pa.Schema, indices: pa.Array) -> pa.Table:
+    """The rows at ``indices`` of the table of ``columns``, emptying ``columns``: each column is let go once
+    moved (where nothing else holds it), and two are moved at once, as Arrow's take runs on one core (moving a
+    day's URLs into the stored order: 6.6 s on one core against 3.6 s on two, 4.5 million events)."""
+
+    def moved(i: int) -> pa.ChunkedArray:
+        column, columns[i] = columns[i], None
+        return column.take(indices)
+
     with ThreadPoolExecutor(pa.cpu_count()) as pool:
-        columns = list(pool.map(lambda column: column.take(indices), table.columns))
-    return pa.Table.from_arrays(columns, schema=table.schema)
+        taken = list(pool.map(moved, range(len(columns))))
+    columns.clear()
+    return pa.Table.from_arrays(taken, schema=schema)
 
 
 def merge_events(stored: pa.Table | None, incoming: pa.Table, landing_days: list) -> pa.Table:
     """The events of the dates in ``stored`` (every date ``incoming`` touches, and every date the run's landing
-    days touched before) with the run's landing days replaced by ``incoming``: MERGE_SQL's rows, in its order.
+    days touched before) with the run's landing days replaced by ``incoming``: MERGE_SQL's rows, in its order."""
+    return merge_handed_over([stored, incoming], landing_days)
+
+
+def merge_handed_over(sources: list, landing_days: list) -> pa.Table:
+    """``merge_events(*sources, landing_days)``, emptying ``sources``: a caller that holds no other reference
+    to the tables lets each of their columns go as soon as it is moved, so a large day is not held twice.
 
     A window function in DuckDB carries every column through its sort: on a day of millions of clicks (URLs,
-    user agents) that held the day several times over. Sorting only the keys with two windows and a final sort
-    still took 13 s for 4.5 million events and 45 s for 13.4 million. Here DuckDB sorts the keys
-    once with each row's position and ranks only the copies of repeated event ids; the numbering by session is
-    one pass over the sorted keys; each wide row is then taken once from where it already is."""
+    user agents) that held the day several times over. Here Arrow sorts the key columns in place, DuckDB ranks
+    only the copies of repeated event ids, the numbering by session is one pass over the sorted keys, and each
+    wide row is then taken once from where it already is, a column at a time."""
+    stored, incoming = sources
+    sources.clear()
     incoming = incoming.select(_STORED_COLUMNS)
     if stored is None:
         stored = incoming.slice(0, 0)
     else:
         # Same names, order and types as the incoming rows, so both are one table without a copy.
         stored = stored.select(_STORED_COLUMNS).cast(incoming.schema)
-    everything = pa.concat_tables([stored, incoming])
+    # Without an empty stored part: Arrow's take over a column of several chunks joins them first, a copy of
+    # the column in flight (the first run of a day has nothing stored for its dates).
+    everything = pa.concat_tables([stored, incoming]) if stored.num_rows else incoming
     replaced = pc.is_in(stored.column("landing_date"), pa.array(landing_days, pa.date32()))
-    keep = pa.chunked_array([*pc.invert(replaced).chunks, pa.array(np.ones(incoming.num_rows, bool))], pa.bool_())
-    keys = everything.select(_KEY_COLUMNS).append_column("keep", keep)
+    del stored, incoming
+    keep = np.concatenate(
+        [~replaced.to_numpy(zero_copy_only=False), np.ones(everything.num_rows - len(replaced), bool)]
+    )
+    positions = _stored_order(everything, keep)
+    keys = everything.select(_KEY_COLUMNS).append_column("keep", pa.array(keep))
     keys = keys.append_column("pos", pa.array(np.arange(everything.num_rows, dtype=np.int64)))
     con = connect()
     con.register("keys", keys)
-    order = arrow(con, _ORDER_SQL)
     later_copies = arrow(con, _LATER_COPIES_SQL).column("pos").to_numpy()
     con.close()
     del keys
-    positions = order.column("pos").to_numpy()
     is_later_copy = np.zeros(everything.num_rows, bool)
     is_later_copy[later_copies] = True
     duplicate = is_later_copy[positions]
-    seq = _numbered_by_session(order.column("business_date"), order.column("session_id"), duplicate)
-    del order
-    merged = _taken(everything, pa.array(positions))
+    indices = pa.array(positions)
+    in_order = everything.select(["business_date", "session_id"]).take(indices)
+    seq = _numbered_by_session(in_order.column("business_date"), in_order.column("session_id"), duplicate)
+    del in_order
+    schema, columns = everything.schema, everything.columns
+    del everything
+    merged = _taken(columns, schema, indices)
     merged = merged.append_column("is_duplicate", pa.array(duplicate))
     return merged.append_column("event_seq", pa.array(seq, mask=duplicate)).select(OUTPUT_COLUMNS)
 

@@ -43,7 +43,7 @@ from ecommerce_pipeline.storage.lake import PartitionScan, day_chunks
 from ecommerce_pipeline.storage.tables import TableStore
 from ecommerce_pipeline.transforms.customers import customers_clean as clean_customers
 from ecommerce_pipeline.transforms.dimensions import CHANGES_SCHEMA, DimensionResult, affected_dates_sql
-from ecommerce_pipeline.transforms.events import counted, merge_events, new_events
+from ecommerce_pipeline.transforms.events import counted, merge_handed_over, new_events
 from ecommerce_pipeline.transforms.field_quality import clean_fields
 from ecommerce_pipeline.transforms.orders import (
     DIMENSION_COLUMNS,
@@ -655,10 +655,13 @@ def events_clean(
         incoming = new_events(arrived, pipeline_settings.timezone())
         del arrived
         dates = distinct(incoming.column("business_date")) | earlier
-        merged = merge_events(store.read_dates(table, "business_date", dates), incoming, days)
         footprint = defaultdict(set, restatements.footprint(incoming, "business_date", "landing_date", days))
         footprint[max(days)] |= dates
-        del incoming  # merged holds the chunk's events now: one copy of them while they are written, not two
+        # Handed over, not passed: with no reference left here, each column of the day's events is let go as
+        # soon as the merge has moved it, and the day is held once, not twice.
+        sources = [store.read_dates(table, "business_date", dates), incoming]
+        del incoming
+        merged = merge_handed_over(sources, days)
         store.restate(table, "business_date", dates, merged)
         restatements.record(store, table, days, footprint)
         counts = merged.select(["landing_date", "is_duplicate"])  # narrow: the filter copies what it keeps
@@ -666,18 +669,19 @@ def events_clean(
         stored_rows += new_rows.num_rows
         stored_by_day += count_by(new_rows, "landing_date")
         duplicates += int(pc.sum(new_rows.column("is_duplicate")).as_py() or 0)
-        # The counted events in the columns the check and the figures read: a copy of every column of a day of
-        # clicks (URLs, user agents) would double the step's peak on a large day.
-        kept = counted(merged.select(_EVENT_CHECK_COLUMNS))
-        sessions += int(pc.sum(pc.equal(kept.column("event_seq"), 1)).as_py() or 0)
-        checks.append(check_schema("events_clean", kept.select(checked_columns("events_clean"))))
-        day_checks.update(day_schema_checks(EVENTS, kept, "business_date", checks[-1], dates))
         figures.update(_event_day_figures(merged, dates))
         # numpy, not pc.indices_nonzero: pyarrow 25's crashes the process on a column without chunks (no events).
         first_counted = np.flatnonzero(~merged.column("is_duplicate").to_numpy(zero_copy_only=False))
         preview = merged.take(pa.array(first_counted[:PREVIEW_ROWS], pa.int64()))  # a copy, not a view
+        # The counted events in the columns the check reads, and the chunk's events let go before it runs: the
+        # check's hash of the key would otherwise sit on top of both (a day of clicks has wide URL columns).
+        kept = counted(merged.select(_EVENT_CHECK_COLUMNS))
+        del merged, counts, new_rows, first_counted
+        sessions += int(pc.sum(pc.equal(kept.column("event_seq"), 1)).as_py() or 0)
+        checks.append(check_schema("events_clean", kept.select(checked_columns("events_clean"))))
+        day_checks.update(day_schema_checks(EVENTS, kept, "business_date", checks[-1], dates))
         restated |= dates
-        del merged, counts, new_rows, kept, first_counted  # before the next chunk is read, not when replaced
+        del kept  # before the next chunk is read, not when replaced
     days = partition_days(context)
     untouched = [d for d in days if d not in day_checks]
     # A flagged copy of an event is not checked, as in the run's own chunks.
