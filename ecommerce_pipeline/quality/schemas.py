@@ -109,6 +109,31 @@ def _as_floats_where_exact(table: pa_arrow.Table, schema: pa.DataFrameSchema) ->
     return table
 
 
+def _nulls_only(schema: pa.DataFrameSchema, table: pa_arrow.Table) -> tuple[pa.DataFrameSchema, dict[str, list[int]]]:
+    """The schema without the columns of ``table`` whose only rule is "no missing value" (no type, check or
+    uniqueness, and no rule over the whole frame), and the rows each of them fails, found by Arrow's null
+    count: pandas would make a Python string of every event and session id only to see that none is missing
+    (2.2 s and 590 MiB for 4.5 million events). Floats stay with pandas, which takes NaN for missing too."""
+    if schema.checks:
+        return schema, {}
+    plain = [
+        name
+        for name, column in schema.columns.items()
+        if name in table.column_names
+        and column.dtype is None
+        and not column.checks
+        and not column.unique
+        and not column.coerce
+        and not pa_arrow.types.is_floating(table.schema.field(name).type)
+    ]
+    failing = {
+        name: np.flatnonzero(table.column(name).is_null().to_numpy(zero_copy_only=False)).tolist()
+        for name in plain
+        if not schema.columns[name].nullable and table.column(name).null_count
+    }
+    return (schema.remove_columns(plain) if plain else schema), failing
+
+
 def _rate() -> pa.Column:
     return pa.Column("float64", checks=[pa.Check.in_range(0, 1)], nullable=True)
 
@@ -301,11 +326,13 @@ def _check_columns(table_name: str, columns: pa_arrow.Schema) -> SchemaOutcome:
 
 
 def _check_rows(table_name: str, table: pa_arrow.Table) -> SchemaOutcome:
-    schema = _decided_by_type(SCHEMAS[table_name], table)
+    schema, missing = _nulls_only(_decided_by_type(SCHEMAS[table_name], table), table)
     # Only the columns the schema looks at are converted: the click stream has wide URL columns.
     df = _as_floats_where_exact(
         table.select([c for c in table.column_names if c in schema.columns]), schema
     ).to_pandas()
+    if len(df) != table.num_rows:  # no column left for pandas: the frame still has the table's rows
+        df = pd.DataFrame(index=pd.RangeIndex(table.num_rows))
     failing_rows, messages, everything_fails = set(), [], False
     try:
         schema.validate(df, lazy=True, inplace=True)
@@ -320,6 +347,9 @@ def _check_rows(table_name: str, table: pa_arrow.Table) -> SchemaOutcome:
         )
         # A column- or table-level failure (wrong type, missing column) fails every row.
         everything_fails = cases["index"].isna().any() and not failing_rows
+    for name, rows in missing.items():
+        failing_rows.update(rows)
+        messages.append(f"{name}: not_nullable")
     duplicates = duplicate_key_rows(table, UNIQUE_KEYS[table_name])
     if len(duplicates):
         failing_rows.update(duplicates.tolist())
