@@ -315,8 +315,17 @@ def resolve_dimensions(
     rows: pa.Table, customers: pa.Table, products: pa.Table, non_revenue_statuses: tuple[str, ...]
 ) -> pa.Table:
     """Current order lines with revenue and the customer's region and product's category as of the order."""
+    return resolve_handed_over([rows], customers, products, non_revenue_statuses)
+
+
+def resolve_handed_over(
+    rows: list[pa.Table], customers: pa.Table, products: pa.Table, non_revenue_statuses: tuple[str, ...]
+) -> pa.Table:
+    """``resolve_dimensions`` of the one table in ``rows``, emptying ``rows``: a caller that holds no other
+    reference to the table lets it go once the first join has copied it (a day's lines are not held a third
+    time while the last step sorts them)."""
     con = connect()
-    con.register("r0", rows)
+    con.register("r0", rows.pop())
     con.register("customers", customers)
     con.register("products", products)
     *joins, (_, resolved) = resolve_steps("r0", "customers", "products").items()

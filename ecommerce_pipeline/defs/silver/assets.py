@@ -50,8 +50,8 @@ from ecommerce_pipeline.transforms.orders import (
     UNRESOLVED_COLUMNS,
     merge_versions,
     order_batch,
+    resolve_handed_over,
 )
-from ecommerce_pipeline.transforms.orders import resolve_dimensions as resolve
 from ecommerce_pipeline.transforms.products import products_clean as clean_products
 from ecommerce_pipeline.transforms.sql import query
 
@@ -345,16 +345,18 @@ def _empty_dimension(name: str) -> pa.Table:
 
 
 def _resolve_dates(
-    store: TableStore, dates: set[date], rows: pa.Table | None, replaced: set[str], settings: PipelineSettings
+    store: TableStore, dates: set[date], rows: list[pa.Table], replaced: set[str], settings: PipelineSettings
 ) -> pa.Table:
-    """Rewrite the current rows of ``dates``: the stored rows of orders not in ``replaced``, plus ``rows``
-    (the new current state of the replaced orders), each resolved against the dimensions' versions."""
+    """Rewrite the current rows of ``dates``: the stored rows of orders not in ``replaced``, plus the table in
+    ``rows``, if any (the new current state of the replaced orders, handed over: ``rows`` is emptied), each
+    resolved against the dimensions' versions."""
     stored = store.read_dates(table_of(ORDERS), "business_date", dates, UNRESOLVED_COLUMNS)
     if stored is not None:
         kept = stored.filter(pc.invert(pc.is_in(stored.column("order_id"), pa.array(sorted(replaced), pa.string()))))
-        rows = kept if rows is None else pa.concat_tables([kept.cast(rows.schema), rows])
+        rows[:] = [pa.concat_tables([kept.cast(rows[0].schema), rows[0]]) if rows else kept]
+        del stored, kept
     dims = _dimensions(store)
-    current = resolve(rows, dims["customers"], dims["products"], settings.statuses())
+    current = resolve_handed_over(rows, dims["customers"], dims["products"], settings.statuses())
     store.restate(table_of(ORDERS), "business_date", dates, current)
     return current
 
@@ -412,10 +414,10 @@ def _orders_step(
     # The dates of each landing day's versions, so a re-run revisits them; the rest go to the last day.
     footprint = defaultdict(set, restatements.footprint(merged.headers, "order_date", "landing_date", days))
     footprint[max(days)] |= restated
-    current_rows = merged.current.select(UNRESOLVED_COLUMNS)
+    # Handed over: the resolve lets the rows go once it has copied them.
+    current_rows = [merged.current.select(UNRESOLVED_COLUMNS)]
     del merged
     current = _resolve_dates(store, restated, current_rows, touched, settings)
-    del current_rows
     restatements.record(store, table_of(ORDERS), days, footprint)
     check = check_schema("orders_validated", current)
     return OrdersStep(
@@ -437,7 +439,7 @@ def _reresolve(
     ``day_checks``."""
     checks = []
     for chunk in date_chunks(dates, store.rows_of_dates(table_of(ORDERS), "business_date", sorted(dates))):
-        current = _resolve_dates(store, set(chunk), None, set(), settings)
+        current = _resolve_dates(store, set(chunk), [], set(), settings)
         checks.append(check_schema("orders_validated", current))
         day_checks.update(day_schema_checks(ORDERS, current, "business_date", checks[-1], chunk))
     restatements.record(
