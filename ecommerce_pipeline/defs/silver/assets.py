@@ -53,7 +53,7 @@ from ecommerce_pipeline.transforms.orders import (
     resolve_handed_over,
 )
 from ecommerce_pipeline.transforms.products import products_clean as clean_products
-from ecommerce_pipeline.transforms.sql import query
+from ecommerce_pipeline.transforms.sql import query, release_freed_memory
 
 CUSTOMERS = dg.AssetKey(["silver", "customers_clean"])
 PRODUCTS = dg.AssetKey(["silver", "products_clean"])
@@ -216,6 +216,7 @@ def customers_clean(
     tables: TablesResource,
     pipeline_settings: PipelineSettings,
 ):
+    release_freed_memory()  # what the steps before left
     store, results, issues, day_checks = tables.store(), [], [], {}
     bronze = bronze_rows_by_day(bronze_customers)
     for days in _chunks(context, bronze_customers):
@@ -487,6 +488,7 @@ def orders_validated(
     tables: TablesResource,
     pipeline_settings: PipelineSettings,
 ):
+    release_freed_memory()  # what the steps before left
     store, steps = tables.store(), []
     # Orders stored before this run whose customer or product version the run's dimension changes may alter.
     # Found once, before any chunk: the run's own orders are resolved against the dimensions as the dimension
@@ -646,6 +648,7 @@ def events_clean(
     tables: TablesResource,
     pipeline_settings: PipelineSettings,
 ):
+    release_freed_memory()  # what the steps before left: this step's day is the largest
     store, table = tables.store(), table_of(EVENTS)
     restated, stored_rows, duplicates, sessions, checks, preview = set(), 0, 0, 0, [], None
     stored_by_day, day_checks, figures = Counter(), {}, {}
@@ -665,6 +668,7 @@ def events_clean(
         del incoming
         merged = merge_handed_over(sources, days)
         store.restate(table, "business_date", dates, merged)
+        release_freed_memory()  # the write's buffers, before the copies the check and the figures take
         restatements.record(store, table, days, footprint)
         counts = merged.select(["landing_date", "is_duplicate"])  # narrow: the filter copies what it keeps
         new_rows = counts.filter(pc.is_in(counts.column("landing_date"), pa.array(days, pa.date32())))
@@ -679,6 +683,7 @@ def events_clean(
         # check's hash of the key would otherwise sit on top of both (a day of clicks has wide URL columns).
         kept = counted(merged.select(_EVENT_CHECK_COLUMNS))
         del merged, counts, new_rows, first_counted
+        release_freed_memory()  # the chunk's events, before the check hashes the key
         sessions += int(pc.sum(pc.equal(kept.column("event_seq"), 1)).as_py() or 0)
         checks.append(check_schema("events_clean", kept.select(checked_columns("events_clean"))))
         day_checks.update(day_schema_checks(EVENTS, kept, "business_date", checks[-1], dates))
