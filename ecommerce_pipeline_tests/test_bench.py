@@ -142,3 +142,21 @@ def test_the_olist_sample_runs_as_one_run_over_the_days_asked_for():
     assert (olist["start"], olist["end"], olist["days"]) == ("2017-11-20", "2017-11-22", 3)
     assert olist["landing_rows"] > 10_000 and olist["seconds"] > 0 and olist["peak_rss_mib"] > 0
     assert "orders_validated" in olist["steps"] and olist["target_seconds"] == 60
+
+
+def test_a_child_s_peak_memory_is_its_own_not_its_parent_s():
+    """Linux's ``ru_maxrss`` of a child counts the parent's memory when the child started; the bench reports the
+    child's own high-water mark. Here the parent holds 600 MiB and the child 100 MiB for a moment."""
+    import os
+
+    from ecommerce_pipeline.tooling.bench import _timed
+
+    held = bytearray(600 * 2**20)
+    for i in range(0, len(held), 4096):
+        held[i] = 1  # resident, not only reserved
+    child = "import time; x = bytearray(100 * 2**20); [x.__setitem__(i, 1) for i in range(0, len(x), 4096)]; time.sleep(0.3)"
+    figures = _timed([sys.executable, "-c", child])
+    _, _, usage = os.wait4(subprocess.Popen([sys.executable, "-c", child]).pid, 0)
+    assert usage.ru_maxrss / 1024 > 600  # what wait4 says of the same child
+    assert 100 < figures["peak_rss_mib"] < 300
+    del held
