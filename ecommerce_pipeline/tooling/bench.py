@@ -78,12 +78,12 @@ def _timed(cmd: list[str], env: dict[str, str] | None = None) -> dict:
     1.5 GiB), and the bench's parent holds the generated store."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env)  # noqa: S603 - our own interpreter and modules, no user input
-    peak_kib = None
+    peak_kib = 0  # stays 0 where /proc has no VmHWM
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
-        peak_kib = max(peak_kib or 0, _own_peak_kib(proc.pid) or 0) or None
+        peak_kib = max(peak_kib, _own_peak_kib(proc.pid) or 0)
         time.sleep(0.02)
     wall = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
