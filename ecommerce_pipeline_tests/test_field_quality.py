@@ -78,10 +78,26 @@ def test_grouped_phone_verdicts_equal_the_library_one_number_at_a_time(region):
     import pyarrow as pa
 
     numbers = sorted(set(_numbers(np.random.default_rng(7), 4000)))
-    clean, rules, _ = field_quality.phone_verdicts(pa.array(numbers), region)
+    # Groups of numbers written alike the library rejects, and numbers with characters beyond ASCII (full-width
+    # and Arabic-Indic digits, a telephone sign) alone and in groups of their own.
+    numbers += [f"{d}-{n:04d}" for d in ("555", "12") for n in range(6)]
+    numbers += [f"+1 ２１２ 555 {n:04d}" for n in range(5)] + [f"☎ +44 20 7946 {n:04d}" for n in range(5)]
+    numbers += ["+٤٤ ٢٠ ٧٩٤٦ ٠٩٥٨", "0044 20 7946 0958 ext. 7"]
+    clean, rules, details = field_quality.phone_verdicts(pa.array(numbers), region)
     one_by_one = [check_phone(n, region) for n in numbers]
     assert clean.to_pylist() == [v.value for v in one_by_one]
     assert rules.to_pylist() == [v.rule for v in one_by_one]
+    assert details.to_pylist() == [v.detail for v in one_by_one]
+
+
+def test_digits_are_masked_as_the_regular_expression_masks_them():
+    import pyarrow as pa
+
+    texts = pa.array(["+1 (212) 555-0100", "２１２-555", "☎0٤4", None, "", "éé9é", "0044 20"] * 3)
+    # A slice starts inside the data buffer; a pandas column of Arrow strings converts to chunks.
+    for values in (texts, texts.slice(5, 9), pa.chunked_array([texts.slice(0, 4), texts.slice(4)])):
+        masked = field_quality._ascii_digits_masked(values)
+        assert masked.to_pylist() == pc.replace_substring_regex(values, "[0-9]", "#").to_pylist()
 
 
 def test_plain_email_verdicts_equal_the_library():
@@ -92,10 +108,11 @@ def test_plain_email_verdicts_equal_the_library():
     parts = ["ann", "b.c", "x_y", "o+tag", "-d", "e-", "1", "Zed", "a..b", ".a", "q.", "ü"]
     domains = ["example.com", "x.co.uk", "a-b.io", "-x.com", "x-.com", "mail.local", "b.c0m", "xn--bcher-kva.com", "c"]
     emails = sorted({f"{rng.choice(parts)}{rng.choice(parts)}@{rng.choice(domains)}" for _ in range(3000)})
-    clean, rules, _ = field_quality.email_verdicts(pa.array(emails))
+    clean, rules, details = field_quality.email_verdicts(pa.array(emails))
     one_by_one = [check_email(e) for e in emails]
     assert clean.to_pylist() == [v.value for v in one_by_one]
     assert rules.to_pylist() == [v.rule for v in one_by_one]
+    assert details.to_pylist() == [v.detail for v in one_by_one]
 
 
 def test_the_pure_function_nulls_and_records_without_dropping_rows():
