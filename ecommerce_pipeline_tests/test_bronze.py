@@ -256,3 +256,22 @@ def test_no_statement_reads_more_than_a_chunk_budget_and_the_days_are_unchanged(
         assert result.valid.num_rows == 115
         assert result.valid.to_pylist() == alone.valid.to_pylist()
         assert result.quarantine.equals(alone.quarantine)
+
+
+def test_rows_come_back_in_read_order_whether_in_blocks_or_scattered():
+    """DuckDB hands a statement's rows back in blocks out of order; ``in_read_order`` puts them back as the file
+    had them, the same rows as taking each by its place."""
+    import numpy as np
+
+    from ecommerce_pipeline.transforms.bronze import in_read_order
+
+    rng = np.random.default_rng(5)
+    n = 20_000
+    blocks = np.split(np.arange(n), np.sort(rng.choice(np.arange(1, n), 40, replace=False)))
+    shuffled = [blocks[i] for i in rng.permutation(len(blocks))]
+    for positions in (np.concatenate(shuffled), rng.permutation(n), np.arange(n), np.arange(0)):
+        table = pa.table({"p": positions, "s": [f"row {p}" for p in positions]})
+        table = pa.concat_tables([table.slice(0, len(positions) // 3), table.slice(len(positions) // 3)])
+        ordered = in_read_order(table, positions)
+        assert ordered.equals(table.take(np.argsort(positions, kind="stable")))
+        assert ordered.column("p").to_pylist() == sorted(positions.tolist())

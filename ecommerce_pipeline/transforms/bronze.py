@@ -295,10 +295,7 @@ def _check_together(con, entity: Entity, parts: list[_Part], ingested_at: dateti
     checked = arrow(con, sql, {"ingested_at": ingested_at})
     con.unregister("file_records")
     # Each chunk's rows are cut out of the result by position, so the rows are put back in the order read.
-    order = checked.column("_position").to_numpy()
-    if np.any(order[1:] < order[:-1]):
-        checked = checked.take(np.argsort(order, kind="stable"))
-    checked = checked.drop(["_position"])
+    checked = in_read_order(checked, checked.column("_position").to_numpy()).drop(["_position"])
     passed = pc.equal(checked.column("_failures"), "")
     failing = pc.invert(passed).to_numpy(zero_copy_only=False)
     starts = np.concatenate([[0], np.cumsum(lengths)])
@@ -319,6 +316,22 @@ def _check_together(con, entity: Entity, parts: list[_Part], ingested_at: dateti
                 part.parsed, failed.column("_source_row"), failed.column("_failures"), raw, part.day.params
             )
             part.file.quarantine.append(rejects)
+
+
+def in_read_order(table: pa.Table, positions: np.ndarray) -> pa.Table:
+    """``table``'s rows ordered by ``positions`` (each row's place in the input, every place once). DuckDB's
+    threads hand a statement's rows back in blocks of consecutive places, the blocks out of order (686 blocks
+    for 4.5 million events): the blocks are put in order as slices, and no row is copied. Taking the rows one
+    by one copied every column (2.5 s for those events) and held the day twice."""
+    if len(positions) < 2 or np.all(positions[1:] > positions[:-1]):
+        return table
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(positions) != 1) + 1])
+    if len(starts) > len(positions) // 64:  # scattered rows, not blocks: slices would cost more than a copy
+        return table.take(np.argsort(positions, kind="stable"))
+    ends = np.append(starts[1:], len(positions))
+    return pa.concat_tables(
+        [table.slice(int(starts[i]), int(ends[i] - starts[i])) for i in np.argsort(positions[starts], kind="stable")]
+    )
 
 
 def _rejected(parsed: ParsedFile, rows, failures, raw, params: dict) -> pa.Table:
