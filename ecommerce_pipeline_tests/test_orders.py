@@ -200,3 +200,75 @@ def test_a_conflicting_day_leaves_the_order_as_it_was():
     # The same customer sending the order twice in a day is two versions, not a conflict.
     merged = run_days((DAY, [ORDER, {**ORDER, "status": "shipped", "updated_at": "2025-01-01T11:00:00Z"}], ITEMS))
     assert {r["status"] for r in merged.current.to_pylist()} == {"shipped"}
+
+
+def test_resolving_gives_the_rows_of_the_named_statements_run_one_after_another():
+    """``resolve_dimensions`` joins the versions over the lines' keys and puts the columns back beside the lines;
+    ``resolve_steps`` is the meaning: its statements over whole rows, one after another, give the same rows in
+    the same order. Versions several to a key, two with the same time (the first never applied), lines older
+    than every version, and keys with no version at all."""
+    from datetime import UTC, datetime, timedelta
+
+    import numpy as np
+
+    from ecommerce_pipeline.transforms.orders import resolve_steps
+    from ecommerce_pipeline.transforms.sql import arrow, connect
+
+    rng = np.random.default_rng(11)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+
+    def versions(prefix: str, keys: int, value: str, labels: list[str]) -> pa.Table:
+        out = []
+        for k in range(keys):
+            times = sorted(start + timedelta(hours=int(h)) for h in rng.integers(0, 24 * 20, rng.integers(1, 4)))
+            if k % 7 == 0:
+                times.insert(0, times[0])  # a version replaced at once by another of the same time
+            for i, t in enumerate(times):
+                out.append({f"{prefix}_id": f"{prefix[0].upper()}{k}", value: str(rng.choice(labels)),
+                            "valid_from": t, "valid_to": times[i + 1] if i + 1 < len(times) else None,
+                            "landing_date": t.date(), "_source_file": "f.csv", "_source_row": i + 2})  # fmt: skip
+        return pa.Table.from_pylist(out)
+
+    customers = versions("customer", 60, "region", ["CA", "NY", "BR"])
+    products = versions("product", 40, "category", ["toys", "books"])
+    n = 2_000
+    order_ts = [start + timedelta(hours=int(h)) for h in rng.integers(-48, 24 * 22, n)]
+    rows = pa.table(
+        {
+            "order_id": [f"O{i // 3}" for i in range(n)],
+            "line_number": pa.array([i % 3 + 1 for i in range(n)], pa.int64()),
+            "customer_id": [f"C{c}" for c in rng.integers(0, 70, n)],  # C60-C69: no version
+            "product_id": [f"P{p}" for p in rng.integers(0, 45, n)],
+            "quantity": pa.array(rng.integers(1, 4, n), pa.int64()),
+            "unit_price": pa.array([Decimal("9.99")] * n, pa.decimal128(18, 2)),
+            "discount": pa.array([Decimal("0.00")] * n, pa.decimal128(18, 2)),
+            "order_ts": pa.array(order_ts, pa.timestamp("us", tz="UTC")),
+            "order_date": [t.date() for t in order_ts],
+            "status": [str(s) for s in rng.choice(["delivered", "cancelled"], n)],
+            "payment_method": ["card"] * n,
+            "currency": ["USD"] * n,
+            "shipping_cost": pa.array([Decimal("1.00")] * n, pa.decimal128(18, 2)),
+            "tax": pa.array([Decimal("0.50")] * n, pa.decimal128(18, 2)),
+            "landing_date": [DAY] * n,
+            "_source_file": ["items.csv"] * n,
+            "_source_row": pa.array(range(2, n + 2), pa.int64()),
+            "_order_source_file": ["orders.csv"] * n,
+            "_order_source_row": pa.array([i // 3 + 2 for i in range(n)], pa.int64()),
+            "_batch_id": ["b"] * n,
+        }
+    ).select(UNRESOLVED_COLUMNS)
+
+    con = connect()
+    for name, table in (("lines", rows), ("customers", customers), ("products", products)):
+        con.register(name, table)
+    *joins, (_, resolved) = resolve_steps("lines", "customers", "products").items()
+    steps = []
+    for name, sql in joins:
+        steps.append(arrow(con, sql))
+        con.register(name, steps[-1])
+    expected = arrow(con, resolved, {"non_revenue": list(DEFAULT_NON_REVENUE_STATUSES)})
+
+    got = resolve_dimensions(rows, customers, products, DEFAULT_NON_REVENUE_STATUSES)
+    assert got.num_rows == n
+    assert got.equals(expected)
+    assert {False, True} <= set(got.column("customer_known").to_pylist())
