@@ -90,7 +90,7 @@ def test_grouped_phone_verdicts_equal_the_library_one_number_at_a_time(region):
     assert details.to_pylist() == [v.detail for v in one_by_one]
 
 
-def test_digits_are_masked_as_the_regular_expression_masks_them():
+def test_digits_are_masked_and_kept_as_the_regular_expressions_do():
     import pyarrow as pa
 
     texts = pa.array(["+1 (212) 555-0100", "２１２-555", "☎0٤4", None, "", "éé9é", "0044 20"] * 3)
@@ -98,6 +98,9 @@ def test_digits_are_masked_as_the_regular_expression_masks_them():
     for values in (texts, texts.slice(5, 9), pa.chunked_array([texts.slice(0, 4), texts.slice(4)])):
         masked = field_quality._ascii_digits_masked(values)
         assert masked.to_pylist() == pc.replace_substring_regex(values, "[0-9]", "#").to_pylist()
+        digits = field_quality._ascii_digits_only(values)
+        assert digits.to_pylist() == pc.replace_substring_regex(values, "[^0-9]", "").to_pylist()
+        digits.validate(full=True)
 
 
 def test_plain_email_verdicts_equal_the_library():

@@ -163,7 +163,7 @@ PLAIN_PHONE = r"^[0-9 ()+.\-/]+$"
 
 
 def phone_verdicts(values: pa.Array, region: str) -> tuple[pa.Array, pa.Array, pa.Array]:
-    digits = pc.replace_substring_regex(values, r"[^0-9]", "")
+    digits = _ascii_digits_only(values)
     # How the number starts (+, 00, a bracket...), its first digits and how many digits it has.
     key = pc.binary_join_element_wise(
         _ascii_digits_masked(pc.utf8_slice_codeunits(values, 0, SHAPE_PREFIX_CHARS)),
@@ -215,13 +215,36 @@ _ASCII_DIGIT_BYTES = np.zeros(256, dtype=bool)
 _ASCII_DIGIT_BYTES[ord("0") : ord("9") + 1] = True
 
 
+def _one_string_array(values: pa.Array | pa.ChunkedArray) -> pa.StringArray:
+    values = values.cast(pa.string())
+    # A pandas column of Arrow strings converts to chunks.
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def _ascii_digits_only(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """``values`` with everything but the ASCII digits taken out, as ``replace_substring_regex(values, "[^0-9]",
+    "")`` gives, by keeping those bytes of the data buffer: in UTF-8 every other character is made of other
+    bytes. The regex took 0.5 s for a million numbers."""
+    values = _one_string_array(values)
+    _, offsets, data = values.buffers()
+    if data is None:
+        return values
+    offsets = np.frombuffer(offsets, dtype=np.int32)[values.offset : values.offset + len(values) + 1]
+    first, last = int(offsets[0]), int(offsets[-1])
+    raw = np.frombuffer(data, dtype=np.uint8)[first:last]
+    keep = _ASCII_DIGIT_BYTES[raw]
+    kept_before = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)]).astype(np.int32)
+    validity = pc.is_valid(values).buffers()[1] if values.null_count else None  # starts at the first value
+    return pa.StringArray.from_buffers(
+        len(values), pa.py_buffer(kept_before[offsets - first]), pa.py_buffer(raw[keep]), validity, values.null_count
+    )
+
+
 def _ascii_digits_masked(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """``values`` with every ASCII digit written "#", as ``replace_substring_regex(values, "[0-9]", "#")`` gives,
     by rewriting the bytes of the data buffer: in UTF-8 the bytes of "0" to "9" never occur inside another
     character. The regex took 0.9 s over the first characters of a million numbers."""
-    values = values.cast(pa.string())
-    if isinstance(values, pa.ChunkedArray):  # what a pandas column of Arrow strings converts to
-        values = values.combine_chunks()
+    values = _one_string_array(values)
     validity, offsets, data = values.buffers()
     if data is None:
         return values
