@@ -107,9 +107,14 @@ def test_a_writer_killed_before_its_rename_leaves_the_previous_version_and_the_n
 def test_writers_killed_at_arbitrary_moments_never_leave_a_partial_partition(tmp_path):
     lake = LocalLake(tmp_path)
     lake.write_partition("silver/t", D1, version(1))
-    seen = set()
-    for delay in (0.15, 0.4, 0.75, 1.1):
+    seen = {1}
+    for delay in (0.0, 0.05, 0.2, 0.5):
         proc = start_writer(tmp_path, "loop")
+        # Each writer is killed only once it has replaced the partition (a loaded machine may take seconds to
+        # write the first one), then after a delay that falls anywhere in its next writes.
+        deadline = time.monotonic() + 60
+        while assert_complete_version(lake, set(range(1, 10_000))) in seen and time.monotonic() < deadline:
+            time.sleep(0.01)
         time.sleep(delay)
         kill(proc)
         seen.add(assert_complete_version(lake, set(range(1, 10_000))))
