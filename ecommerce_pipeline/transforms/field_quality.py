@@ -267,10 +267,9 @@ def _transformation(digits: str, verdict: Verdict) -> tuple[str, int] | None:
 
 def _by_distinct_value(column: pa.ChunkedArray, verdicts) -> tuple[pa.Array, pa.Array, pa.Array]:
     """Clean values, rules and details for every row, judging each distinct (trimmed) text once."""
-    values = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     # One hash pass gives the distinct texts (in order of first appearance, nulls left out) and each row's
     # position among them: ``unique`` then ``index_in`` hashed a million texts twice.
-    encoded = pc.dictionary_encode(pc.utf8_trim_whitespace(values.cast(pa.string())))
+    encoded = pc.dictionary_encode(pc.utf8_trim_whitespace(_one_string_array(column)))
     return tuple(pc.take(part, encoded.indices) for part in verdicts(encoded.dictionary))
 
 
