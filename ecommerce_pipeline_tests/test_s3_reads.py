@@ -217,14 +217,14 @@ def test_iceberg_files_are_fetched_once_however_often_a_table_is_loaded(aws_env)
     the column chunks read again are fetched again. A commit in between is seen."""
     from ecommerce_pipeline.defs.resources import GlueTablesResource
     from ecommerce_pipeline.storage.kept_io import KEPT
-    from ecommerce_pipeline.storage.tables import forget_parsed_metadata
+    from ecommerce_pipeline.storage.kept_metadata import forget_kept_metadata
 
     store = GlueTablesResource().store()
     table = "silver/orders_validated"
     store.replace(table, orders(D1, 60_000), "business_date")
     reset_meter()
     KEPT.clear()  # as a new process would start: no file's bytes kept, no metadata file's parse
-    forget_parsed_metadata()
+    forget_kept_metadata()
 
     for _ in range(2):
         assert store.read(table, ["order_id", "amount"]).num_rows == 60_000

@@ -261,3 +261,68 @@ def test_a_metadata_file_is_parsed_once_and_every_commit_is_still_seen(store):
     assert latest.metadata_location != first.metadata_location
     assert len(latest.snapshots()) == len(first.snapshots()) + 1
     assert store.read("gold/t", ["business_date"]).num_rows == 5
+
+
+def _entry(e) -> tuple:
+    f = e.data_file
+    return (
+        e.status,
+        e.snapshot_id,
+        e.sequence_number,
+        e.file_sequence_number,
+        f.file_path,
+        f.partition,
+        f.record_count,
+    )
+
+
+def test_manifests_are_decoded_once_and_give_what_pyiceberg_reads(store, monkeypatch):
+    """A snapshot's manifest list and a manifest's entries are decoded once by the process (the files are never
+    rewritten) and give what pyiceberg decodes from the files, deleted entries left out where it leaves them out;
+    a commit by another writer is seen at the next plan, and the rows read are the table's."""
+    from pyiceberg import manifest
+    from pyiceberg.avro.file import AvroFile
+
+    from ecommerce_pipeline.storage.kept_metadata import forget_kept_metadata
+
+    for i, day in enumerate(DAYS[:3]):
+        store.restate("gold/t", "business_date", [day], _rows(day, i + 1))
+    store.restate("gold/t", "business_date", DAYS[:2], pa.concat_tables([_rows(DAYS[0], 4), _rows(DAYS[1], 0)]))
+    forget_kept_metadata()
+    decoded, comparing, enter = [], [], AvroFile.__enter__
+
+    def counted(self):
+        if not comparing:  # pyiceberg's own reads, made below to compare, are not counted
+            decoded.append(self.input_file.location)
+        return enter(self)
+
+    monkeypatch.setattr(AvroFile, "__enter__", counted)
+    pyiceberg_fetch = manifest.ManifestFile.fetch_manifest_entry.fetch
+
+    def plan_twice():
+        first = sorted(store.files("gold/t"))
+        t = store.load("gold/t")
+        manifests = t.current_snapshot().manifests(t.io)
+        # The current list and manifests were each decoded, once, by now; the second plan decodes nothing.
+        assert {t.current_snapshot().manifest_list, *(m.manifest_path for m in manifests)} <= set(decoded)
+        assert len(decoded) == len(set(decoded)), "decoded again"
+        planned = len(decoded)
+        assert sorted(store.files("gold/t")) == first and len(decoded) == planned, "decoded again"
+        # Every kept snapshot's manifests, those of the deletes included (an overwrite is a delete, then an add).
+        every = {m.manifest_path: m for s in t.snapshots() for m in s.manifests(t.io)}.values()
+        comparing.append(True)
+        for m in every:
+            for discard in (True, False):
+                kept = [_entry(e) for e in m.fetch_manifest_entry(t.io, discard_deleted=discard)]
+                assert kept == [_entry(e) for e in pyiceberg_fetch(m, t.io, discard_deleted=discard)], (m, discard)
+        comparing.clear()
+        return {e.status for m in every for e in m.fetch_manifest_entry(t.io, discard_deleted=False)}
+
+    assert manifest.ManifestEntryStatus.DELETED in plan_twice()  # the comparison saw deleted entries
+    other_writer = local_table_store(store.roots["gold"].removeprefix("file://").rsplit("/", 1)[0])
+    other_writer.restate("gold/t", "business_date", DAYS[3:4], _rows(DAYS[3], 5))
+    plan_twice()
+    counts = {d: 0 for d in DAYS[:4]}
+    for day in store.read("gold/t", ["business_date"]).column(0).to_pylist():
+        counts[day] += 1
+    assert counts == {DAYS[0]: 4, DAYS[1]: 0, DAYS[2]: 3, DAYS[3]: 5}

@@ -15,7 +15,6 @@ import os
 import threading
 import time
 import warnings
-from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -37,6 +36,7 @@ from pyiceberg.table import Transaction
 from pyiceberg.types import DateType
 
 from ecommerce_pipeline.quality.columns import describe
+from ecommerce_pipeline.storage import kept_metadata  # noqa: F401  (pyiceberg reads each metadata file once)
 
 # Snapshots kept for time travel: those of the last week, at most the newest KEEP_SNAPSHOTS (a nightly run
 # commits one restatement, two snapshots, per table). Older ones are expired EXPIRE_BATCH at a time, so the
@@ -148,52 +148,6 @@ def _ascending(values: pa.Array) -> bool:
 
 
 _split_partitions_by_sorting()
-
-# Parsed table metadata files kept by the process, by location (the newest used, the oldest out first).
-KEPT_METADATA = 64
-_parsed_metadata: OrderedDict = OrderedDict()
-_parsed_metadata_lock = threading.Lock()
-
-
-def forget_parsed_metadata() -> None:
-    """Drop the kept parses, as a new process starts (for a test that counts the files a process fetches)."""
-    with _parsed_metadata_lock:
-        _parsed_metadata.clear()
-
-
-def _keep_parsed_metadata() -> None:
-    """pyiceberg parses a table's metadata JSON again at every ``load_table``: about 4 ms here for a small
-    table, more for one that keeps a week of snapshots, and a step loads its tables 5 to 40 times. A metadata
-    file is never rewritten (a commit writes a new one under a new name) and the parsed ``TableMetadata`` is
-    immutable (a frozen model; pyiceberg's updates make new ones), so the parse of a location is kept and
-    given again. Which file is current is still asked of the catalog at every load: another writer's commit
-    is always seen."""
-    from pyiceberg.serializers import FromInputFile
-
-    parse = FromInputFile.table_metadata
-    if getattr(parse, "kept", False):
-        return
-    kept, lock = _parsed_metadata, _parsed_metadata_lock
-
-    def table_metadata(input_file, encoding: str = "utf-8"):
-        key = (input_file.location, encoding)
-        with lock:
-            if key in kept:
-                kept.move_to_end(key)
-                return kept[key]
-        metadata = parse(input_file, encoding)
-        with lock:
-            kept[key] = metadata
-            while len(kept) > KEPT_METADATA:
-                kept.popitem(last=False)
-        return metadata
-
-    table_metadata.kept = True
-    table_metadata.parse = parse  # kept for the test that compares the two
-    FromInputFile.table_metadata = staticmethod(table_metadata)
-
-
-_keep_parsed_metadata()
 
 
 def _lock(name: str) -> threading.Lock:
