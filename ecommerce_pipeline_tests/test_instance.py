@@ -34,6 +34,30 @@ def test_the_repository_instance_and_the_one_the_cli_writes_have_the_same_storag
         assert instance.event_log_storage._base_dir == str(tmp_path / "history" / "runs")
 
 
+def test_the_cli_gives_a_new_dagster_home_the_project_instance_and_leaves_an_existing_one_alone(tmp_path, monkeypatch):
+    """A DAGSTER_HOME that is set but empty (or not there yet) gets the project's dagster.yaml, so the CLI's runs
+    store their events through the project's event log; a home that already holds an instance keeps Dagster's
+    defaults, and a home with its own dagster.yaml keeps it."""
+    from ecommerce_pipeline.cli import _ensure_dagster_home
+
+    def instance_of(home: Path) -> str:
+        monkeypatch.setenv("DAGSTER_HOME", str(home))
+        assert _ensure_dagster_home() == home.resolve()
+        with dg.DagsterInstance.get() as instance:
+            return type(instance.event_log_storage).__name__
+
+    assert instance_of(tmp_path / "new") == "KeptEngineSqliteEventLogStorage"
+    (tmp_path / "empty").mkdir()
+    assert instance_of(tmp_path / "empty") == "KeptEngineSqliteEventLogStorage"
+    (tmp_path / "used" / "history").mkdir(parents=True)  # Dagster's defaults have stored runs here
+    assert instance_of(tmp_path / "used") == "SqliteEventLogStorage"
+    assert not (tmp_path / "used" / "dagster.yaml").exists()
+    (tmp_path / "own").mkdir()
+    (tmp_path / "own" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    assert instance_of(tmp_path / "own") == "SqliteEventLogStorage"
+    assert (tmp_path / "own" / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
+
+
 @dg.asset(
     partitions_def=dg.DailyPartitionsDefinition(start_date="2025-01-01"),
     check_specs=[dg.AssetCheckSpec("each_day", asset="_counted")],
