@@ -326,3 +326,22 @@ def test_manifests_are_decoded_once_and_give_what_pyiceberg_reads(store, monkeyp
     for day in store.read("gold/t", ["business_date"]).column(0).to_pylist():
         counts[day] += 1
     assert counts == {DAYS[0]: 4, DAYS[1]: 0, DAYS[2]: 3, DAYS[3]: 5}
+
+
+def test_what_is_kept_stays_within_its_bound_least_recently_used_out_first():
+    """The kept manifests are bounded by their entries: the least recently used go first, and one manifest
+    larger than the bound is still kept (a plan needs it) until another comes."""
+    from ecommerce_pipeline.storage.kept_metadata import _Kept
+
+    kept = _Kept(5, weight=len)
+    kept.put("a", (1, 2))
+    kept.put("b", (1, 2))
+    assert kept.get("a") == (1, 2)  # "a" is now the most recently used
+    kept.put("c", (1, 2))
+    assert kept.get("b") is None and kept.get("a") == (1, 2) and kept.get("c") == (1, 2) and kept.held == 4
+    kept.put("big", tuple(range(9)))
+    assert list(kept.values) == ["big"] and kept.held == 9
+    kept.put("d", (1,))
+    assert list(kept.values) == ["d"] and kept.held == 1
+    kept.clear()
+    assert kept.get("d") is None and kept.held == 0
