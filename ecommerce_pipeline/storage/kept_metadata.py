@@ -121,9 +121,8 @@ def _keep_read_manifests() -> None:
             return [e for e in entries if e.status != manifest.ManifestEntryStatus.DELETED]
         return list(entries)
 
-    manifests.read = read_list  # kept for the test that compares the two
     fetch_manifest_entry.kept = True
-    fetch_manifest_entry.fetch = fetch
+    fetch_manifest_entry.fetch = fetch  # kept for the test that compares the two
     snapshots._manifests = manifests
     manifest.ManifestFile.fetch_manifest_entry = fetch_manifest_entry
 
