@@ -185,3 +185,17 @@ def test_a_night_merges_only_the_keys_it_touches_and_gives_the_full_merge():
     again = customers_clean(changed, history, [days[2]]).history
     expected = customers_clean(pa.concat_tables([rows[d] for d in days if d != days[2]] + [changed]), None, days)
     assert _sorted(again) == _sorted(expected.history)
+
+
+def test_a_day_without_customer_files_keeps_the_history_as_stored():
+    """A night with no customers file adds and replaces nothing: the history comes back as stored (the same
+    rows the full merge of the landed days gives), with no changes for the orders step and no quarantine."""
+    day1 = bronze("customers", [{"customer_id": "C1", "state": "CA"}, {"customer_id": "C2", "state": "NY"}], D1)
+    stored = customers_clean(day1, None, [D1]).history
+    result = customers_clean(day1.slice(0, 0), stored, [D2])
+    assert result.history.equals(stored)
+    assert (result.changes.num_rows, result.quarantine.num_rows, result.received, result.versions_added) == (0,) * 4
+    assert result.changes.schema == customers_clean(day1, stored, [D1]).changes.schema
+    # A history stored before a column existed is merged again in full, and gains the column.
+    older = stored.drop_columns(["signup_date"])
+    assert customers_clean(day1.slice(0, 0), older, [D2]).history.column("signup_date").to_pylist() == [D1, D1]

@@ -20,6 +20,7 @@ from datetime import date
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ecommerce_pipeline.transforms.bronze import QUARANTINE_SCHEMA
 from ecommerce_pipeline.transforms.sql import arrow, connect, quote
@@ -57,6 +58,12 @@ def merge_versions(
     ``failure_checks`` are SQL expressions yielding 'rule: explanation' or NULL; ``derived_columns`` are
     computed over the whole merged history of a key (``first_landing_date`` is available to them).
     """
+    stored_columns = [*cleaned_columns, "valid_from", "landing_date", *LINEAGE]
+    outputs = {*stored_columns, "valid_to", "is_current", *(derived_columns or {})}
+    if not bronze.num_rows and _holds_none_of(history, days, outputs):
+        # A day without the entity's files, whose days the history holds no version of: nothing to add,
+        # nothing to replace, so every key keeps its versions as stored (what the merge below would give).
+        return DimensionResult(history, QUARANTINE_SCHEMA.empty_table(), CHANGES_SCHEMA.empty_table(), 0, 0)
     con = connect()
     k = quote(key)
     bronze = bronze.append_column("_pos", pa.array(np.arange(bronze.num_rows, dtype=np.int64)))
@@ -73,14 +80,12 @@ def merge_versions(
         params or None,
     )
     con.register("checked", checked)
-    stored_columns = [*cleaned_columns, "valid_from", "landing_date", *LINEAGE]
     cols = ", ".join(quote(c) for c in stored_columns)
     con.register("days", pa.table({"day": pa.array(days, pa.date32())}))
     untouched = None
     if history is not None and history.num_rows:
         con.register("history", history)
         mine = "true"
-        outputs = {*stored_columns, "valid_to", "is_current", *(derived_columns or {})}
         if outputs <= set(history.column_names):  # else stored before a column was added: merge every key again
             # Only the keys the run adds a version to, or whose versions it replaces (a re-run of a landing
             # day), are merged again; every other key's versions, validity and derived columns stay as stored.
@@ -155,6 +160,14 @@ def merge_versions(
     added = con.execute("SELECT count(*) FROM checked WHERE _failures = ''").fetchone()[0]
     con.close()
     return DimensionResult(merged, quarantine, changes, bronze.num_rows, int(added))
+
+
+def _holds_none_of(history: pa.Table | None, days: list[date], outputs: set[str]) -> bool:
+    """The stored history has every output column and no version that landed on one of ``days``."""
+    if history is None or not outputs <= set(history.column_names):
+        return False
+    landed = pc.is_in(history.column("landing_date"), pa.array(days, pa.date32()))
+    return not pc.any(landed).as_py()
 
 
 def _derived(derived: dict[str, str] | None) -> str:
