@@ -45,6 +45,26 @@ def test_loading_definitions_emits_no_deprecation_warning():
     assert "Warning" not in proc.stderr, proc.stderr
 
 
+def test_loading_definitions_freezes_what_it_made_and_leaves_the_collector_on():
+    """The definitions are made with the cycle collector paused and then frozen (``loading.py``): the collector
+    is on again afterwards, does not scan them, and is on again even when what is loaded raises."""
+    code = (
+        "import gc; import ecommerce_pipeline.definitions\n"
+        "assert gc.isenabled() and gc.get_freeze_count() > 100_000, gc.get_freeze_count()\n"
+        "from ecommerce_pipeline.loading import long_lived_objects\n"
+        "try:\n"
+        "    with long_lived_objects():\n"
+        "        assert not gc.isenabled()\n"
+        "        raise KeyError('a broken module')\n"
+        "except KeyError:\n"
+        "    assert gc.isenabled()\n"
+        "else:\n"
+        "    raise AssertionError('the error was swallowed')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
 def test_definitions_have_the_four_layer_groups_and_one_job():
     graph = defs.resolve_asset_graph()
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
