@@ -86,3 +86,27 @@ def test_a_runs_row_counts_from_footers_equal_the_rows_a_query_counts(tmp_path):
     empty = lake.write_partition("bronze/orders", D4, rows(D4, 0)).location
     files = [empty, lake.write_partition("bronze/orders", D1, rows(D1, 3)).location, *(str(p) for p in written)]
     assert _counted_by_statistics(files, {D1, D2, D3, D4}) == (3, [str(p) for p in written])
+
+
+def test_the_query_library_is_made_again_only_when_a_table_view_changes_its_columns(tmp_path):
+    """An Iceberg table's view is created again at every run; the query library's views (which bind every
+    view they read) are made again only when some table's columns changed, and then list the new columns."""
+    from ecommerce_pipeline.storage.tables import local_table_store
+
+    lake, store = LocalLake(tmp_path / "lake"), local_table_store(tmp_path / "lake")
+    catalog = DuckDBCatalog(tmp_path / "catalog.duckdb", lake, store)
+    store.replace("gold/daily_sales_summary", pa.table({"business_date": [D1], "total_revenue": [1.5]}))
+    catalog.register(["gold/daily_sales_summary"])
+    assert catalog._changed_columns  # new views
+    store.replace("gold/daily_sales_summary", pa.table({"business_date": [D2], "total_revenue": [2.5]}))
+    catalog.register(["gold/daily_sales_summary"])
+    assert not catalog._changed_columns  # new rows, the same columns
+    store.replace("gold/daily_sales_summary", pa.table({"business_date": [D3], "total_revenue": [3.5], "orders": [1]}))
+    catalog.register(["gold/daily_sales_summary"])
+    assert catalog._changed_columns
+    with duckdb.connect(str(catalog.path), read_only=True) as con:
+        assert con.execute("SELECT * FROM gold.daily_sales_summary").fetchall() == [(D3, 3.5, 1)]
+        comments = con.execute(
+            "SELECT count(comment) FROM duckdb_columns() WHERE schema_name = 'gold' AND table_name = 'daily_sales_summary'"
+        ).fetchone()[0]
+    assert comments >= 2  # the columns' descriptions, set in the same call as the view
